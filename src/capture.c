@@ -1,0 +1,209 @@
+/*
+ * Live capture on libpcap; see capture.h and shared RECIPES.md section 3. Immediate mode is on:
+ * without it TPACKET_V3 hands blocks over only on its timeout, adding latency at low rates.
+ */
+#include "capture.h"
+#include "pcktr.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DISPATCH_ROUNDS 8 /* pcap_dispatch calls per wake-up before yielding to the loop */
+
+struct pk_capture {
+    pcap_t *pcap;
+    uv_poll_t poll;
+    struct pk_packet_sink sink;
+    int tsresol;
+    int failed;
+    char filter[8192];
+};
+
+static void
+on_pcap_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    struct pk_capture *cap = (struct pk_capture *)user;
+    struct pk_packet pkt = {
+        .ts_ns = (uint64_t)h->ts.tv_sec * 1000000000u +
+                 (uint64_t)h->ts.tv_usec * (cap->tsresol == 9 ? 1u : 1000u),
+        .caplen = h->caplen,
+        .origlen = h->len,
+        .data = bytes,
+    };
+
+    cap->sink.on_packet(cap->sink.data, &pkt);
+}
+
+static void
+on_readable(uv_poll_t *h, int status, int events)
+{
+    struct pk_capture *cap = container_of(h, struct pk_capture, poll);
+    char msg[PK_ERRBUF_SIZE];
+
+    (void)events;
+    if (status < 0) {
+        pk_seterr(msg, 0, "capture poll: %s", uv_strerror(status));
+        goto failed;
+    }
+    for (int i = 0; i < DISPATCH_ROUNDS; i++) {
+        int n = pcap_dispatch(cap->pcap, -1, on_pcap_packet, (u_char *)cap);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            pk_seterr(msg, 0, "capture: %s", pcap_geterr(cap->pcap));
+            cap->sink.on_burst_end(cap->sink.data);
+            goto failed;
+        }
+    }
+    cap->sink.on_burst_end(cap->sink.data);
+    return;
+
+failed:
+    cap->failed = 1;
+    uv_poll_stop(&cap->poll);
+    cap->sink.on_error(cap->sink.data, msg);
+}
+
+/* The user's FILTER is compiled alone first, so an error quotes what the user wrote. */
+static int
+set_filter(struct pk_capture *cap, const struct pk_capture_opts *opts, char *errbuf)
+{
+    pcap_t *p = cap->pcap;
+    struct bpf_program prog;
+    int rc = 0;
+
+    if (pcap_compile(p, &prog, opts->filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
+        return pk_seterr(errbuf, -EINVAL, "FILTER=\"%s\" is invalid: %s", opts->filter,
+                         pcap_geterr(p));
+    pcap_freecode(&prog);
+    if (opts->filter[0] != '\0' && opts->exclude[0] != '\0')
+        snprintf(cap->filter, sizeof(cap->filter), "(%s) and %s", opts->filter, opts->exclude);
+    else
+        snprintf(cap->filter, sizeof(cap->filter), "%s", opts->filter[0] ? opts->filter : opts->exclude);
+    if (pcap_compile(p, &prog, cap->filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
+        return pk_seterr(errbuf, -EINVAL, "filter \"%s\" is invalid: %s", cap->filter,
+                         pcap_geterr(p));
+    if (pcap_setfilter(p, &prog) != 0)
+        rc = pk_seterr(errbuf, -EIO, "cannot set filter: %s", pcap_geterr(p));
+    pcap_freecode(&prog);
+    return rc;
+}
+
+static int
+activate_error(pcap_t *p, int status, const char *device, char *errbuf)
+{
+    const char *detail = pcap_geterr(p);
+
+    switch (status) {
+    case PCAP_ERROR_NO_SUCH_DEVICE:
+        return pk_seterr(errbuf, -ENODEV, "DEVICE=\"%s\": no such device (%s); see ip link",
+                         device, detail);
+    case PCAP_ERROR_PERM_DENIED:
+        return pk_seterr(errbuf, -EPERM,
+                         "DEVICE=\"%s\": permission denied (%s); run as root or grant CAP_NET_RAW "
+                         "(setcap cap_net_raw,cap_net_admin+ep pcktr)",
+                         device, detail);
+    case PCAP_ERROR_IFACE_NOT_UP:
+        return pk_seterr(errbuf, -ENETDOWN, "DEVICE=\"%s\" is down; bring it up first", device);
+    default:
+        return pk_seterr(errbuf, -EIO, "DEVICE=\"%s\": cannot capture: %s (%s)", device,
+                         pcap_statustostr(status), detail);
+    }
+}
+
+int
+pk_capture_open(struct pk_capture **out, uv_loop_t *loop, const struct pk_capture_opts *opts,
+                const struct pk_packet_sink *sink, char *errbuf)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    struct pk_capture *cap = calloc(1, sizeof(*cap));
+    int rc, status;
+
+    if (cap == NULL)
+        return pk_seterr(errbuf, -ENOMEM, "out of memory");
+    cap->sink = *sink;
+    cap->pcap = pcap_create(opts->device, pcap_err);
+    if (cap->pcap == NULL) {
+        rc = pk_seterr(errbuf, -EIO, "DEVICE=\"%s\": %s", opts->device, pcap_err);
+        goto fail;
+    }
+    pcap_set_snaplen(cap->pcap, (int)opts->snaplen);
+    pcap_set_promisc(cap->pcap, opts->promisc);
+    pcap_set_buffer_size(cap->pcap, (int)opts->buffer_size);
+    pcap_set_immediate_mode(cap->pcap, 1);
+    cap->tsresol = pcap_set_tstamp_precision(cap->pcap, PCAP_TSTAMP_PRECISION_NANO) == 0 ? 9 : 6;
+    status = pcap_activate(cap->pcap);
+    if (status < 0) {
+        rc = activate_error(cap->pcap, status, opts->device, errbuf);
+        goto fail;
+    }
+    if (pcap_get_tstamp_precision(cap->pcap) != PCAP_TSTAMP_PRECISION_NANO)
+        cap->tsresol = 6;
+    if ((rc = set_filter(cap, opts, errbuf)) != 0)
+        goto fail;
+    if (pcap_setnonblock(cap->pcap, 1, pcap_err) != 0) {
+        rc = pk_seterr(errbuf, -EIO, "pcap_setnonblock: %s", pcap_err);
+        goto fail;
+    }
+    if ((rc = uv_poll_init(loop, &cap->poll, pcap_get_selectable_fd(cap->pcap))) != 0 ||
+        (rc = uv_poll_start(&cap->poll, UV_READABLE, on_readable)) != 0) {
+        rc = pk_seterr(errbuf, -EIO, "cannot poll capture fd: %s", uv_strerror(rc));
+        goto fail; /* uv_poll_init does not fail for a valid socket fd; nothing to close */
+    }
+    *out = cap;
+    return 0;
+
+fail:
+    if (cap->pcap)
+        pcap_close(cap->pcap);
+    free(cap);
+    return rc;
+}
+
+int
+pk_capture_linktype(const struct pk_capture *cap)
+{
+    return pcap_datalink(cap->pcap);
+}
+
+const char *
+pk_capture_filter(const struct pk_capture *cap)
+{
+    return cap->filter;
+}
+
+int
+pk_capture_tsresol(const struct pk_capture *cap)
+{
+    return cap->tsresol;
+}
+
+int
+pk_capture_stats(struct pk_capture *cap, uint64_t *kernel_drops, uint64_t *if_drops)
+{
+    struct pcap_stat st;
+
+    if (cap->failed || pcap_stats(cap->pcap, &st) != 0)
+        return -EIO;
+    *kernel_drops = st.ps_drop;
+    *if_drops = st.ps_ifdrop;
+    return 0;
+}
+
+static void
+on_poll_closed(uv_handle_t *h)
+{
+    struct pk_capture *cap = container_of(h, struct pk_capture, poll);
+
+    pcap_close(cap->pcap); /* only now: libuv has stopped watching its fd */
+    free(cap);
+}
+
+void
+pk_capture_close(struct pk_capture *cap)
+{
+    uv_close((uv_handle_t *)&cap->poll, on_poll_closed);
+}

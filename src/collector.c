@@ -1,0 +1,332 @@
+/*
+ * The collector. Accounting per source: packets received = written + linktype drops, and
+ * the agent's relayed total = received + lost in transit (packet-index gaps). Bad messages
+ * are dropped and counted by reason; they never touch the output or other sources.
+ */
+#define PK_LOG_MODULE "collector"
+#include "collector.h"
+#include "config.h"
+#include "frame.h"
+#include "log.h"
+#include "loop.h"
+#include "output.h"
+#include "pcapout.h"
+#include "pcktr.h"
+#include "sources.h"
+#include "transport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SOURCES 1024
+#define BAD_LOG_INTERVAL_NS (10ull * 1000000000ull)
+
+enum bad_reason { BAD_MALFORMED, BAD_VERSION, BAD_SIZE, BAD_REASONS };
+static const char *const bad_names[] = {"malformed", "unsupported protocol version", "oversized"};
+
+struct collector {
+    uv_loop_t loop;
+    const struct pk_config *cfg;
+    struct pk_transport *tr;
+    struct pk_output *out;
+    struct pk_sources sources;
+    struct pk_signals signals;
+    uv_check_t flush_check;
+    uv_timer_t linger_timer;
+
+    int stream_started, paused, stopping, finished, exit_code;
+    uint32_t stream_linktype;
+    uint64_t out_packets, out_bytes;
+    uint64_t bad[BAD_REASONS];
+    uint64_t bad_logged_ns;
+    int refused_logged;
+};
+
+static void stop(struct collector *c);
+
+static void
+note_bad(struct collector *c, int rc)
+{
+    enum bad_reason why = rc == -EPROTONOSUPPORT ? BAD_VERSION
+                          : rc == -EMSGSIZE      ? BAD_SIZE
+                                                 : BAD_MALFORMED;
+    uint64_t now = pk_now_ns(), total;
+
+    c->bad[why]++;
+    total = c->bad[BAD_MALFORMED] + c->bad[BAD_VERSION] + c->bad[BAD_SIZE];
+    /* One line now and then, not one per message: a flood of garbage must not flood the log. */
+    if (c->bad_logged_ns == 0 || now - c->bad_logged_ns >= BAD_LOG_INTERVAL_NS) {
+        pk_warn("dropped a %s message (%llu bad messages so far)", bad_names[why],
+                (unsigned long long)total);
+        c->bad_logged_ns = now;
+    }
+}
+
+static void
+write_packets(struct collector *c, struct pk_source *s, const struct pk_packets *p)
+{
+    uint8_t hdr[PK_PCAP_FILE_HEADER_LEN];
+    struct pk_record rec;
+    size_t off = 0;
+
+    if (!c->stream_started) {
+        pk_pcap_file_header(hdr, p->linktype, PK_PCAP_STREAM_SNAPLEN);
+        pk_output_append(c->out, hdr, sizeof(hdr));
+        c->stream_linktype = p->linktype;
+        c->stream_started = 1;
+        pk_info("output stream link type %u (from source \"%s\")", p->linktype, s->name);
+    }
+    if (p->linktype != c->stream_linktype) {
+        s->linktype_drops += p->count;
+        if (!s->warned_linktype) {
+            pk_warn("source \"%s\" has link type %u but the pcap stream has %u: dropping its "
+                    "packets (counted as link-type drops)",
+                    s->name, p->linktype, c->stream_linktype);
+            s->warned_linktype = 1;
+        }
+        return;
+    }
+    while (pk_packets_next(p, &off, &rec)) {
+        pk_pcap_record_header(hdr, rec.ts_ns, rec.caplen, rec.origlen);
+        pk_output_append(c->out, hdr, PK_PCAP_RECORD_HEADER_LEN);
+        pk_output_append(c->out, rec.data, rec.caplen);
+        c->out_bytes += rec.caplen;
+    }
+    s->written += p->count;
+    c->out_packets += p->count;
+}
+
+static void
+log_source_totals(const struct pk_source *s, const char *event)
+{
+    pk_info("source \"%s\" %s: received %llu packets (written %llu, link-type drops %llu), lost "
+            "in transit %llu packets in %llu messages; agent: captured %llu, relayed %llu, relay "
+            "drops %llu, kernel drops %llu, interface drops %llu",
+            s->name, event, (unsigned long long)s->packets, (unsigned long long)s->written,
+            (unsigned long long)s->linktype_drops, (unsigned long long)s->lost_packets,
+            (unsigned long long)s->lost_messages, (unsigned long long)s->agent.captured,
+            (unsigned long long)s->agent.relayed, (unsigned long long)s->agent.relay_drops,
+            (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
+}
+
+static void
+on_message(struct pk_transport *t, const uint8_t *buf, size_t len)
+{
+    struct collector *c = t->data;
+    struct pk_frame f;
+    struct pk_source *s;
+    int rc, created;
+
+    if ((rc = pk_frame_decode(buf, len, &f)) != 0) {
+        note_bad(c, rc);
+        return;
+    }
+    s = pk_sources_track(&c->sources, &f, pk_now_ns(), &created);
+    if (s == NULL) {
+        if (!c->refused_logged++)
+            pk_warn("source table full (%d sources): refusing new sources", MAX_SOURCES);
+        return;
+    }
+    if (created)
+        pk_info("new source \"%s\" (id %016llx)", s->name, (unsigned long long)s->id);
+
+    switch (f.kind) {
+    case PK_KIND_HELLO:
+        if (pk_source_apply_hello(s, &f.u.hello))
+            pk_info("source \"%s\": host %s, device %s, link type %u, snaplen %u, filter \"%s\", "
+                    "agent %s",
+                    s->name, s->host, s->device, s->linktype, s->snaplen, s->filter, s->version);
+        break;
+    case PK_KIND_PACKETS: {
+        uint64_t lost = pk_source_apply_packets(s, &f.u.packets);
+        if (lost > 0)
+            pk_warn("source \"%s\": %llu packets lost in transit (%llu so far)", s->name,
+                    (unsigned long long)lost, (unsigned long long)s->lost_packets);
+        s->packets += f.u.packets.count;
+        s->bytes += f.u.packets.records_len; /* records with their 16-byte headers */
+        write_packets(c, s, &f.u.packets);
+        break;
+    }
+    case PK_KIND_STATS:
+        s->agent = f.u.stats;
+        break;
+    case PK_KIND_GOODBYE:
+        s->agent = f.u.stats;
+        s->said_goodbye = 1;
+        log_source_totals(s, "said goodbye");
+        break;
+    }
+    if (pk_output_full(c->out) && !c->paused) {
+        c->paused = 1;
+        c->tr->ops->set_receiving(c->tr, 0);
+    }
+}
+
+static void
+on_flush_check(uv_check_t *h)
+{
+    struct collector *c = container_of(h, struct collector, flush_check);
+
+    if (pk_output_queued(c->out) > 0)
+        pk_output_flush(c->out);
+}
+
+static void
+finish(struct collector *c)
+{
+    if (c->finished)
+        return;
+    c->finished = 1;
+    if (pk_output_queued(c->out) > 0)
+        pk_warn("discarding %zu bytes of output that stdout did not take within LINGER",
+                pk_output_queued(c->out));
+    for (size_t i = 0; i < c->sources.n; i++)
+        log_source_totals(c->sources.v[i], "totals");
+    pk_info("wrote %llu packets (%llu bytes of packet data); dropped %llu malformed, %llu "
+            "wrong-version, %llu oversized messages",
+            (unsigned long long)c->out_packets, (unsigned long long)c->out_bytes,
+            (unsigned long long)c->bad[BAD_MALFORMED], (unsigned long long)c->bad[BAD_VERSION],
+            (unsigned long long)c->bad[BAD_SIZE]);
+    uv_close((uv_handle_t *)&c->flush_check, NULL);
+    uv_close((uv_handle_t *)&c->linger_timer, NULL);
+    pk_output_close(c->out);
+}
+
+static void
+on_drained(struct pk_output *o, void *data)
+{
+    struct collector *c = data;
+
+    (void)o;
+    if (c->stopping) {
+        if (pk_output_queued(c->out) == 0)
+            finish(c);
+        return;
+    }
+    if (c->paused && !pk_output_full(c->out)) {
+        c->paused = 0;
+        c->tr->ops->set_receiving(c->tr, 1);
+    }
+}
+
+static void
+on_output_error(struct pk_output *o, int err, void *data)
+{
+    struct collector *c = data;
+
+    (void)o;
+    if (err == -EPIPE) {
+        pk_info("the reader of stdout went away; stopping");
+    } else {
+        pk_error("cannot write to stdout: %s", strerror(-err));
+        c->exit_code = PK_EXIT_RUNTIME;
+    }
+    stop(c);
+    finish(c); /* nothing more can be written */
+}
+
+static void
+on_linger_timeout(uv_timer_t *h)
+{
+    finish(container_of(h, struct collector, linger_timer));
+}
+
+static void
+on_transport_closed(void *data, int flushed)
+{
+    (void)data;
+    (void)flushed;
+}
+
+static void
+stop(struct collector *c)
+{
+    if (c->stopping)
+        return;
+    c->stopping = 1;
+    pk_signals_close(&c->signals);
+    c->tr->ops->close(c->tr, 0, on_transport_closed, c);
+    c->tr = NULL;
+    if (pk_output_queued(c->out) == 0) {
+        finish(c);
+        return;
+    }
+    pk_output_flush(c->out);
+    if (!c->finished)
+        uv_timer_start(&c->linger_timer, on_linger_timeout, c->cfg->linger_ms, 0);
+}
+
+static void
+on_stop_signal(void *data, int signum)
+{
+    (void)signum;
+    stop(data);
+}
+
+static void
+on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
+{
+    (void)t;
+    pk_debug("agent %s%s", ev == PK_PEER_UP ? "connected" : "disconnected", peer);
+}
+
+int
+pk_collector_run(const struct pk_config *cfg)
+{
+    struct collector *c = calloc(1, sizeof(*c));
+    struct pk_endpoint ep = cfg->collect_ep;
+    struct pk_transport_opts topts = {PK_TRANSPORT_RECEIVER, 0, PK_FRAME_MAX};
+    struct pk_output_callbacks ocb = {on_drained, on_output_error, NULL};
+    char errbuf[PK_ERRBUF_SIZE];
+    int rc;
+
+    if (c == NULL)
+        return PK_EXIT_RUNTIME;
+    c->cfg = cfg;
+    ocb.data = c;
+    pk_sources_init(&c->sources, MAX_SOURCES);
+    uv_loop_init(&c->loop);
+
+    c->out = pk_output_new(&c->loop, STDOUT_FILENO, cfg->output_buffer, &ocb, errbuf);
+    if (c->out == NULL) {
+        pk_error("%s", errbuf);
+        c->exit_code = PK_EXIT_RUNTIME;
+        goto out_loop;
+    }
+    if (ep.host[0] != '\0' && (rc = pk_endpoint_resolve(&ep, errbuf)) != 0) {
+        pk_error("COLLECT_ENDPOINT=\"%s\": %s", cfg->collect_endpoint, errbuf);
+        c->exit_code = PK_EXIT_RUNTIME;
+        goto out_output;
+    }
+    c->tr = pk_transport_find(cfg->relay_transport)->open(&c->loop, &ep, &topts, errbuf);
+    if (c->tr == NULL) {
+        pk_error("COLLECT_ENDPOINT=\"%s\": %s", cfg->collect_endpoint, errbuf);
+        c->exit_code = PK_EXIT_RUNTIME;
+        goto out_output;
+    }
+    c->tr->data = c;
+    c->tr->on_message = on_message;
+    c->tr->on_peer = on_peer;
+    pk_info("collecting on %s (%s); writing pcap to stdout", cfg->collect_endpoint,
+            cfg->relay_transport);
+
+    uv_check_init(&c->loop, &c->flush_check);
+    uv_check_start(&c->flush_check, on_flush_check);
+    uv_unref((uv_handle_t *)&c->flush_check);
+    uv_timer_init(&c->loop, &c->linger_timer);
+    pk_signals_start(&c->signals, &c->loop, on_stop_signal, c);
+    pk_loop_finish(&c->loop);
+    goto out;
+
+out_output:
+    pk_output_close(c->out);
+out_loop:
+    pk_loop_finish(&c->loop);
+out:
+    rc = c->exit_code;
+    pk_sources_free(&c->sources);
+    free(c);
+    return rc;
+}

@@ -1,0 +1,262 @@
+/*
+ * The configuration table and its parser. Adding a variable is adding one row here; --help,
+ * the README table test and the error messages all follow from the row.
+ */
+#include "config.h"
+#include "log.h"
+#include "pcktr.h"
+#include "transport.h"
+#include "units.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum cfg_type { CFG_STRING, CFG_CHOICE, CFG_UINT, CFG_SIZE, CFG_BOOL, CFG_DURATION };
+
+struct cfg_var {
+    const char *name;
+    enum cfg_type type;
+    size_t offset;      /* of the field in struct pk_config */
+    const char *def;    /* default as a user would write it; NULL: unset */
+    const char *choices; /* CFG_CHOICE: "a|b|c", the index is stored */
+    uint64_t min, max;  /* numeric bounds, inclusive */
+    const char *help;
+};
+
+#define F(field) offsetof(struct pk_config, field)
+
+static const struct cfg_var vars[] = {
+    {"MODE", CFG_CHOICE, F(mode), "capture", "capture|collect", 0, 0,
+     "capture: relay packets from DEVICE or READ_FILE; collect: merge relayed packets to stdout"},
+    {"DEVICE", CFG_STRING, F(device), "lo", NULL, 0, 0,
+     "capture: network interface to capture on (\"any\" for all)"},
+    {"FILTER", CFG_STRING, F(filter), "", NULL, 0, 0,
+     "capture: BPF filter (tcpdump syntax); the relay's own connection is always excluded"},
+    {"READ_FILE", CFG_STRING, F(read_file), NULL, NULL, 0, 0,
+     "capture: replay this pcap/pcapng file instead of a live DEVICE, then exit"},
+    {"RELAY_ENDPOINT", CFG_STRING, F(relay_endpoint), "tcp://localhost:7386", NULL, 0, 0,
+     "capture: collector to send to, tcp://HOST:PORT (IPv6 as tcp://[::1]:PORT)"},
+    {"COLLECT_ENDPOINT", CFG_STRING, F(collect_endpoint), "tcp://localhost:7386", NULL, 0, 0,
+     "collect: address to listen on, tcp://HOST:PORT (tcp://*:PORT for every address)"},
+    {"RELAY_TRANSPORT", CFG_STRING, F(relay_transport), "zmq", NULL, 0, 0,
+     "transport between agents and collector (both sides must agree)"},
+    {"METRICS_ADDRPORT", CFG_STRING, F(metrics_addrport), ":9108", NULL, 0, 0,
+     "HTTP /metrics and /status listen address, [HOST]:PORT; empty disables the server"},
+    {"SOURCE_NAME", CFG_STRING, F(source_name), NULL, NULL, 0, 0,
+     "capture: name of this source at the collector (default HOSTNAME:DEVICE)"},
+    {"SNAPLEN", CFG_UINT, F(snaplen), "262144", NULL, 1, 262144,
+     "capture: bytes kept of each packet"},
+    {"PROMISC", CFG_BOOL, F(promisc), "true", NULL, 0, 0,
+     "capture: put DEVICE in promiscuous mode"},
+    {"BUFFER_SIZE", CFG_SIZE, F(buffer_size), "8M", NULL, 65536, 1ULL << 31,
+     "capture: kernel capture buffer in bytes (K/M/G suffixes)"},
+    {"BATCH_BYTES", CFG_SIZE, F(batch_bytes), "64K", NULL, 1024, 16ULL << 20,
+     "capture: largest relay message; a batch is sent when full or after each wake-up"},
+    {"RELAY_QUEUE", CFG_UINT, F(relay_queue), "256", NULL, 1, 1000000,
+     "capture: relay messages queued while the collector is slow or away; then packets are "
+     "dropped and counted (READ_FILE waits instead)"},
+    {"HEARTBEAT_INTERVAL", CFG_DURATION, F(heartbeat_ms), "1s", NULL, 100, 3600000,
+     "capture: how often hello and stats messages are sent"},
+    {"LINGER", CFG_DURATION, F(linger_ms), "2s", NULL, 0, 600000,
+     "on SIGINT/SIGTERM or end of READ_FILE: how long to keep flushing queued data"},
+    {"RELAY_TIMEOUT", CFG_DURATION, F(relay_timeout_ms), "10s", NULL, 100, 86400000,
+     "capture with READ_FILE: give up (exit 1) when the collector takes nothing for this long"},
+    {"OUTPUT_BUFFER", CFG_SIZE, F(output_buffer), "16M", NULL, 65536, 1ULL << 31,
+     "collect: bytes queued for a slow stdout reader before agents are made to wait"},
+    {"LOG_LEVEL", CFG_CHOICE, F(log_level), "info", "debug|info|warn|error", 0, 0,
+     "least severe log level written to stderr"},
+    {"LOG_FORMAT", CFG_CHOICE, F(log_format), "text", "text|json", 0, 0,
+     "stderr log format: text for people, json for one object per line"},
+};
+
+#undef F
+
+static int
+choice_index(const char *choices, const char *value)
+{
+    size_t vlen = strlen(value);
+    int idx = 0;
+
+    for (const char *p = choices;; idx++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == vlen && strncmp(p, value, len) == 0)
+            return idx;
+        if (bar == NULL)
+            return -1;
+        p = bar + 1;
+    }
+}
+
+static int
+bad_value(char *errbuf, const struct cfg_var *v, const char *value, const char *accepted)
+{
+    return pk_seterr(errbuf, -EINVAL, "%s=\"%s\" is invalid; accepted: %s", v->name, value,
+                     accepted);
+}
+
+static int
+parse_var(struct pk_config *cfg, const struct cfg_var *v, const char *value, char *errbuf)
+{
+    char *field = (char *)cfg + v->offset;
+    char accepted[160];
+    uint64_t num;
+    int rc, b;
+
+    switch (v->type) {
+    case CFG_STRING:
+        *(const char **)field = value;
+        return 0;
+    case CFG_CHOICE:
+        rc = choice_index(v->choices, value);
+        if (rc < 0)
+            return bad_value(errbuf, v, value, v->choices);
+        *(int *)field = rc;
+        return 0;
+    case CFG_BOOL:
+        if (pk_parse_bool(value, &b) != 0)
+            return bad_value(errbuf, v, value, "true|false|1|0|yes|no|on|off");
+        *(int *)field = b;
+        return 0;
+    case CFG_UINT:
+        rc = pk_parse_uint(value, &num);
+        snprintf(accepted, sizeof(accepted), "an integer from %llu to %llu",
+                 (unsigned long long)v->min, (unsigned long long)v->max);
+        break;
+    case CFG_SIZE:
+        rc = pk_parse_size(value, &num);
+        snprintf(accepted, sizeof(accepted), "a size in bytes from %llu to %llu (K, M, G suffixes)",
+                 (unsigned long long)v->min, (unsigned long long)v->max);
+        break;
+    case CFG_DURATION:
+        rc = pk_parse_duration_ms(value, &num);
+        snprintf(accepted, sizeof(accepted), "a duration from %llums to %llums (ms, s, m, h)",
+                 (unsigned long long)v->min, (unsigned long long)v->max);
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (rc != 0 || num < v->min || num > v->max)
+        return bad_value(errbuf, v, value, accepted);
+    *(uint64_t *)field = num;
+    return 0;
+}
+
+static int
+parse_endpoint_var(const char *name, const char *value, struct pk_endpoint *ep, int addrport,
+                   char *errbuf)
+{
+    char why[PK_ERRBUF_SIZE];
+    int rc = addrport ? pk_addrport_parse(value, ep, why) : pk_endpoint_parse(value, ep, why);
+
+    if (rc != 0)
+        return pk_seterr(errbuf, -EINVAL, "%s=\"%s\" is invalid (%s); accepted: %s", name, value,
+                         why, addrport ? "[HOST]:PORT, e.g. :9108, 127.0.0.1:9108, [::1]:9108, or empty"
+                                       : "tcp://HOST:PORT, e.g. tcp://collector:7386, tcp://[::1]:7386");
+    return 0;
+}
+
+int
+pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+{
+    const char *device_env, *value;
+    char host[256];
+    int rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < PK_ARRAY_LEN(vars); i++) {
+        value = getenv_fn(vars[i].name);
+        if (value == NULL)
+            value = vars[i].def;
+        if (value == NULL)
+            continue;
+        rc = parse_var(cfg, &vars[i], value, errbuf);
+        if (rc != 0)
+            return rc;
+    }
+
+    if (pk_transport_find(cfg->relay_transport) == NULL) {
+        char names[128];
+        pk_transport_names(names, sizeof(names));
+        return pk_seterr(errbuf, -EINVAL, "RELAY_TRANSPORT=\"%s\" is invalid; accepted: %s",
+                         cfg->relay_transport, names);
+    }
+    if ((rc = parse_endpoint_var("RELAY_ENDPOINT", cfg->relay_endpoint, &cfg->relay_ep, 0,
+                                 errbuf)) != 0)
+        return rc;
+    if (cfg->relay_ep.host[0] == '\0')
+        return pk_seterr(errbuf, -EINVAL,
+                         "RELAY_ENDPOINT=\"%s\" is invalid ('*' is for COLLECT_ENDPOINT); accepted: "
+                         "tcp://HOST:PORT",
+                         cfg->relay_endpoint);
+    if ((rc = parse_endpoint_var("COLLECT_ENDPOINT", cfg->collect_endpoint, &cfg->collect_ep, 0,
+                                 errbuf)) != 0)
+        return rc;
+    if (cfg->metrics_addrport[0] != '\0' &&
+        (rc = parse_endpoint_var("METRICS_ADDRPORT", cfg->metrics_addrport, &cfg->metrics_ep, 1,
+                                 errbuf)) != 0)
+        return rc;
+
+    device_env = getenv_fn("DEVICE");
+    if (cfg->read_file != NULL && cfg->read_file[0] == '\0')
+        cfg->read_file = NULL;
+    if (cfg->read_file != NULL && device_env != NULL && device_env[0] != '\0')
+        return pk_seterr(errbuf, -EINVAL,
+                         "DEVICE=\"%s\" and READ_FILE=\"%s\" are both set; accepted: one of them "
+                         "(READ_FILE replays a file, DEVICE captures live)",
+                         device_env, cfg->read_file);
+    if (cfg->read_file != NULL && cfg->mode != PK_MODE_CAPTURE)
+        return pk_seterr(errbuf, -EINVAL, "READ_FILE=\"%s\" is set with MODE=collect; accepted: "
+                         "READ_FILE only with MODE=capture", cfg->read_file);
+    if (cfg->device[0] == '\0')
+        return pk_seterr(errbuf, -EINVAL, "DEVICE=\"\" is invalid; accepted: an interface name "
+                         "(see tcpdump -D)");
+
+    if (cfg->source_name == NULL) {
+        const char *what = cfg->read_file ? cfg->read_file : cfg->device;
+        const char *slash = strrchr(what, '/');
+        if (gethostname(host, sizeof(host)) != 0)
+            strcpy(host, "unknown");
+        host[sizeof(host) - 1] = '\0';
+        snprintf(cfg->source_name_buf, sizeof(cfg->source_name_buf), "%s:%s", host,
+                 slash ? slash + 1 : what);
+        cfg->source_name = cfg->source_name_buf;
+    }
+    if (cfg->source_name[0] == '\0' || strlen(cfg->source_name) > 255)
+        return pk_seterr(errbuf, -EINVAL,
+                         "SOURCE_NAME=\"%s\" is invalid; accepted: 1 to 255 bytes",
+                         cfg->source_name);
+    return 0;
+}
+
+void
+pk_config_print_help(FILE *out)
+{
+    fprintf(out,
+            "Usage: pcktr [--help | --version]\n"
+            "\n"
+            "packeteur relays captured packets from many hosts to one collector, which writes\n"
+            "them as one pcap stream on stdout:\n"
+            "  MODE=collect pcktr | tcpdump -n -r -          # on the collector host\n"
+            "  MODE=capture DEVICE=eth0 RELAY_ENDPOINT=tcp://collector:7386 pcktr   # on each host\n"
+            "\n"
+            "All configuration is in environment variables:\n\n");
+    for (size_t i = 0; i < PK_ARRAY_LEN(vars); i++) {
+        const struct cfg_var *v = &vars[i];
+        fprintf(out, "  %-20s %s\n", v->name, v->help);
+        if (v->choices != NULL)
+            fprintf(out, "  %-20s one of %s\n", "", v->choices);
+        if (strcmp(v->name, "RELAY_TRANSPORT") == 0) {
+            char names[128];
+            pk_transport_names(names, sizeof(names));
+            fprintf(out, "  %-20s one of %s\n", "", names);
+        }
+        fprintf(out, "  %-20s default: %s\n", "", v->def == NULL ? "(unset)"
+                                                   : v->def[0] == '\0' ? "(empty)"
+                                                                       : v->def);
+    }
+    fprintf(out, "\nExit status: 0 clean exit, 1 runtime failure, 2 invalid configuration.\n"
+                 "Signals: SIGINT/SIGTERM flush queued data (up to LINGER) and exit 0.\n");
+}

@@ -1,0 +1,56 @@
+/*
+ * Configuration from environment variables. One static table (config.c) describes every
+ * variable: its name, type, default, accepted values and help; it drives parsing, `--help` and
+ * the exit-2 error lines. Pure: the environment comes through a getenv-like function.
+ */
+#ifndef PK_CONFIG_H
+#define PK_CONFIG_H
+
+#include "endpoint.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum pk_mode { PK_MODE_CAPTURE, PK_MODE_COLLECT };
+
+struct pk_config {
+    int mode; /* enum pk_mode */
+    const char *device;
+    const char *filter;
+    const char *read_file;      /* NULL: live capture */
+    const char *relay_endpoint; /* as written; parsed into relay_ep */
+    const char *collect_endpoint;
+    const char *relay_transport;
+    const char *metrics_addrport; /* "" disables the HTTP server */
+    const char *source_name;
+    uint64_t snaplen;
+    int promisc;
+    uint64_t buffer_size;
+    int log_level;  /* enum pk_log_level */
+    int log_format; /* enum pk_log_format */
+    uint64_t batch_bytes;
+    uint64_t relay_queue;
+    uint64_t output_buffer;
+    uint64_t heartbeat_ms;
+    uint64_t linger_ms;
+    uint64_t relay_timeout_ms;
+
+    struct pk_endpoint relay_ep;   /* parsed, not resolved */
+    struct pk_endpoint collect_ep; /* parsed, not resolved */
+    struct pk_endpoint metrics_ep; /* parsed when metrics_addrport is not empty */
+    char source_name_buf[320];     /* storage for the computed SOURCE_NAME default */
+};
+
+typedef const char *(*pk_getenv_fn)(const char *name);
+
+/**
+ * Fills cfg from the environment. Returns 0, or -EINVAL with one line in errbuf naming the
+ * variable, the value and what is accepted (the caller exits 2). Strings in cfg borrow from the
+ * environment or from cfg itself; they live as long as both do.
+ */
+int pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf);
+
+/** Writes the --help text: every variable with its default and meaning. */
+void pk_config_print_help(FILE *out);
+
+#endif

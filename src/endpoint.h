@@ -1,0 +1,37 @@
+/*
+ * Endpoint syntax shared by every transport: "tcp://HOST:PORT", HOST being a name, an IPv4
+ * address, a bracketed IPv6 address, or "*" (every address; receivers only). Also the
+ * METRICS_ADDRPORT form "[HOST]:PORT". Parsing is pure; resolution uses getaddrinfo and so
+ * blocks: call it at start-up, before the loop runs.
+ */
+#ifndef PK_ENDPOINT_H
+#define PK_ENDPOINT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define PK_ENDPOINT_MAX_ADDRS 8
+
+struct pk_endpoint {
+    char host[256];    /* without brackets; "*" or "" means every address */
+    uint16_t port;
+    int naddrs;        /* filled by pk_endpoint_resolve */
+    struct sockaddr_storage addrs[PK_ENDPOINT_MAX_ADDRS];
+};
+
+/** Parses "tcp://HOST:PORT". 0, or -EINVAL with a sentence in errbuf (without the variable). */
+int pk_endpoint_parse(const char *s, struct pk_endpoint *ep, char *errbuf);
+
+/** Parses "[HOST]:PORT" or ":PORT" (METRICS_ADDRPORT). Same contract as pk_endpoint_parse. */
+int pk_addrport_parse(const char *s, struct pk_endpoint *ep, char *errbuf);
+
+/** Resolves ep->host into ep->addrs (numeric, de-duplicated). 0, or -EHOSTUNREACH + errbuf. */
+int pk_endpoint_resolve(struct pk_endpoint *ep, char *errbuf);
+
+/** Formats addrs[i] as "1.2.3.4" or "::1" (no brackets). Returns buf. */
+const char *pk_endpoint_addr_str(const struct pk_endpoint *ep, int i, char *buf, size_t len);
+
+/** Formats "tcp://1.2.3.4:P" or "tcp://[::1]:P" for addrs[i]. Returns buf. */
+const char *pk_endpoint_uri(const struct pk_endpoint *ep, int i, char *buf, size_t len);
+
+#endif

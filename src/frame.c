@@ -1,0 +1,305 @@
+/*
+ * Wire codec. All integers are little-endian on the wire, written and read byte by byte so the
+ * code is independent of host order and alignment. Decoding trusts no length: every field is
+ * checked against what remains of the buffer before it is read.
+ */
+#include "frame.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint16_t
+get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+/*
+ * Header layout (32 bytes + name):
+ *  0 magic "PKTR" | 4 version | 5 kind | 6 name length | 7 reserved (0)
+ *  8 source id u64 | 16 sequence u64 | 24 send time ns u64 | 32 name bytes
+ */
+static size_t
+put_header(uint8_t *buf, size_t cap, const struct pk_frame_source *src, enum pk_frame_kind kind)
+{
+    size_t namelen = strlen(src->name);
+
+    if (namelen == 0 || namelen > 255 || cap < PK_FRAME_HEADER_LEN + namelen)
+        return 0;
+    memcpy(buf, PK_FRAME_MAGIC, 4);
+    buf[4] = PK_PROTO_VERSION;
+    buf[5] = (uint8_t)kind;
+    buf[6] = (uint8_t)namelen;
+    buf[7] = 0;
+    put64(buf + 8, src->source_id);
+    put64(buf + 16, 0);
+    put64(buf + 24, 0);
+    memcpy(buf + PK_FRAME_HEADER_LEN, src->name, namelen);
+    return PK_FRAME_HEADER_LEN + namelen;
+}
+
+void
+pk_frame_set_seq(uint8_t *buf, uint64_t seq, uint64_t sent_ns)
+{
+    put64(buf + 16, seq);
+    put64(buf + 24, sent_ns);
+}
+
+static size_t
+put_str(uint8_t *buf, size_t off, size_t cap, const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+
+    if (len > 65535 || off == 0 || off + 2 + len > cap)
+        return 0;
+    put16(buf + off, (uint16_t)len);
+    memcpy(buf + off + 2, s, len);
+    return off + 2 + len;
+}
+
+size_t
+pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
+                      const struct pk_hello *h, const char *host, const char *device,
+                      const char *filter, const char *version)
+{
+    size_t off = put_header(buf, cap, src, PK_KIND_HELLO);
+
+    if (off == 0 || off + 24 > cap)
+        return 0;
+    put32(buf + off, h->linktype);
+    put32(buf + off + 4, h->snaplen);
+    put32(buf + off + 8, h->tsresol);
+    put32(buf + off + 12, h->heartbeat_ms);
+    put64(buf + off + 16, h->start_ns);
+    off += 24;
+    off = put_str(buf, off, cap, host);
+    off = put_str(buf, off, cap, device);
+    off = put_str(buf, off, cap, filter);
+    off = put_str(buf, off, cap, version);
+    return off;
+}
+
+#define STATS_BODY_LEN 48
+
+size_t
+pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
+                      enum pk_frame_kind kind, const struct pk_stats *s)
+{
+    size_t off = put_header(buf, cap, src, kind);
+
+    if (off == 0 || off + STATS_BODY_LEN > cap)
+        return 0;
+    put64(buf + off, s->captured);
+    put64(buf + off + 8, s->kernel_drops);
+    put64(buf + off + 16, s->if_drops);
+    put64(buf + off + 24, s->relay_drops);
+    put64(buf + off + 32, s->relayed);
+    put64(buf + off + 40, s->queued);
+    return off + STATS_BODY_LEN;
+}
+
+void
+pk_batch_init(struct pk_batch *b, uint8_t *buf, size_t cap)
+{
+    memset(b, 0, sizeof(*b));
+    b->buf = buf;
+    b->cap = cap;
+}
+
+/* Packets body: 0 linktype u32 | 4 count u32 | 8 reserved u64 (0) | 16 first index u64 */
+void
+pk_batch_begin(struct pk_batch *b, const struct pk_frame_source *src, uint32_t linktype,
+               uint64_t first_index)
+{
+    size_t off = put_header(b->buf, b->cap, src, PK_KIND_PACKETS);
+
+    b->body_off = off;
+    put32(b->buf + off, linktype);
+    put32(b->buf + off + 4, 0);
+    put64(b->buf + off + 8, 0);
+    put64(b->buf + off + 16, first_index);
+    b->len = off + PK_PACKETS_BODY_HEADER_LEN;
+    b->count = 0;
+}
+
+int
+pk_batch_add(struct pk_batch *b, uint64_t ts_ns, uint32_t caplen, uint32_t origlen,
+             const uint8_t *data)
+{
+    uint8_t *p;
+
+    if (b->cap - b->len < PK_RECORD_HEADER_LEN + (size_t)caplen)
+        return -ENOSPC;
+    p = b->buf + b->len;
+    put64(p, ts_ns);
+    put32(p + 8, caplen);
+    put32(p + 12, origlen);
+    memcpy(p + PK_RECORD_HEADER_LEN, data, caplen);
+    b->len += PK_RECORD_HEADER_LEN + caplen;
+    b->count++;
+    return 0;
+}
+
+size_t
+pk_batch_end(struct pk_batch *b)
+{
+    put32(b->buf + b->body_off + 4, b->count);
+    return b->len;
+}
+
+static int
+get_str(const uint8_t *buf, size_t len, size_t *off, struct pk_str *s)
+{
+    if (len - *off < 2)
+        return -EBADMSG;
+    s->len = get16(buf + *off);
+    if (len - *off - 2 < s->len)
+        return -EBADMSG;
+    s->ptr = (const char *)buf + *off + 2;
+    if (memchr(s->ptr, '\0', s->len) != NULL)
+        return -EBADMSG;
+    *off += 2 + (size_t)s->len;
+    return 0;
+}
+
+static int
+decode_hello(const uint8_t *buf, size_t len, size_t off, struct pk_hello *h)
+{
+    if (len - off < 24)
+        return -EBADMSG;
+    h->linktype = get32(buf + off);
+    h->snaplen = get32(buf + off + 4);
+    h->tsresol = get32(buf + off + 8);
+    h->heartbeat_ms = get32(buf + off + 12);
+    h->start_ns = get64(buf + off + 16);
+    off += 24;
+    if (get_str(buf, len, &off, &h->host) || get_str(buf, len, &off, &h->device) ||
+        get_str(buf, len, &off, &h->filter) || get_str(buf, len, &off, &h->version))
+        return -EBADMSG;
+    return off == len ? 0 : -EBADMSG;
+}
+
+static int
+decode_packets(const uint8_t *buf, size_t len, size_t off, struct pk_packets *p)
+{
+    size_t pos;
+    uint32_t n;
+
+    if (len - off < PK_PACKETS_BODY_HEADER_LEN)
+        return -EBADMSG;
+    p->linktype = get32(buf + off);
+    p->count = get32(buf + off + 4);
+    if (get64(buf + off + 8) != 0)
+        return -EBADMSG;
+    p->first_index = get64(buf + off + 16);
+    p->records = buf + off + PK_PACKETS_BODY_HEADER_LEN;
+    p->records_len = len - off - PK_PACKETS_BODY_HEADER_LEN;
+    /* Walk every record now, so consumers never see half of a bad message. */
+    for (pos = 0, n = 0; pos < p->records_len; n++) {
+        uint32_t caplen, origlen;
+        if (p->records_len - pos < PK_RECORD_HEADER_LEN)
+            return -EBADMSG;
+        caplen = get32(p->records + pos + 8);
+        origlen = get32(p->records + pos + 12);
+        if (caplen > PK_FRAME_MAX_CAPLEN || caplen > origlen)
+            return -EBADMSG;
+        if (p->records_len - pos - PK_RECORD_HEADER_LEN < caplen)
+            return -EBADMSG;
+        pos += PK_RECORD_HEADER_LEN + caplen;
+    }
+    return n == p->count ? 0 : -EBADMSG;
+}
+
+int
+pk_packets_next(const struct pk_packets *p, size_t *offset, struct pk_record *rec)
+{
+    const uint8_t *r;
+
+    if (*offset >= p->records_len)
+        return 0;
+    r = p->records + *offset;
+    rec->ts_ns = get64(r);
+    rec->caplen = get32(r + 8);
+    rec->origlen = get32(r + 12);
+    rec->data = r + PK_RECORD_HEADER_LEN;
+    *offset += PK_RECORD_HEADER_LEN + rec->caplen;
+    return 1;
+}
+
+int
+pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f)
+{
+    size_t off;
+
+    if (len > PK_FRAME_MAX)
+        return -EMSGSIZE;
+    if (len < PK_FRAME_HEADER_LEN || memcmp(buf, PK_FRAME_MAGIC, 4) != 0)
+        return -EBADMSG;
+    f->version = buf[4];
+    if (f->version != PK_PROTO_VERSION)
+        return -EPROTONOSUPPORT;
+    f->kind = buf[5];
+    f->name.len = buf[6];
+    if (f->name.len == 0 || buf[7] != 0 || len - PK_FRAME_HEADER_LEN < f->name.len)
+        return -EBADMSG;
+    f->source_id = get64(buf + 8);
+    f->seq = get64(buf + 16);
+    f->sent_ns = get64(buf + 24);
+    f->name.ptr = (const char *)buf + PK_FRAME_HEADER_LEN;
+    if (memchr(f->name.ptr, '\0', f->name.len) != NULL)
+        return -EBADMSG;
+    off = PK_FRAME_HEADER_LEN + f->name.len;
+
+    switch (f->kind) {
+    case PK_KIND_HELLO:
+        return decode_hello(buf, len, off, &f->u.hello);
+    case PK_KIND_PACKETS:
+        return decode_packets(buf, len, off, &f->u.packets);
+    case PK_KIND_STATS:
+    case PK_KIND_GOODBYE:
+        if (len - off != STATS_BODY_LEN)
+            return -EBADMSG;
+        f->u.stats.captured = get64(buf + off);
+        f->u.stats.kernel_drops = get64(buf + off + 8);
+        f->u.stats.if_drops = get64(buf + off + 16);
+        f->u.stats.relay_drops = get64(buf + off + 24);
+        f->u.stats.relayed = get64(buf + off + 32);
+        f->u.stats.queued = get64(buf + off + 40);
+        return 0;
+    default:
+        return -EBADMSG;
+    }
+}

@@ -1,0 +1,237 @@
+/*
+ * Output queue: a list of fixed-size chunks (allocated while the queue grows, at most
+ * limit/CHUNK_SIZE + 2 of them), written with writev. Memory is returned as chunks drain.
+ */
+#include "output.h"
+#include "pcktr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define CHUNK_SIZE (256u * 1024u)
+#define MAX_IOV 32
+
+struct chunk {
+    struct chunk *next;
+    size_t start, end; /* unwritten bytes are data[start..end) */
+    uint8_t data[CHUNK_SIZE];
+};
+
+struct pk_output {
+    int fd;
+    int pollable; /* pipe or socket: non-blocking with a writable watcher */
+    int polling;
+    int failed;
+    size_t limit, queued;
+    uint64_t written;
+    struct chunk *head, *tail, *spare;
+    uv_poll_t poll;
+    struct pk_output_callbacks cbs;
+};
+
+static void on_writable(uv_poll_t *h, int status, int events);
+
+struct pk_output *
+pk_output_new(uv_loop_t *loop, int fd, size_t limit, const struct pk_output_callbacks *cbs,
+              char *errbuf)
+{
+    struct pk_output *o;
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return pk_seterr(errbuf, 0, "stdout: %s", strerror(errno)), NULL;
+    if (isatty(fd))
+        return pk_seterr(errbuf, 0, "stdout is a terminal; pipe it into a reader (pcktr | tcpdump "
+                                    "-n -r -) or redirect it to a file"),
+               NULL;
+    o = calloc(1, sizeof(*o));
+    if (o == NULL)
+        return pk_seterr(errbuf, 0, "out of memory"), NULL;
+    o->fd = fd;
+    o->limit = limit;
+    o->cbs = *cbs;
+    o->pollable = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
+    if (o->pollable) {
+        int fl = fcntl(fd, F_GETFL);
+        int rc;
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+            pk_seterr(errbuf, 0, "stdout: cannot make non-blocking: %s", strerror(errno));
+            free(o);
+            return NULL;
+        }
+        if ((rc = uv_poll_init(loop, &o->poll, fd)) != 0) {
+            pk_seterr(errbuf, 0, "stdout: cannot watch: %s", uv_strerror(rc));
+            free(o);
+            return NULL;
+        }
+        o->poll.data = o;
+    }
+    return o;
+}
+
+static struct chunk *
+new_chunk(struct pk_output *o)
+{
+    struct chunk *c = o->spare;
+
+    if (c != NULL)
+        o->spare = NULL;
+    else if ((c = malloc(sizeof(*c))) == NULL)
+        abort(); /* a bounded queue of 256 KiB chunks: failing here means the host is out */
+    c->next = NULL;
+    c->start = c->end = 0;
+    return c;
+}
+
+void
+pk_output_append(struct pk_output *o, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+
+    if (o->failed)
+        return;
+    while (len > 0) {
+        size_t room, n;
+        if (o->tail == NULL || o->tail->end == CHUNK_SIZE) {
+            struct chunk *c = new_chunk(o);
+            if (o->tail)
+                o->tail->next = c;
+            else
+                o->head = c;
+            o->tail = c;
+        }
+        room = CHUNK_SIZE - o->tail->end;
+        n = len < room ? len : room;
+        memcpy(o->tail->data + o->tail->end, p, n);
+        o->tail->end += n;
+        o->queued += n;
+        p += n;
+        len -= n;
+    }
+}
+
+static void
+release_head(struct pk_output *o)
+{
+    struct chunk *c = o->head;
+
+    o->head = c->next;
+    if (o->head == NULL)
+        o->tail = NULL;
+    if (o->spare == NULL)
+        o->spare = c;
+    else
+        free(c);
+}
+
+static void
+set_polling(struct pk_output *o, int on)
+{
+    if (!o->pollable || o->polling == on)
+        return;
+    o->polling = on;
+    if (on)
+        uv_poll_start(&o->poll, UV_WRITABLE, on_writable);
+    else
+        uv_poll_stop(&o->poll);
+}
+
+void
+pk_output_flush(struct pk_output *o)
+{
+    int was_full = pk_output_full(o);
+
+    while (o->queued > 0 && !o->failed) {
+        struct iovec iov[MAX_IOV];
+        int n = 0;
+        ssize_t w;
+        for (struct chunk *c = o->head; c != NULL && n < MAX_IOV; c = c->next) {
+            iov[n].iov_base = c->data + c->start;
+            iov[n++].iov_len = c->end - c->start;
+        }
+        w = writev(o->fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                set_polling(o, 1);
+                return;
+            }
+            o->failed = -errno;
+            set_polling(o, 0);
+            o->cbs.on_error(o, o->failed, o->cbs.data);
+            return;
+        }
+        o->written += (uint64_t)w;
+        o->queued -= (size_t)w;
+        while (w > 0) {
+            size_t in_head = o->head->end - o->head->start;
+            if ((size_t)w < in_head) {
+                o->head->start += (size_t)w;
+                break;
+            }
+            w -= (ssize_t)in_head;
+            release_head(o);
+        }
+    }
+    set_polling(o, 0);
+    if (was_full || o->queued <= o->limit / 2)
+        o->cbs.on_drained(o, o->cbs.data);
+}
+
+static void
+on_writable(uv_poll_t *h, int status, int events)
+{
+    struct pk_output *o = h->data;
+
+    (void)events;
+    if (status < 0) {
+        o->failed = status;
+        set_polling(o, 0);
+        o->cbs.on_error(o, status, o->cbs.data);
+        return;
+    }
+    pk_output_flush(o);
+}
+
+int
+pk_output_full(const struct pk_output *o)
+{
+    return o->queued >= o->limit;
+}
+
+size_t
+pk_output_queued(const struct pk_output *o)
+{
+    return o->queued;
+}
+
+uint64_t
+pk_output_written(const struct pk_output *o)
+{
+    return o->written;
+}
+
+static void
+on_poll_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void
+pk_output_close(struct pk_output *o)
+{
+    while (o->head != NULL)
+        release_head(o);
+    free(o->spare);
+    o->spare = NULL;
+    if (o->pollable)
+        uv_close((uv_handle_t *)&o->poll, on_poll_closed);
+    else
+        free(o);
+}

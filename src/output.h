@@ -1,0 +1,40 @@
+/*
+ * A bounded, non-blocking byte queue in front of a file descriptor (the collector's stdout).
+ * Appends never block and never fail: the owner asks pk_output_full() before taking more input,
+ * which bounds the queue at its limit plus one input message. Writes happen on flush and when
+ * the fd turns writable; pipes and sockets are switched to O_NONBLOCK, regular files and
+ * character devices are written directly. Runs on the loop thread.
+ */
+#ifndef PK_OUTPUT_H
+#define PK_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct pk_output;
+
+struct pk_output_callbacks {
+    void (*on_drained)(struct pk_output *o, void *data); /* fell below half the limit */
+    void (*on_error)(struct pk_output *o, int err, void *data); /* -EPIPE: the reader left */
+    void *data;
+};
+
+/** Opens fd for output. NULL with errbuf filled (-ENOTTY-like cases: a terminal is refused). */
+struct pk_output *pk_output_new(uv_loop_t *loop, int fd, size_t limit,
+                                const struct pk_output_callbacks *cbs, char *errbuf);
+
+/** Copies len bytes into the queue. */
+void pk_output_append(struct pk_output *o, const void *buf, size_t len);
+
+/** Tries to write what is queued without blocking; arms the writable watcher if needed. */
+void pk_output_flush(struct pk_output *o);
+
+int pk_output_full(const struct pk_output *o);
+size_t pk_output_queued(const struct pk_output *o);
+uint64_t pk_output_written(const struct pk_output *o); /* bytes that reached the fd */
+
+/** Stops watching and frees on the loop's next turn; queued bytes are discarded. */
+void pk_output_close(struct pk_output *o);
+
+#endif

@@ -1,0 +1,30 @@
+/* Classic pcap headers; see pcapout.h. */
+#include "pcapout.h"
+
+#include <string.h>
+
+void
+pk_pcap_file_header(uint8_t *buf, uint32_t linktype, uint32_t snaplen)
+{
+    uint32_t magic = PK_PCAP_MAGIC_NS, zone = 0, sigfigs = 0;
+    uint16_t major = 2, minor = 4;
+
+    memcpy(buf, &magic, 4);
+    memcpy(buf + 4, &major, 2);
+    memcpy(buf + 6, &minor, 2);
+    memcpy(buf + 8, &zone, 4);
+    memcpy(buf + 12, &sigfigs, 4);
+    memcpy(buf + 16, &snaplen, 4);
+    memcpy(buf + 20, &linktype, 4);
+}
+
+void
+pk_pcap_record_header(uint8_t *buf, uint64_t ts_ns, uint32_t caplen, uint32_t origlen)
+{
+    uint32_t sec = (uint32_t)(ts_ns / 1000000000u), nsec = (uint32_t)(ts_ns % 1000000000u);
+
+    memcpy(buf, &sec, 4);
+    memcpy(buf + 4, &nsec, 4);
+    memcpy(buf + 8, &caplen, 4);
+    memcpy(buf + 12, &origlen, 4);
+}

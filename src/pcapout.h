@@ -1,0 +1,22 @@
+/*
+ * Classic pcap encoding (the nanosecond-magic variant, host byte order as every pcap writer
+ * does). Pure; writes into caller buffers.
+ */
+#ifndef PK_PCAPOUT_H
+#define PK_PCAPOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PK_PCAP_FILE_HEADER_LEN 24
+#define PK_PCAP_RECORD_HEADER_LEN 16
+#define PK_PCAP_MAGIC_NS 0xa1b23c4du
+#define PK_PCAP_STREAM_SNAPLEN 262144u /* the largest any source may send */
+
+/** Writes the 24-byte file header for a stream of the given link type. */
+void pk_pcap_file_header(uint8_t *buf, uint32_t linktype, uint32_t snaplen);
+
+/** Writes the 16-byte record header: seconds, nanoseconds, captured and original length. */
+void pk_pcap_record_header(uint8_t *buf, uint64_t ts_ns, uint32_t caplen, uint32_t origlen);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * File replay on a uv_idle handle. pcap_next_ex keeps the current packet valid until the next
+ * call, which is what lets a refused packet be offered again without copying it.
+ */
+#include "replay.h"
+#include "pcktr.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PACKETS_PER_ROUND 4096
+
+struct pk_replay {
+    pcap_t *pcap;
+    uv_idle_t idle;
+    struct pk_replay_sink sink;
+    struct pk_packet held; /* a packet the sink refused, offered again on resume */
+    int holding, ended;
+};
+
+static void
+on_idle(uv_idle_t *h)
+{
+    struct pk_replay *r = container_of(h, struct pk_replay, idle);
+    struct pcap_pkthdr *hdr;
+    const u_char *bytes;
+
+    for (int i = 0; i < PACKETS_PER_ROUND; i++) {
+        if (!r->holding) {
+            int rc = pcap_next_ex(r->pcap, &hdr, &bytes);
+            if (rc != 1) {
+                r->ended = 1;
+                uv_idle_stop(&r->idle);
+                r->sink.on_burst_end(r->sink.data);
+                r->sink.on_end(r->sink.data, rc == PCAP_ERROR_BREAK ? NULL : pcap_geterr(r->pcap));
+                return;
+            }
+            r->held.ts_ns = (uint64_t)hdr->ts.tv_sec * 1000000000u + (uint64_t)hdr->ts.tv_usec;
+            r->held.caplen = hdr->caplen;
+            r->held.origlen = hdr->len;
+            r->held.data = bytes;
+            r->holding = 1;
+        }
+        if (r->sink.on_packet(r->sink.data, &r->held) == -EAGAIN) {
+            uv_idle_stop(&r->idle);
+            return;
+        }
+        r->holding = 0;
+    }
+    r->sink.on_burst_end(r->sink.data);
+}
+
+int
+pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const char *filter,
+               const struct pk_replay_sink *sink, char *errbuf)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE];
+    struct pk_replay *r = calloc(1, sizeof(*r));
+    struct bpf_program prog;
+
+    if (r == NULL)
+        return pk_seterr(errbuf, -ENOMEM, "out of memory");
+    r->sink = *sink;
+    r->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
+    if (r->pcap == NULL) {
+        free(r);
+        return pk_seterr(errbuf, -ENOENT, "READ_FILE=\"%s\": %s", path, pcap_err);
+    }
+    if (filter[0] != '\0') {
+        if (pcap_compile(r->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            pk_seterr(errbuf, -EINVAL, "FILTER=\"%s\" is invalid: %s", filter, pcap_geterr(r->pcap));
+            pcap_close(r->pcap);
+            free(r);
+            return -EINVAL;
+        }
+        pcap_setfilter(r->pcap, &prog);
+        pcap_freecode(&prog);
+    }
+    uv_idle_init(loop, &r->idle);
+    *out = r;
+    return 0;
+}
+
+int
+pk_replay_linktype(const struct pk_replay *r)
+{
+    return pcap_datalink(r->pcap);
+}
+
+uint32_t
+pk_replay_snaplen(const struct pk_replay *r)
+{
+    return (uint32_t)pcap_snapshot(r->pcap);
+}
+
+void
+pk_replay_resume(struct pk_replay *r)
+{
+    if (!r->ended)
+        uv_idle_start(&r->idle, on_idle);
+}
+
+static void
+on_idle_closed(uv_handle_t *h)
+{
+    struct pk_replay *r = container_of(h, struct pk_replay, idle);
+
+    pcap_close(r->pcap);
+    free(r);
+}
+
+void
+pk_replay_close(struct pk_replay *r)
+{
+    uv_close((uv_handle_t *)&r->idle, on_idle_closed);
+}

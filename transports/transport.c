@@ -1,0 +1,30 @@
+/* The transport registry: a static table, as libpcap's check_headers[]. */
+#include "transport.h"
+
+#include <stdio.h>
+#include <string.h>
+
+extern const struct pk_transport_ops pk_transport_zmq;
+
+static const struct pk_transport_ops *const transports[] = {
+    &pk_transport_zmq,
+};
+
+const struct pk_transport_ops *
+pk_transport_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
+        if (name != NULL && strcmp(transports[i]->name, name) == 0)
+            return transports[i];
+    return NULL;
+}
+
+void
+pk_transport_names(char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]) && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "|" : "", transports[i]->name);
+}

@@ -1,0 +1,74 @@
+/*
+ * The transport contract. A transport moves opaque messages (encoded by src/frame.c) between
+ * agents and a collector on the shared libuv loop; it never looks inside them. Each transport
+ * is one `const struct pk_transport_ops` and embeds `struct pk_transport` first in its own state.
+ *
+ * Sender side: send() never blocks; -EAGAIN means the bounded queue is full, and on_writable
+ * fires once when it has room again. Receiver side: on_message fires per message;
+ * set_receiving(0) stops taking messages (back-pressure reaches the senders), (1) resumes.
+ */
+#ifndef PK_TRANSPORT_H
+#define PK_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct pk_endpoint;
+struct pk_transport;
+
+enum pk_transport_role { PK_TRANSPORT_SENDER, PK_TRANSPORT_RECEIVER };
+
+struct pk_transport_opts {
+    enum pk_transport_role role;
+    uint64_t queue_limit; /* sender: messages queued before send() says -EAGAIN */
+    uint64_t max_message; /* receiver: larger messages are refused (and the peer dropped) */
+};
+
+/* Peer events, for logs and status; `peer` is an address string, or "" when unknown. */
+enum pk_peer_event { PK_PEER_UP, PK_PEER_DOWN };
+
+struct pk_transport_counters {
+    uint64_t messages_sent, bytes_sent;
+    uint64_t messages_received, bytes_received;
+    uint64_t connects, disconnects;
+};
+
+typedef void (*pk_transport_closed_cb)(void *data, int flushed);
+
+struct pk_transport_ops {
+    const char *name; /* the value of RELAY_TRANSPORT */
+    /** Creates, binds (receiver) or connects (sender) ep, which is resolved. NULL + errbuf. */
+    struct pk_transport *(*open)(uv_loop_t *loop, const struct pk_endpoint *ep,
+                                 const struct pk_transport_opts *opts, char *errbuf);
+    /** Queues one message (copied). 0, -EAGAIN (full; wait for on_writable) or -errno. */
+    int (*send)(struct pk_transport *t, const void *buf, size_t len);
+    /** Receiver: stop (0) or resume (1) taking messages. */
+    void (*set_receiving)(struct pk_transport *t, int on);
+    /** 1 while at least one peer is connected. */
+    int (*connected)(struct pk_transport *t);
+    /**
+     * Stops all watchers, keeps flushing what is queued for at most linger_ms without blocking
+     * the loop, frees t, then calls cb with flushed = 1 when everything queued was handed to
+     * the network and 0 when something was discarded.
+     */
+    void (*close)(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb cb,
+                  void *data);
+};
+
+struct pk_transport {
+    const struct pk_transport_ops *ops;
+    void (*on_message)(struct pk_transport *t, const uint8_t *buf, size_t len);
+    void (*on_writable)(struct pk_transport *t);
+    void (*on_peer)(struct pk_transport *t, enum pk_peer_event ev, const char *peer);
+    void *data; /* the owner's; the transport never touches it */
+    struct pk_transport_counters counters;
+};
+
+/** Looks up a transport by RELAY_TRANSPORT value; NULL when unknown. */
+const struct pk_transport_ops *pk_transport_find(const char *name);
+
+/** Writes "a|b" of every built-in transport name into buf. */
+void pk_transport_names(char *buf, size_t len);
+
+#endif
