@@ -50,7 +50,7 @@ static const struct cfg_var vars[] = {
      "capture: bytes kept of each packet"},
     {"PROMISC", CFG_BOOL, F(promisc), "true", NULL, 0, 0,
      "capture: put DEVICE in promiscuous mode"},
-    {"BUFFER_SIZE", CFG_SIZE, F(buffer_size), "8M", NULL, 65536, 1ULL << 31,
+    {"BUFFER_SIZE", CFG_SIZE, F(buffer_size), "16M", NULL, 65536, 1ULL << 31,
      "capture: kernel capture buffer in bytes (K/M/G suffixes)"},
     {"BATCH_BYTES", CFG_SIZE, F(batch_bytes), "64K", NULL, 1024, 16ULL << 20,
      "capture: largest relay message; a batch is sent when full or after each wake-up"},
