@@ -126,8 +126,10 @@ flush_batch(struct agent *a)
         return 0;
     }
     if (rc == -EAGAIN && a->replay != NULL && !a->stopping) {
-        if (!a->batch_pending)
+        if (!a->batch_pending) {
             uv_timer_start(&a->stall, on_stall, a->cfg->relay_timeout_ms, 0);
+            pk_debug("relay queue full: pausing the file");
+        }
         a->batch_pending = 1;
         return -EAGAIN;
     }
@@ -208,6 +210,7 @@ on_writable(struct pk_transport *t)
 {
     struct agent *a = t->data;
 
+    pk_debug("relay queue writable again");
     if (!a->batch_pending || flush_batch(a) == -EAGAIN)
         return;
     if (a->replay_ended)

@@ -33,7 +33,7 @@ struct collector {
     struct pk_output *out;
     struct pk_sources sources;
     struct pk_signals signals;
-    uv_check_t flush_check;
+    uv_prepare_t flush_prepare;
     uv_timer_t linger_timer;
 
     int stream_started, paused, stopping, finished, exit_code;
@@ -161,13 +161,19 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len)
     if (pk_output_full(c->out) && !c->paused) {
         c->paused = 1;
         c->tr->ops->set_receiving(c->tr, 0);
+        pk_debug("output queue full (%zu bytes): pausing intake", pk_output_queued(c->out));
     }
 }
 
+/*
+ * Output is written once per loop turn, from a prepare handle: it runs after the idle phase
+ * (where a resumed transport delivers) and right before the loop may block in poll. A check
+ * handle would run after poll, too late for idle-phase messages (the collector hung so).
+ */
 static void
-on_flush_check(uv_check_t *h)
+on_flush_prepare(uv_prepare_t *h)
 {
-    struct collector *c = container_of(h, struct collector, flush_check);
+    struct collector *c = container_of(h, struct collector, flush_prepare);
 
     if (pk_output_queued(c->out) > 0)
         pk_output_flush(c->out);
@@ -189,7 +195,7 @@ finish(struct collector *c)
             (unsigned long long)c->out_packets, (unsigned long long)c->out_bytes,
             (unsigned long long)c->bad[BAD_MALFORMED], (unsigned long long)c->bad[BAD_VERSION],
             (unsigned long long)c->bad[BAD_SIZE]);
-    uv_close((uv_handle_t *)&c->flush_check, NULL);
+    uv_close((uv_handle_t *)&c->flush_prepare, NULL);
     uv_close((uv_handle_t *)&c->linger_timer, NULL);
     pk_output_close(c->out);
 }
@@ -208,6 +214,7 @@ on_drained(struct pk_output *o, void *data)
     if (c->paused && !pk_output_full(c->out)) {
         c->paused = 0;
         c->tr->ops->set_receiving(c->tr, 1);
+        pk_debug("output queue drained to %zu bytes: resuming intake", pk_output_queued(c->out));
     }
 }
 
@@ -312,9 +319,9 @@ pk_collector_run(const struct pk_config *cfg)
     pk_info("collecting on %s (%s); writing pcap to stdout", cfg->collect_endpoint,
             cfg->relay_transport);
 
-    uv_check_init(&c->loop, &c->flush_check);
-    uv_check_start(&c->flush_check, on_flush_check);
-    uv_unref((uv_handle_t *)&c->flush_check);
+    uv_prepare_init(&c->loop, &c->flush_prepare);
+    uv_prepare_start(&c->flush_prepare, on_flush_prepare);
+    uv_unref((uv_handle_t *)&c->flush_prepare);
     uv_timer_init(&c->loop, &c->linger_timer);
     pk_signals_start(&c->signals, &c->loop, on_stop_signal, c);
     pk_loop_finish(&c->loop);

@@ -1,0 +1,88 @@
+# Shared helpers for the integration tests: each test sources this file, starts real pcktr
+# processes on loopback with random ports, and asserts with real tools (tcpdump, tshark).
+# Every process started through `bg` is killed on exit; waits are bounded.
+set -euo pipefail
+
+PCKTR=${PCKTR:?set PCKTR to the pcktr binary}
+TESTS_DIR=${TESTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+WORK_ROOT=${WORK_ROOT:-/tmp/pcktr-tests}
+mkdir -p "$WORK_ROOT"
+W=$(mktemp -d "$WORK_ROOT/$(basename "$0" .sh).XXXXXX")
+PIDS=()
+export METRICS_ADDRPORT= # several processes share the host; the HTTP server is tested on its own
+
+cleanup() {
+    local rc=$?
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ $rc -ne 0 ]; then
+        echo "--- logs of the failed test ($W)"
+        for f in "$W"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }; done
+    else
+        rm -rf "$W"
+    fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# bg LOGNAME CMD...: runs CMD in the background, stderr to $W/LOGNAME.log; sets $BG_PID.
+bg() {
+    local name=$1; shift
+    "$@" 2>"$W/$name.log" &
+    BG_PID=$!
+    PIDS+=("$BG_PID")
+}
+
+# A TCP/UDP port nobody listens on.
+free_port() {
+    local p
+    while :; do
+        p=$(shuf -i 20000-60000 -n 1)
+        ss -Htanu "( sport = :$p )" | grep -q . || { echo "$p"; return; }
+    done
+}
+
+# wait_log LOGNAME PATTERN [SECONDS]: waits until the log has a line matching PATTERN.
+wait_log() {
+    local file="$W/$1.log" pattern=$2 limit=${3:-10} i
+    for ((i = 0; i < limit * 20; i++)); do
+        grep -qE -- "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    fail "no line matching '$pattern' in $1.log within ${limit}s"
+}
+
+# wait_exit PID [SECONDS]: waits (bounded) for PID to end; its exit code goes to EXIT_CODE.
+wait_exit() {
+    local pid=$1 limit=${2:-10} i
+    for ((i = 0; i < limit * 20; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            EXIT_CODE=0
+            wait "$pid" || EXIT_CODE=$?
+            return
+        fi
+        sleep 0.05
+    done
+    fail "process $pid still running after ${limit}s"
+}
+
+# udp_burst PORT COUNT [ADDR]: sends COUNT one-byte datagrams.
+udp_burst() {
+    local port=$1 count=$2 addr=${3:-127.0.0.1} i
+    for ((i = 0; i < count; i++)); do echo x >"/dev/udp/$addr/$port"; done
+}
+
+# pcap_count FILE [FILTER]: packets in FILE (matching FILTER), as tcpdump reads it.
+pcap_count() {
+    local file=$1; shift
+    tcpdump -nn -r "$file" "$@" 2>/dev/null | wc -l
+}
+
+# pcap_dump FILE: every packet with nanosecond timestamp, lengths and bytes, for comparisons.
+pcap_dump() {
+    tcpdump --time-stamp-precision=nano -tt -nn -x -r "$1" 2>/dev/null
+}
+
+expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
