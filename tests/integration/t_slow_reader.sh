@@ -41,5 +41,10 @@ grep -q "captured 20000, relayed 20000, relay drops 0" "$W/agent.log" || fail "a
 diff <(pcap_dump "$W/in.pcap") <(pcap_dump "$W/out.pcap") >/dev/null || fail "output differs"
 # Bound: 1 MiB output queue + one 16 MiB-capped message + libzmq's per-peer buffer (64 messages
 # of at most 64 KiB) + the binary. 48 MiB is far below the 27 MB that would pile up unbounded.
-[ "$peak" -lt 49152 ] || fail "collector RSS peaked at ${peak} KiB"
+# ASan's quarantine and shadow memory make RSS meaningless there; the plain build asserts it.
+if [ "${PK_SANITIZED:-OFF}" = ON ]; then
+    echo "note: sanitizer build, RSS bound not asserted (peak ${peak} KiB)"
+else
+    [ "$peak" -lt 49152 ] || fail "collector RSS peaked at ${peak} KiB"
+fi
 pass "slow reader: 20000 packets delivered byte-exact, collector RSS peak ${peak} KiB"
