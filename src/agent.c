@@ -6,13 +6,18 @@
  */
 #define PK_LOG_MODULE "agent"
 #include "agent.h"
+#include "afamily.h"
+#include "buf.h"
 #include "capture.h"
 #include "config.h"
 #include "frame.h"
+#include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "pcktr.h"
 #include "replay.h"
+#include "status.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -31,6 +36,9 @@ struct agent {
     struct pk_replay *replay; /* READ_FILE */
     struct pk_signals signals;
     uv_timer_t heartbeat, stall;
+    struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
+    struct pk_af_hist hist;
+    uint64_t start_ns;
 
     struct pk_frame_source src;
     struct pk_hello hello;
@@ -151,6 +159,8 @@ add_packet(struct agent *a, const struct pk_packet *pkt)
     /* The buffer holds BATCH_BYTES plus one largest record, so adding always fits. */
     pk_batch_add(&a->batch, pkt->ts_ns, pkt->caplen, pkt->origlen, pkt->data);
     a->st.captured++;
+    pk_af_hist_add(&a->hist, pk_af_classify(a->hello.linktype, pkt->data, pkt->caplen),
+                   pkt->origlen);
     if (a->batch.len >= a->cfg->batch_bytes)
         flush_batch(a);
 }
@@ -277,6 +287,8 @@ on_transport_closed(void *data, int flushed)
             (unsigned long long)a->st.relay_drops, (unsigned long long)a->st.kernel_drops,
             (unsigned long long)a->st.if_drops);
     a->tr = NULL;
+    if (a->http != NULL)
+        pk_http_stop(a->http, NULL, NULL);
 }
 
 /* Stops capturing, flushes, says goodbye and closes the transport with the given linger. */
@@ -313,6 +325,58 @@ on_stop_signal(void *data, int signum)
     (void)signum;
     finish(a, a->cfg->linger_ms);
 }
+
+static void
+fill_report(struct agent *a, struct pk_capture_report *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->common.mode = "capture";
+    r->common.transport = a->cfg->relay_transport;
+    r->common.endpoint = a->cfg->relay_endpoint;
+    r->common.start_ns = a->start_ns;
+    r->common.now_ns = pk_now_ns();
+    r->source_name = a->cfg->source_name;
+    r->from_file = a->cfg->read_file != NULL;
+    r->device = a->cfg->read_file ? a->cfg->read_file : a->cfg->device;
+    r->filter = a->filter ? a->filter : "";
+    r->linktype = a->hello.linktype;
+    r->snaplen = a->hello.snaplen;
+    fill_stats(a, &r->stats);
+    if (a->tr != NULL) {
+        r->connected = a->tr->ops->connected(a->tr);
+        r->transport = a->tr->counters;
+    }
+    r->hist = &a->hist;
+}
+
+static char *
+render_metrics(void *data, size_t *len)
+{
+    struct pk_capture_report r;
+    struct pk_buf b = {0};
+
+    fill_report(data, &r);
+    pk_metrics_capture(&b, &r);
+    *len = b.len;
+    return b.data;
+}
+
+static char *
+render_status(void *data, size_t *len)
+{
+    struct pk_capture_report r;
+    char *s;
+
+    fill_report(data, &r);
+    s = pk_status_capture(&r);
+    *len = s ? strlen(s) : 0;
+    return s;
+}
+
+static const struct pk_http_route routes[] = {
+    {"/metrics", "text/plain; version=0.0.4; charset=utf-8", render_metrics},
+    {"/status", "application/json", render_status},
+};
 
 static void
 build_exclusion(struct agent *a, const struct pk_endpoint *ep)
@@ -389,7 +453,7 @@ pk_agent_run(const struct pk_config *cfg)
     a->src.source_id = random_id();
     a->src.name = cfg->source_name;
     a->hello.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
-    a->hello.start_ns = pk_now_ns();
+    a->hello.start_ns = a->start_ns = pk_now_ns();
     if (gethostname(a->host, sizeof(a->host)) != 0)
         strcpy(a->host, "unknown");
     uv_loop_init(&a->loop);
@@ -400,10 +464,17 @@ pk_agent_run(const struct pk_config *cfg)
         goto out_loop;
     }
     build_exclusion(a, &ep);
+    if (cfg->metrics_addrport[0] != '\0' &&
+        pk_http_start(&a->http, &a->loop, &cfg->metrics_ep, cfg->metrics_addrport, routes,
+                      PK_ARRAY_LEN(routes), a, errbuf) != 0) {
+        pk_error("%s", errbuf);
+        a->exit_code = PK_EXIT_RUNTIME;
+        goto out_loop;
+    }
     if ((rc = open_source(a, errbuf)) != 0) {
         pk_error("%s", errbuf);
         a->exit_code = rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
-        goto out_loop;
+        goto out_http;
     }
     batch_cap = cfg->batch_bytes + PK_FRAME_HEADER_LEN + 255 + PK_PACKETS_BODY_HEADER_LEN +
                 PK_RECORD_HEADER_LEN + PK_FRAME_MAX_CAPLEN;
@@ -441,8 +512,13 @@ out_source:
         pk_capture_close(a->cap);
     if (a->replay)
         pk_replay_close(a->replay);
+out_http:
+    if (a->http != NULL)
+        pk_http_stop(a->http, NULL, NULL);
 out_loop:
     pk_loop_finish(&a->loop);
+    if (a->http != NULL)
+        pk_http_free(a->http);
     rc = a->exit_code;
     free(a->batch_buf);
     free(a);

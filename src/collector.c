@@ -5,14 +5,18 @@
  */
 #define PK_LOG_MODULE "collector"
 #include "collector.h"
+#include "buf.h"
 #include "config.h"
 #include "frame.h"
+#include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "output.h"
 #include "pcapout.h"
 #include "pcktr.h"
 #include "sources.h"
+#include "status.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -22,6 +26,7 @@
 
 #define MAX_SOURCES 1024
 #define BAD_LOG_INTERVAL_NS (10ull * 1000000000ull)
+#define STATE_CHECK_MS 250 /* how often silent sources are checked for stale and gone */
 
 enum bad_reason { BAD_MALFORMED, BAD_VERSION, BAD_SIZE, BAD_REASONS };
 static const char *const bad_names[] = {"malformed", "unsupported protocol version", "oversized"};
@@ -34,12 +39,15 @@ struct collector {
     struct pk_sources sources;
     struct pk_signals signals;
     uv_prepare_t flush_prepare;
-    uv_timer_t linger_timer;
+    uv_timer_t linger_timer, state_timer;
+    struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
+    uint64_t start_ns;
 
     int stream_started, paused, stopping, finished, exit_code;
     uint32_t stream_linktype;
-    uint64_t out_packets, out_bytes;
+    uint64_t out_packets, out_bytes, out_linktype_drops;
     uint64_t bad[BAD_REASONS];
+    struct pk_transport_counters counters; /* the transport's, kept after it is closed */
     uint64_t bad_logged_ns;
     int refused_logged;
 };
@@ -80,6 +88,7 @@ write_packets(struct collector *c, struct pk_source *s, const struct pk_packets 
     }
     if (p->linktype != c->stream_linktype) {
         s->linktype_drops += p->count;
+        c->out_linktype_drops += p->count;
         if (!s->warned_linktype) {
             pk_warn("source \"%s\" has link type %u but the pcap stream has %u: dropping its "
                     "packets (counted as link-type drops)",
@@ -111,8 +120,37 @@ log_source_totals(const struct pk_source *s, const char *event)
             (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
 }
 
+/* Logs each change of a source's state once; `now` may bring a silent source back up. */
 static void
-on_message(struct pk_transport *t, const uint8_t *buf, size_t len)
+update_state(struct pk_sources *t, struct pk_source *s, uint64_t now_ns)
+{
+    enum pk_source_state st = pk_source_state(t, s, now_ns);
+
+    if (st == s->state)
+        return;
+    if (st == PK_SOURCE_UP)
+        pk_info("source \"%s\" is up again", s->name);
+    else if (st == PK_SOURCE_STALE)
+        pk_warn("source \"%s\" is stale: silent for %.1f s", s->name,
+                (double)(now_ns - s->last_seen_ns) / 1e9);
+    else if (!s->said_goodbye)
+        pk_warn("source \"%s\" is gone: silent for %.1f s", s->name,
+                (double)(now_ns - s->last_seen_ns) / 1e9);
+    s->state = st;
+}
+
+static void
+on_state_timer(uv_timer_t *h)
+{
+    struct collector *c = container_of(h, struct collector, state_timer);
+    uint64_t now = pk_now_ns();
+
+    for (size_t i = 0; i < c->sources.n; i++)
+        update_state(&c->sources, c->sources.v[i], now);
+}
+
+static void
+on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const char *peer)
 {
     struct collector *c = t->data;
     struct pk_frame f;
@@ -123,14 +161,20 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len)
         note_bad(c, rc);
         return;
     }
-    s = pk_sources_track(&c->sources, &f, pk_now_ns(), &created);
+    uint64_t now = pk_now_ns();
+    s = pk_sources_track(&c->sources, &f, now, &created);
     if (s == NULL) {
         if (!c->refused_logged++)
             pk_warn("source table full (%d sources): refusing new sources", MAX_SOURCES);
         return;
     }
     if (created)
-        pk_info("new source \"%s\" (id %016llx)", s->name, (unsigned long long)s->id);
+        pk_info("new source \"%s\" (id %016llx) from %s", s->name, (unsigned long long)s->id,
+                peer[0] ? peer : "an unknown peer");
+    else
+        update_state(&c->sources, s, now);
+    if (peer[0] != '\0' && strcmp(s->peer, peer) != 0)
+        snprintf(s->peer, sizeof(s->peer), "%s", peer);
 
     switch (f.kind) {
     case PK_KIND_HELLO:
@@ -155,6 +199,7 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len)
     case PK_KIND_GOODBYE:
         s->agent = f.u.stats;
         s->said_goodbye = 1;
+        s->state = PK_SOURCE_GONE;
         log_source_totals(s, "said goodbye");
         break;
     }
@@ -197,7 +242,10 @@ finish(struct collector *c)
             (unsigned long long)c->bad[BAD_SIZE]);
     uv_close((uv_handle_t *)&c->flush_prepare, NULL);
     uv_close((uv_handle_t *)&c->linger_timer, NULL);
+    uv_close((uv_handle_t *)&c->state_timer, NULL);
     pk_output_close(c->out);
+    if (c->http != NULL)
+        pk_http_stop(c->http, NULL, NULL);
 }
 
 static void
@@ -254,6 +302,7 @@ stop(struct collector *c)
         return;
     c->stopping = 1;
     pk_signals_close(&c->signals);
+    c->counters = c->tr->counters;
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
     if (pk_output_queued(c->out) == 0) {
@@ -271,6 +320,59 @@ on_stop_signal(void *data, int signum)
     (void)signum;
     stop(data);
 }
+
+static void
+fill_report(struct collector *c, struct pk_collect_report *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->common.mode = "collect";
+    r->common.transport = c->cfg->relay_transport;
+    r->common.endpoint = c->cfg->collect_endpoint;
+    r->common.start_ns = c->start_ns;
+    r->common.now_ns = pk_now_ns();
+    r->sources = &c->sources;
+    r->stream_started = c->stream_started;
+    r->stream_linktype = c->stream_linktype;
+    r->out_packets = c->out_packets;
+    r->out_bytes = c->out_bytes;
+    r->out_linktype_drops = c->out_linktype_drops;
+    r->out_queue_bytes = c->finished ? 0 : pk_output_queued(c->out);
+    r->out_queue_limit = c->cfg->output_buffer;
+    r->intake_paused = c->paused;
+    r->bad_malformed = c->bad[BAD_MALFORMED];
+    r->bad_version = c->bad[BAD_VERSION];
+    r->bad_oversized = c->bad[BAD_SIZE];
+    r->transport = c->tr != NULL ? c->tr->counters : c->counters;
+}
+
+static char *
+render_metrics(void *data, size_t *len)
+{
+    struct pk_collect_report r;
+    struct pk_buf b = {0};
+
+    fill_report(data, &r);
+    pk_metrics_collect(&b, &r);
+    *len = b.len;
+    return b.data;
+}
+
+static char *
+render_status(void *data, size_t *len)
+{
+    struct pk_collect_report r;
+    char *s;
+
+    fill_report(data, &r);
+    s = pk_status_collect(&r);
+    *len = s ? strlen(s) : 0;
+    return s;
+}
+
+static const struct pk_http_route routes[] = {
+    {"/metrics", "text/plain; version=0.0.4; charset=utf-8", render_metrics},
+    {"/status", "application/json", render_status},
+};
 
 static void
 on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
@@ -293,7 +395,8 @@ pk_collector_run(const struct pk_config *cfg)
         return PK_EXIT_RUNTIME;
     c->cfg = cfg;
     ocb.data = c;
-    pk_sources_init(&c->sources, MAX_SOURCES);
+    pk_sources_init(&c->sources, MAX_SOURCES, cfg->stale_after_ms, cfg->gone_after_ms);
+    c->start_ns = pk_now_ns();
     uv_loop_init(&c->loop);
 
     c->out = pk_output_new(&c->loop, STDOUT_FILENO, cfg->output_buffer, &ocb, errbuf);
@@ -304,6 +407,13 @@ pk_collector_run(const struct pk_config *cfg)
     }
     if (ep.host[0] != '\0' && (rc = pk_endpoint_resolve(&ep, errbuf)) != 0) {
         pk_error("COLLECT_ENDPOINT=\"%s\": %s", cfg->collect_endpoint, errbuf);
+        c->exit_code = PK_EXIT_RUNTIME;
+        goto out_output;
+    }
+    if (cfg->metrics_addrport[0] != '\0' &&
+        pk_http_start(&c->http, &c->loop, &cfg->metrics_ep, cfg->metrics_addrport, routes,
+                      PK_ARRAY_LEN(routes), c, errbuf) != 0) {
+        pk_error("%s", errbuf);
         c->exit_code = PK_EXIT_RUNTIME;
         goto out_output;
     }
@@ -323,14 +433,20 @@ pk_collector_run(const struct pk_config *cfg)
     uv_prepare_start(&c->flush_prepare, on_flush_prepare);
     uv_unref((uv_handle_t *)&c->flush_prepare);
     uv_timer_init(&c->loop, &c->linger_timer);
+    uv_timer_init(&c->loop, &c->state_timer);
+    uv_timer_start(&c->state_timer, on_state_timer, STATE_CHECK_MS, STATE_CHECK_MS);
     pk_signals_start(&c->signals, &c->loop, on_stop_signal, c);
     pk_loop_finish(&c->loop);
     goto out;
 
 out_output:
     pk_output_close(c->out);
+    if (c->http != NULL)
+        pk_http_stop(c->http, NULL, NULL);
 out_loop:
     pk_loop_finish(&c->loop);
+    if (c->http != NULL)
+        pk_http_free(c->http);
 out:
     rc = c->exit_code;
     pk_sources_free(&c->sources);

@@ -65,6 +65,10 @@ static const struct cfg_var vars[] = {
      "capture with READ_FILE: give up (exit 1) when the collector takes nothing for this long"},
     {"OUTPUT_BUFFER", CFG_SIZE, F(output_buffer), "16M", NULL, 65536, 1ULL << 31,
      "collect: bytes queued for a slow stdout reader before agents are made to wait"},
+    {"SOURCE_STALE_AFTER", CFG_DURATION, F(stale_after_ms), "5s", NULL, 100, 86400000,
+     "collect: a source silent this long is \"stale\" in /status and /metrics"},
+    {"SOURCE_GONE_AFTER", CFG_DURATION, F(gone_after_ms), "60s", NULL, 100, 604800000,
+     "collect: a source silent this long (or that said goodbye) is \"gone\""},
     {"LOG_LEVEL", CFG_CHOICE, F(log_level), "info", "debug|info|warn|error", 0, 0,
      "least severe log level written to stderr"},
     {"LOG_FORMAT", CFG_CHOICE, F(log_format), "text", "text|json", 0, 0,
@@ -214,6 +218,11 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
         return pk_seterr(errbuf, -EINVAL, "DEVICE=\"\" is invalid; accepted: an interface name "
                          "(see tcpdump -D)");
 
+    if (cfg->gone_after_ms < cfg->stale_after_ms)
+        return pk_seterr(errbuf, -EINVAL, "SOURCE_GONE_AFTER=%llums is shorter than "
+                         "SOURCE_STALE_AFTER=%llums; accepted: at least SOURCE_STALE_AFTER",
+                         (unsigned long long)cfg->gone_after_ms,
+                         (unsigned long long)cfg->stale_after_ms);
     if (cfg->source_name == NULL) {
         const char *what = cfg->read_file ? cfg->read_file : cfg->device;
         const char *slash = strrchr(what, '/');

@@ -34,6 +34,8 @@ struct pk_config {
     uint64_t heartbeat_ms;
     uint64_t linger_ms;
     uint64_t relay_timeout_ms;
+    uint64_t stale_after_ms;
+    uint64_t gone_after_ms;
 
     struct pk_endpoint relay_ep;   /* parsed, not resolved */
     struct pk_endpoint collect_ep; /* parsed, not resolved */

@@ -4,11 +4,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const pk_source_state_names[PK_SOURCE_STATES] = {"up", "stale", "gone"};
+
 void
-pk_sources_init(struct pk_sources *t, size_t limit)
+pk_sources_init(struct pk_sources *t, size_t limit, uint64_t stale_ms, uint64_t gone_ms)
 {
     memset(t, 0, sizeof(*t));
     t->limit = limit;
+    t->stale_ms = stale_ms;
+    t->gone_ms = gone_ms;
+}
+
+enum pk_source_state
+pk_source_state(const struct pk_sources *t, const struct pk_source *s, uint64_t now_ns)
+{
+    uint64_t silent_ms = now_ns > s->last_seen_ns ? (now_ns - s->last_seen_ns) / 1000000 : 0;
+
+    if (s->said_goodbye || silent_ms >= t->gone_ms)
+        return PK_SOURCE_GONE;
+    return silent_ms >= t->stale_ms ? PK_SOURCE_STALE : PK_SOURCE_UP;
+}
+
+/* Forgets the gone source heard from least recently; 0 when there is none. */
+static int
+evict_one(struct pk_sources *t, uint64_t now_ns)
+{
+    size_t victim = t->n;
+
+    for (size_t i = 0; i < t->n; i++)
+        if (pk_source_state(t, t->v[i], now_ns) == PK_SOURCE_GONE &&
+            (victim == t->n || t->v[i]->last_seen_ns < t->v[victim]->last_seen_ns))
+            victim = i;
+    if (victim == t->n)
+        return 0;
+    free(t->v[victim]->filter);
+    free(t->v[victim]);
+    memmove(&t->v[victim], &t->v[victim + 1], (t->n - victim - 1) * sizeof(t->v[0]));
+    t->n--;
+    t->evicted++;
+    return 1;
 }
 
 void
@@ -53,7 +87,7 @@ add(struct pk_sources *t, const struct pk_frame *f, uint64_t now_ns)
 {
     struct pk_source *s, **v;
 
-    if (t->n >= t->limit)
+    if (t->n >= t->limit && !evict_one(t, now_ns))
         return NULL;
     s = calloc(1, sizeof(*s));
     v = realloc(t->v, (t->n + 1) * sizeof(*v));

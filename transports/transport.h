@@ -58,7 +58,8 @@ struct pk_transport_ops {
 
 struct pk_transport {
     const struct pk_transport_ops *ops;
-    void (*on_message)(struct pk_transport *t, const uint8_t *buf, size_t len);
+    /* peer: the sender's address as the transport knows it ("" when it does not) */
+    void (*on_message)(struct pk_transport *t, const uint8_t *buf, size_t len, const char *peer);
     void (*on_writable)(struct pk_transport *t);
     void (*on_peer)(struct pk_transport *t, enum pk_peer_event ev, const char *peer);
     void *data; /* the owner's; the transport never touches it */

@@ -82,7 +82,8 @@ process(struct zmq_transport *zt)
         if (zmq_msg_recv(&msg, zt->sock, ZMQ_DONTWAIT) >= 0) {
             t->counters.messages_received++;
             t->counters.bytes_received += zmq_msg_size(&msg);
-            t->on_message(t, zmq_msg_data(&msg), zmq_msg_size(&msg));
+            const char *peer = zmq_msg_gets(&msg, "Peer-Address");
+            t->on_message(t, zmq_msg_data(&msg), zmq_msg_size(&msg), peer ? peer : "");
         }
         zmq_msg_close(&msg); /* on EAGAIN the loop re-reads ZMQ_EVENTS and ends */
     }

@@ -28,7 +28,7 @@ test_sequence_gaps(void **state)
     int created;
 
     (void)state;
-    pk_sources_init(&t, 8);
+    pk_sources_init(&t, 8, 3000, 30000);
     f = frame(1, 10); /* a collector that starts late sees seq 10 first: no loss */
     s = pk_sources_track(&t, &f, 100, &created);
     assert_non_null(s);
@@ -58,7 +58,7 @@ test_packet_index_gaps(void **state)
     int created;
 
     (void)state;
-    pk_sources_init(&t, 8);
+    pk_sources_init(&t, 8, 3000, 30000);
     s = pk_sources_track(&t, &f, 1, &created);
     p.first_index = 500, p.count = 10;
     assert_true(pk_source_apply_packets(s, &p) == 0);
@@ -80,7 +80,7 @@ test_hello_and_limit(void **state)
     int created;
 
     (void)state;
-    pk_sources_init(&t, 2);
+    pk_sources_init(&t, 2, 3000, 30000);
     f = frame(1, 0);
     s = pk_sources_track(&t, &f, 1, &created);
     h.host = (struct pk_str){"web1", 4};
@@ -100,6 +100,33 @@ test_hello_and_limit(void **state)
     assert_true(t.refused == 1);
     f = frame(1, 1); /* known sources still work when the table is full */
     assert_ptr_equal(pk_sources_track(&t, &f, 2, &created), s);
+    /* Once a source is gone, a new one takes its place. */
+    s->said_goodbye = 1;
+    f = frame(3, 0);
+    assert_non_null(pk_sources_track(&t, &f, 3, &created));
+    assert_true(t.evicted == 1 && t.n == 2);
+    pk_sources_free(&t);
+}
+
+static void
+test_states(void **state)
+{
+    struct pk_sources t;
+    struct pk_frame f = frame(1, 0);
+    struct pk_source *s;
+    int created;
+    const uint64_t ms = 1000000;
+
+    (void)state;
+    pk_sources_init(&t, 8, 3000, 30000);
+    s = pk_sources_track(&t, &f, 1000 * ms, &created);
+    assert_int_equal(pk_source_state(&t, s, 1000 * ms), PK_SOURCE_UP);
+    assert_int_equal(pk_source_state(&t, s, 3999 * ms), PK_SOURCE_UP);
+    assert_int_equal(pk_source_state(&t, s, 4000 * ms), PK_SOURCE_STALE);
+    assert_int_equal(pk_source_state(&t, s, 31000 * ms), PK_SOURCE_GONE);
+    s->said_goodbye = 1;
+    assert_int_equal(pk_source_state(&t, s, 1000 * ms), PK_SOURCE_GONE);
+    assert_string_equal(pk_source_state_names[PK_SOURCE_STALE], "stale");
     pk_sources_free(&t);
 }
 
@@ -110,6 +137,7 @@ main(void)
         cmocka_unit_test(test_sequence_gaps),
         cmocka_unit_test(test_packet_index_gaps),
         cmocka_unit_test(test_hello_and_limit),
+        cmocka_unit_test(test_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,194 @@
+/* Prometheus text rendering; see metrics.h and docs/METRICS.md for every name. */
+#include "metrics.h"
+#include "procstat.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static void
+family(struct pk_buf *b, const char *name, const char *type, const char *help)
+{
+    pk_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+single(struct pk_buf *b, const char *name, const char *type, const char *help, uint64_t v)
+{
+    family(b, name, type, help);
+    pk_buf_printf(b, "%s %" PRIu64 "\n", name, v);
+}
+
+void
+pk_metrics_escape(struct pk_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            pk_buf_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            pk_buf_printf(b, "\\n");
+        else
+            pk_buf_printf(b, "%c", *v);
+    }
+}
+
+static void
+histogram(struct pk_buf *b, const struct pk_af_hist *h)
+{
+    family(b, "packeteur_capture_bytes", "histogram",
+           "Captured packets by their length on the wire in bytes, per address family.");
+    for (int af = 0; af < PK_AF_COUNT; af++) {
+        uint64_t cum = 0;
+        for (int i = 0; i < PK_AF_BUCKETS; i++) {
+            cum += h->bucket[af][i];
+            pk_buf_printf(b, "packeteur_capture_bytes_bucket{address_family=\"%s\",le=\"%u\"} %" PRIu64 "\n",
+                          pk_af_names[af], 64u << i, cum);
+        }
+        pk_buf_printf(b, "packeteur_capture_bytes_bucket{address_family=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+                      pk_af_names[af], h->count[af]);
+        pk_buf_printf(b, "packeteur_capture_bytes_sum{address_family=\"%s\"} %" PRIu64 "\n",
+                      pk_af_names[af], h->sum[af]);
+        pk_buf_printf(b, "packeteur_capture_bytes_count{address_family=\"%s\"} %" PRIu64 "\n",
+                      pk_af_names[af], h->count[af]);
+    }
+    family(b, "packeteur_capture_total", "counter", "Captured packets per address family.");
+    for (int af = 0; af < PK_AF_COUNT; af++)
+        pk_buf_printf(b, "packeteur_capture_total{address_family=\"%s\"} %" PRIu64 "\n",
+                      pk_af_names[af], h->count[af]);
+}
+
+void
+pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
+{
+    histogram(b, r->hist);
+    family(b, "packeteur_capture_drops_total", "counter",
+           "Packets lost by the agent, by cause: kernel (capture buffer full), interface, relay "
+           "(relay queue full).");
+    pk_buf_printf(b, "packeteur_capture_drops_total{cause=\"kernel\"} %" PRIu64 "\n",
+                  r->stats.kernel_drops);
+    pk_buf_printf(b, "packeteur_capture_drops_total{cause=\"interface\"} %" PRIu64 "\n",
+                  r->stats.if_drops);
+    pk_buf_printf(b, "packeteur_capture_drops_total{cause=\"relay\"} %" PRIu64 "\n",
+                  r->stats.relay_drops);
+    single(b, "packeteur_relay_packets_total", "counter",
+           "Packets handed to the transport in relay messages.", r->stats.relayed);
+    single(b, "packeteur_relay_queue_packets", "gauge",
+           "Packets captured and not yet handed to the transport.", r->stats.queued);
+    single(b, "packeteur_relay_connected", "gauge",
+           "1 while the transport is connected to the collector.", (uint64_t)r->connected);
+    single(b, "packeteur_relay_messages_sent_total", "counter",
+           "Messages handed to the transport.", r->transport.messages_sent);
+    single(b, "packeteur_relay_sent_bytes_total", "counter",
+           "Bytes of messages handed to the transport.", r->transport.bytes_sent);
+    single(b, "packeteur_relay_connects_total", "counter", "Connections made to the collector.",
+           r->transport.connects);
+    pk_procstat_render(b);
+}
+
+/* One labelled sample per source; sources that share a name (an agent restarted with a new
+ * id) are summed, so every label set appears once, as the exposition format requires. */
+static void
+per_source(struct pk_buf *b, const struct pk_sources *t, const char *name, const char *type,
+           const char *help, size_t field_offset)
+{
+    family(b, name, type, help);
+    for (size_t i = 0; i < t->n; i++) {
+        uint64_t sum = 0;
+        int first = 1;
+        for (size_t j = 0; j < t->n && first; j++)
+            if (strcmp(t->v[j]->name, t->v[i]->name) == 0)
+                first = j == i; /* print at the first source of each name */
+        if (!first)
+            continue;
+        for (size_t j = i; j < t->n; j++)
+            if (strcmp(t->v[j]->name, t->v[i]->name) == 0)
+                sum += *(const uint64_t *)((const char *)t->v[j] + field_offset);
+        pk_buf_printf(b, "%s{source=\"", name);
+        pk_metrics_escape(b, t->v[i]->name);
+        pk_buf_printf(b, "\"} %" PRIu64 "\n", sum);
+    }
+}
+
+#define SOURCE_FIELD(f) offsetof(struct pk_source, f)
+
+void
+pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
+{
+    const struct pk_sources *t = r->sources;
+    uint64_t by_state[PK_SOURCE_STATES] = {0};
+
+    per_source(b, t, "packeteur_source_packets_total", "counter",
+               "Packets received from the source.", SOURCE_FIELD(packets));
+    per_source(b, t, "packeteur_source_received_bytes_total", "counter",
+               "Bytes of packet records received from the source.", SOURCE_FIELD(bytes));
+    per_source(b, t, "packeteur_source_written_packets_total", "counter",
+               "Packets of the source written to the output.", SOURCE_FIELD(written));
+    per_source(b, t, "packeteur_source_lost_messages_total", "counter",
+               "Messages of the source lost in transit (sequence gaps).", SOURCE_FIELD(lost_messages));
+    per_source(b, t, "packeteur_source_lost_packets_total", "counter",
+               "Packets of the source lost in transit (packet-index gaps).", SOURCE_FIELD(lost_packets));
+    per_source(b, t, "packeteur_source_agent_captured_total", "counter",
+               "Packets the agent reports it captured.", SOURCE_FIELD(agent.captured));
+    per_source(b, t, "packeteur_source_agent_kernel_drops_total", "counter",
+               "Packets the agent reports the kernel dropped.", SOURCE_FIELD(agent.kernel_drops));
+    per_source(b, t, "packeteur_source_agent_interface_drops_total", "counter",
+               "Packets the agent reports the interface dropped.", SOURCE_FIELD(agent.if_drops));
+    per_source(b, t, "packeteur_source_agent_relay_drops_total", "counter",
+               "Packets the agent reports it dropped with its relay queue full.",
+               SOURCE_FIELD(agent.relay_drops));
+    per_source(b, t, "packeteur_source_linktype_drops_total", "counter",
+               "Packets of the source dropped because their link type differs from the stream's.",
+               SOURCE_FIELD(linktype_drops));
+
+    family(b, "packeteur_source_up", "gauge",
+           "1 when the source was heard from within SOURCE_STALE_AFTER.");
+    for (size_t i = 0; i < t->n; i++) {
+        enum pk_source_state st = pk_source_state(t, t->v[i], r->common.now_ns);
+        int first = 1, up = 0;
+        by_state[st]++;
+        for (size_t j = 0; j < t->n; j++) {
+            if (strcmp(t->v[j]->name, t->v[i]->name) != 0)
+                continue;
+            if (j < i)
+                first = 0;
+            up |= pk_source_state(t, t->v[j], r->common.now_ns) == PK_SOURCE_UP;
+        }
+        if (!first)
+            continue;
+        pk_buf_printf(b, "packeteur_source_up{source=\"");
+        pk_metrics_escape(b, t->v[i]->name);
+        pk_buf_printf(b, "\"} %d\n", up);
+    }
+    family(b, "packeteur_sources", "gauge", "Sources known to the collector, by state.");
+    for (int s = 0; s < PK_SOURCE_STATES; s++)
+        pk_buf_printf(b, "packeteur_sources{state=\"%s\"} %" PRIu64 "\n", pk_source_state_names[s],
+                      by_state[s]);
+    single(b, "packeteur_sources_refused_total", "counter",
+           "Messages of new sources refused because the source table was full.", t->refused);
+
+    single(b, "packeteur_output_packets_total", "counter", "Packets written to the output.",
+           r->out_packets);
+    single(b, "packeteur_output_bytes_total", "counter",
+           "Bytes of packet data written to the output.", r->out_bytes);
+    family(b, "packeteur_output_drops_total", "counter", "Packets not written, by cause.");
+    pk_buf_printf(b, "packeteur_output_drops_total{cause=\"linktype\"} %" PRIu64 "\n",
+                  r->out_linktype_drops);
+    single(b, "packeteur_output_queue_bytes", "gauge", "Bytes waiting for the output's reader.",
+           r->out_queue_bytes);
+    single(b, "packeteur_output_queue_limit_bytes", "gauge", "OUTPUT_BUFFER.", r->out_queue_limit);
+    single(b, "packeteur_output_blocked", "gauge",
+           "1 while the output queue is full and the collector makes agents wait.",
+           (uint64_t)r->intake_paused);
+    family(b, "packeteur_messages_dropped_total", "counter",
+           "Received messages dropped as invalid, by reason.");
+    pk_buf_printf(b, "packeteur_messages_dropped_total{reason=\"malformed\"} %" PRIu64 "\n",
+                  r->bad_malformed);
+    pk_buf_printf(b, "packeteur_messages_dropped_total{reason=\"version\"} %" PRIu64 "\n",
+                  r->bad_version);
+    pk_buf_printf(b, "packeteur_messages_dropped_total{reason=\"oversized\"} %" PRIu64 "\n",
+                  r->bad_oversized);
+    single(b, "packeteur_messages_received_total", "counter", "Messages received.",
+           r->transport.messages_received);
+    single(b, "packeteur_received_bytes_total", "counter", "Bytes of messages received.",
+           r->transport.bytes_received);
+    pk_procstat_render(b);
+}

@@ -1,0 +1,44 @@
+/*
+ * Snapshots of a running agent or collector, filled by their owners at request time and
+ * rendered by metrics.c (Prometheus text) and status.c (JSON). Everything is borrowed for the
+ * duration of the rendering call.
+ */
+#ifndef PK_REPORT_H
+#define PK_REPORT_H
+
+#include "afamily.h"
+#include "frame.h"
+#include "sources.h"
+#include "transport.h"
+
+#include <stdint.h>
+
+struct pk_report_common {
+    const char *mode, *transport, *endpoint;
+    uint64_t start_ns, now_ns;
+};
+
+struct pk_capture_report {
+    struct pk_report_common common;
+    const char *source_name, *device, *filter; /* device: the interface or READ_FILE path */
+    int from_file;
+    uint32_t linktype, snaplen;
+    struct pk_stats stats; /* captured, drops, relayed, queued */
+    int connected;
+    struct pk_transport_counters transport;
+    const struct pk_af_hist *hist;
+};
+
+struct pk_collect_report {
+    struct pk_report_common common;
+    const struct pk_sources *sources;
+    int stream_started;
+    uint32_t stream_linktype;
+    uint64_t out_packets, out_bytes, out_linktype_drops;
+    uint64_t out_queue_bytes, out_queue_limit;
+    int intake_paused; /* the output queue is full: agents are made to wait */
+    uint64_t bad_malformed, bad_version, bad_oversized;
+    struct pk_transport_counters transport;
+};
+
+#endif

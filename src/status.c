@@ -1,0 +1,157 @@
+/* /status rendering with cJSON; see status.h and docs/STATUS.md. */
+#include "status.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <time.h>
+
+/* RFC 3339 UTC with milliseconds, or null for 0. */
+static void
+add_time(cJSON *o, const char *key, uint64_t ns)
+{
+    char buf[40];
+    time_t sec = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    size_t n;
+
+    if (ns == 0) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    gmtime_r(&sec, &tm);
+    n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof(buf) - n, ".%03uZ", (unsigned)(ns % 1000000000u / 1000000u));
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+static cJSON *
+common(const struct pk_report_common *c)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "mode", c->mode);
+    cJSON_AddStringToObject(o, "version", PCKTR_VERSION);
+    add_time(o, "start_time", c->start_ns);
+    cJSON_AddNumberToObject(o, "uptime_seconds", (double)(c->now_ns - c->start_ns) / 1e9);
+    cJSON_AddStringToObject(o, "transport", c->transport);
+    cJSON_AddStringToObject(o, "endpoint", c->endpoint);
+    return o;
+}
+
+static void
+add_stats(cJSON *o, const struct pk_stats *s)
+{
+    cJSON_AddNumberToObject(o, "captured", (double)s->captured);
+    cJSON_AddNumberToObject(o, "relayed", (double)s->relayed);
+    cJSON_AddNumberToObject(o, "kernel_drops", (double)s->kernel_drops);
+    cJSON_AddNumberToObject(o, "interface_drops", (double)s->if_drops);
+    cJSON_AddNumberToObject(o, "relay_drops", (double)s->relay_drops);
+    cJSON_AddNumberToObject(o, "queued", (double)s->queued);
+}
+
+static char *
+print_and_free(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+
+    cJSON_Delete(o);
+    return s;
+}
+
+char *
+pk_status_capture(const struct pk_capture_report *r)
+{
+    cJSON *o = common(&r->common), *cap = cJSON_AddObjectToObject(o, "capture");
+    cJSON *relay = cJSON_AddObjectToObject(o, "relay");
+
+    cJSON_AddStringToObject(cap, "source_name", r->source_name);
+    cJSON_AddStringToObject(cap, r->from_file ? "read_file" : "device", r->device);
+    cJSON_AddStringToObject(cap, "filter", r->filter);
+    cJSON_AddNumberToObject(cap, "link_type", r->linktype);
+    cJSON_AddNumberToObject(cap, "snaplen", r->snaplen);
+    add_stats(cap, &r->stats);
+    cJSON_AddBoolToObject(relay, "connected", r->connected);
+    cJSON_AddNumberToObject(relay, "messages_sent", (double)r->transport.messages_sent);
+    cJSON_AddNumberToObject(relay, "bytes_sent", (double)r->transport.bytes_sent);
+    cJSON_AddNumberToObject(relay, "connects", (double)r->transport.connects);
+    cJSON_AddNumberToObject(relay, "disconnects", (double)r->transport.disconnects);
+    return print_and_free(o);
+}
+
+static cJSON *
+source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_ns)
+{
+    cJSON *o = cJSON_CreateObject(), *agent;
+    char id[20];
+
+    snprintf(id, sizeof(id), "%016llx", (unsigned long long)s->id);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "name", s->name);
+    cJSON_AddStringToObject(o, "state", pk_source_state_names[pk_source_state(t, s, now_ns)]);
+    cJSON_AddStringToObject(o, "host", s->host);
+    cJSON_AddStringToObject(o, "device", s->device);
+    cJSON_AddNumberToObject(o, "link_type", s->linktype);
+    cJSON_AddNumberToObject(o, "snaplen", s->snaplen);
+    cJSON_AddStringToObject(o, "filter", s->filter);
+    cJSON_AddStringToObject(o, "peer", s->peer);
+    cJSON_AddStringToObject(o, "agent_version", s->version);
+    add_time(o, "agent_start_time", s->start_ns);
+    add_time(o, "first_seen", s->first_seen_ns);
+    add_time(o, "last_seen", s->last_seen_ns);
+    cJSON_AddNumberToObject(o, "seconds_since_seen",
+                            (double)(now_ns > s->last_seen_ns ? now_ns - s->last_seen_ns : 0) / 1e9);
+    cJSON_AddBoolToObject(o, "said_goodbye", s->said_goodbye);
+    cJSON_AddNumberToObject(o, "messages", (double)s->messages);
+    cJSON_AddNumberToObject(o, "packets", (double)s->packets);
+    cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
+    cJSON_AddNumberToObject(o, "written", (double)s->written);
+    cJSON_AddNumberToObject(o, "linktype_drops", (double)s->linktype_drops);
+    cJSON_AddNumberToObject(o, "lost_messages", (double)s->lost_messages);
+    cJSON_AddNumberToObject(o, "lost_packets", (double)s->lost_packets);
+    cJSON_AddNumberToObject(o, "out_of_order", (double)s->out_of_order);
+    agent = cJSON_AddObjectToObject(o, "agent");
+    add_stats(agent, &s->agent);
+    return o;
+}
+
+char *
+pk_status_collect(const struct pk_collect_report *r)
+{
+    cJSON *o = common(&r->common), *sources, *out, *msgs;
+    const struct pk_sources *t = r->sources;
+    uint64_t by_state[PK_SOURCE_STATES] = {0};
+
+    sources = cJSON_AddArrayToObject(o, "sources");
+    for (size_t i = 0; i < t->n; i++) {
+        by_state[pk_source_state(t, t->v[i], r->common.now_ns)]++;
+        cJSON_AddItemToArray(sources, source_json(t, t->v[i], r->common.now_ns));
+    }
+    cJSON *counts = cJSON_AddObjectToObject(o, "sources_by_state");
+    for (int s = 0; s < PK_SOURCE_STATES; s++)
+        cJSON_AddNumberToObject(counts, pk_source_state_names[s], (double)by_state[s]);
+    cJSON_AddNumberToObject(o, "sources_refused", (double)t->refused);
+    cJSON_AddNumberToObject(o, "sources_forgotten", (double)t->evicted);
+    cJSON_AddNumberToObject(o, "stale_after_seconds", (double)t->stale_ms / 1e3);
+    cJSON_AddNumberToObject(o, "gone_after_seconds", (double)t->gone_ms / 1e3);
+
+    out = cJSON_AddObjectToObject(o, "output");
+    cJSON_AddStringToObject(out, "format", "pcap");
+    if (r->stream_started)
+        cJSON_AddNumberToObject(out, "link_type", r->stream_linktype);
+    else
+        cJSON_AddNullToObject(out, "link_type");
+    cJSON_AddNumberToObject(out, "packets", (double)r->out_packets);
+    cJSON_AddNumberToObject(out, "bytes", (double)r->out_bytes);
+    cJSON_AddNumberToObject(out, "linktype_drops", (double)r->out_linktype_drops);
+    cJSON_AddNumberToObject(out, "queue_bytes", (double)r->out_queue_bytes);
+    cJSON_AddNumberToObject(out, "queue_limit_bytes", (double)r->out_queue_limit);
+    cJSON_AddBoolToObject(out, "blocked", r->intake_paused);
+
+    msgs = cJSON_AddObjectToObject(o, "messages");
+    cJSON_AddNumberToObject(msgs, "received", (double)r->transport.messages_received);
+    cJSON_AddNumberToObject(msgs, "bytes", (double)r->transport.bytes_received);
+    cJSON_AddNumberToObject(msgs, "malformed", (double)r->bad_malformed);
+    cJSON_AddNumberToObject(msgs, "wrong_version", (double)r->bad_version);
+    cJSON_AddNumberToObject(msgs, "oversized", (double)r->bad_oversized);
+    return print_and_free(o);
+}
