@@ -436,8 +436,7 @@ pk_collector_run(const struct pk_config *cfg)
     uv_timer_init(&c->loop, &c->state_timer);
     uv_timer_start(&c->state_timer, on_state_timer, STATE_CHECK_MS, STATE_CHECK_MS);
     pk_signals_start(&c->signals, &c->loop, on_stop_signal, c);
-    pk_loop_finish(&c->loop);
-    goto out;
+    goto out_loop;
 
 out_output:
     pk_output_close(c->out);
@@ -447,7 +446,6 @@ out_loop:
     pk_loop_finish(&c->loop);
     if (c->http != NULL)
         pk_http_free(c->http);
-out:
     rc = c->exit_code;
     pk_sources_free(&c->sources);
     free(c);

@@ -218,11 +218,13 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
         return pk_seterr(errbuf, -EINVAL, "DEVICE=\"\" is invalid; accepted: an interface name "
                          "(see tcpdump -D)");
 
-    if (cfg->gone_after_ms < cfg->stale_after_ms)
-        return pk_seterr(errbuf, -EINVAL, "SOURCE_GONE_AFTER=%llums is shorter than "
-                         "SOURCE_STALE_AFTER=%llums; accepted: at least SOURCE_STALE_AFTER",
-                         (unsigned long long)cfg->gone_after_ms,
-                         (unsigned long long)cfg->stale_after_ms);
+    if (cfg->gone_after_ms < cfg->stale_after_ms) {
+        const char *gone = getenv_fn("SOURCE_GONE_AFTER"), *stale = getenv_fn("SOURCE_STALE_AFTER");
+        return pk_seterr(errbuf, -EINVAL,
+                         "SOURCE_GONE_AFTER=\"%s\" is shorter than SOURCE_STALE_AFTER=\"%s\"; "
+                         "accepted: at least SOURCE_STALE_AFTER",
+                         gone ? gone : "60s", stale ? stale : "5s");
+    }
     if (cfg->source_name == NULL) {
         const char *what = cfg->read_file ? cfg->read_file : cfg->device;
         const char *slash = strrchr(what, '/');

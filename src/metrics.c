@@ -84,6 +84,16 @@ pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
     pk_procstat_render(b);
 }
 
+/* 1 when no source before index i has the same name. */
+static int
+first_of_name(const struct pk_sources *t, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(t->v[j]->name, t->v[i]->name) == 0)
+            return 0;
+    return 1;
+}
+
 /* One labelled sample per source; sources that share a name (an agent restarted with a new
  * id) are summed, so every label set appears once, as the exposition format requires. */
 static void
@@ -93,11 +103,7 @@ per_source(struct pk_buf *b, const struct pk_sources *t, const char *name, const
     family(b, name, type, help);
     for (size_t i = 0; i < t->n; i++) {
         uint64_t sum = 0;
-        int first = 1;
-        for (size_t j = 0; j < t->n && first; j++)
-            if (strcmp(t->v[j]->name, t->v[i]->name) == 0)
-                first = j == i; /* print at the first source of each name */
-        if (!first)
+        if (!first_of_name(t, i))
             continue;
         for (size_t j = i; j < t->n; j++)
             if (strcmp(t->v[j]->name, t->v[i]->name) == 0)
@@ -128,6 +134,8 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
                "Packets of the source lost in transit (packet-index gaps).", SOURCE_FIELD(lost_packets));
     per_source(b, t, "packeteur_source_agent_captured_total", "counter",
                "Packets the agent reports it captured.", SOURCE_FIELD(agent.captured));
+    per_source(b, t, "packeteur_source_agent_relayed_total", "counter",
+               "Packets the agent reports it handed to its transport.", SOURCE_FIELD(agent.relayed));
     per_source(b, t, "packeteur_source_agent_kernel_drops_total", "counter",
                "Packets the agent reports the kernel dropped.", SOURCE_FIELD(agent.kernel_drops));
     per_source(b, t, "packeteur_source_agent_interface_drops_total", "counter",
@@ -142,18 +150,13 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     family(b, "packeteur_source_up", "gauge",
            "1 when the source was heard from within SOURCE_STALE_AFTER.");
     for (size_t i = 0; i < t->n; i++) {
-        enum pk_source_state st = pk_source_state(t, t->v[i], r->common.now_ns);
-        int first = 1, up = 0;
-        by_state[st]++;
-        for (size_t j = 0; j < t->n; j++) {
-            if (strcmp(t->v[j]->name, t->v[i]->name) != 0)
-                continue;
-            if (j < i)
-                first = 0;
-            up |= pk_source_state(t, t->v[j], r->common.now_ns) == PK_SOURCE_UP;
-        }
-        if (!first)
+        int up = 0;
+        by_state[pk_source_state(t, t->v[i], r->common.now_ns)]++;
+        if (!first_of_name(t, i))
             continue;
+        for (size_t j = i; j < t->n; j++)
+            if (strcmp(t->v[j]->name, t->v[i]->name) == 0)
+                up |= pk_source_state(t, t->v[j], r->common.now_ns) == PK_SOURCE_UP;
         pk_buf_printf(b, "packeteur_source_up{source=\"");
         pk_metrics_escape(b, t->v[i]->name);
         pk_buf_printf(b, "\"} %d\n", up);

@@ -146,6 +146,8 @@ test_errors(void **state)
         {"LOG_LEVEL", "verbose", "debug|info|warn|error"},
         {"LOG_FORMAT", "xml", "text|json"},
         {"DEVICE", "", "interface name"},
+        {"SOURCE_STALE_AFTER", "0", "duration"},
+        {"SOURCE_GONE_AFTER", "1s", "at least SOURCE_STALE_AFTER"},
     };
     struct pk_config cfg;
     char err[PK_ERRBUF_SIZE], quoted[300];
