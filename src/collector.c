@@ -55,7 +55,7 @@ struct collector {
 static void stop(struct collector *c);
 
 static void
-note_bad(struct collector *c, int rc)
+note_bad(struct collector *c, int rc, const char *peer)
 {
     enum bad_reason why = rc == -EPROTONOSUPPORT ? BAD_VERSION
                           : rc == -EMSGSIZE      ? BAD_SIZE
@@ -66,8 +66,8 @@ note_bad(struct collector *c, int rc)
     total = c->bad[BAD_MALFORMED] + c->bad[BAD_VERSION] + c->bad[BAD_SIZE];
     /* One line now and then, not one per message: a flood of garbage must not flood the log. */
     if (c->bad_logged_ns == 0 || now - c->bad_logged_ns >= BAD_LOG_INTERVAL_NS) {
-        pk_warn("dropped a %s message (%llu bad messages so far)", bad_names[why],
-                (unsigned long long)total);
+        pk_warn("dropped a %s message from %s (%llu bad messages so far)", bad_names[why],
+                peer[0] ? peer : "an unknown peer", (unsigned long long)total);
         c->bad_logged_ns = now;
     }
 }
@@ -149,7 +149,7 @@ on_state_timer(uv_timer_t *h)
         update_state(&c->sources, c->sources.v[i], now);
 }
 
-static void
+static int
 on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const char *peer)
 {
     struct collector *c = t->data;
@@ -158,15 +158,15 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const char *p
     int rc, created;
 
     if ((rc = pk_frame_decode(buf, len, &f)) != 0) {
-        note_bad(c, rc);
-        return;
+        note_bad(c, rc, peer);
+        return rc;
     }
     uint64_t now = pk_now_ns();
     s = pk_sources_track(&c->sources, &f, now, &created);
     if (s == NULL) {
         if (!c->refused_logged++)
             pk_warn("source table full (%d sources): refusing new sources", MAX_SOURCES);
-        return;
+        return 0;
     }
     if (created)
         pk_info("new source \"%s\" (id %016llx) from %s", s->name, (unsigned long long)s->id,
@@ -208,6 +208,7 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const char *p
         c->tr->ops->set_receiving(c->tr, 0);
         pk_debug("output queue full (%zu bytes): pausing intake", pk_output_queued(c->out));
     }
+    return 0;
 }
 
 /*

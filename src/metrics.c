@@ -191,6 +191,9 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
                   r->bad_oversized);
     single(b, "packeteur_messages_received_total", "counter", "Messages received.",
            r->transport.messages_received);
+    single(b, "packeteur_peers_dropped_total", "counter",
+           "Connections closed for bad framing or bad messages (tcp-raw).",
+           r->transport.peers_dropped);
     single(b, "packeteur_received_bytes_total", "counter", "Bytes of messages received.",
            r->transport.bytes_received);
     pk_procstat_render(b);

@@ -5,9 +5,11 @@
 #include <string.h>
 
 extern const struct pk_transport_ops pk_transport_zmq;
+extern const struct pk_transport_ops pk_transport_tcp_raw;
 
 static const struct pk_transport_ops *const transports[] = {
     &pk_transport_zmq,
+    &pk_transport_tcp_raw,
 };
 
 const struct pk_transport_ops *

@@ -32,6 +32,7 @@ struct pk_transport_counters {
     uint64_t messages_sent, bytes_sent;
     uint64_t messages_received, bytes_received;
     uint64_t connects, disconnects;
+    uint64_t peers_dropped; /* receiver: connections closed for bad framing or bad messages */
 };
 
 typedef void (*pk_transport_closed_cb)(void *data, int flushed);
@@ -58,8 +59,14 @@ struct pk_transport_ops {
 
 struct pk_transport {
     const struct pk_transport_ops *ops;
-    /* peer: the sender's address as the transport knows it ("" when it does not) */
-    void (*on_message)(struct pk_transport *t, const uint8_t *buf, size_t len, const char *peer);
+    /*
+     * peer: the sender's address as the transport knows it ("" when it does not). Returns 0,
+     * or a negative errno when the message was invalid: a transport that can tell peers apart
+     * then disconnects that peer (tcp-raw); one that cannot (zmq) just goes on. A framing
+     * error (a bad length, a stream that ends inside a message) arrives as len == 0, so the
+     * owner counts it with the malformed messages.
+     */
+    int (*on_message)(struct pk_transport *t, const uint8_t *buf, size_t len, const char *peer);
     void (*on_writable)(struct pk_transport *t);
     void (*on_peer)(struct pk_transport *t, enum pk_peer_event ev, const char *peer);
     void *data; /* the owner's; the transport never touches it */

@@ -10,6 +10,8 @@ mkdir -p "$WORK_ROOT"
 W=$(mktemp -d "$WORK_ROOT/$(basename "$0" .sh).XXXXXX")
 PIDS=()
 export METRICS_ADDRPORT= # several processes share the host; the HTTP server is tested on its own
+# Scenarios that hold for every transport run once per transport (tests/CMakeLists.txt).
+export RELAY_TRANSPORT=${PK_TEST_TRANSPORT:-zmq}
 
 cleanup() {
     local rc=$?
@@ -25,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-pass() { echo "ok: $*"; }
+pass() { echo "ok ($RELAY_TRANSPORT): $*"; }
 
 # bg LOGNAME CMD...: runs CMD in the background, stderr to $W/LOGNAME.log; sets $BG_PID.
 bg() {

@@ -20,7 +20,7 @@ check 2 'BUFFER_SIZE="lots"' BUFFER_SIZE=lots
 check 2 'RELAY_ENDPOINT="collector:7386" is invalid \(must start with tcp://\)' RELAY_ENDPOINT=collector:7386
 check 2 'RELAY_ENDPOINT="tcp://collector" is invalid \(missing :PORT\)' RELAY_ENDPOINT=tcp://collector
 check 2 'COLLECT_ENDPOINT="tcp://\[::1:7386"' MODE=collect 'COLLECT_ENDPOINT=tcp://[::1:7386'
-check 2 'RELAY_TRANSPORT="udp" is invalid; accepted: zmq' RELAY_TRANSPORT=udp
+check 2 'RELAY_TRANSPORT="udp" is invalid; accepted: zmq\|tcp-raw' RELAY_TRANSPORT=udp
 check 2 'METRICS_ADDRPORT="9108" is invalid' METRICS_ADDRPORT=9108
 check 2 'DEVICE="eth0" and READ_FILE="x.pcap" are both set' DEVICE=eth0 READ_FILE=x.pcap
 check 2 'READ_FILE="x.pcap" is set with MODE=collect' MODE=collect READ_FILE=x.pcap

@@ -35,9 +35,9 @@ wait_state() {
 }
 for n in 1 2 3; do expect_eq "$(state "src-$n")" up "src-$n state"; done
 curl -sf "http://127.0.0.1:$mcol/status" | python3 -c '
-import json, sys
+import json, os, sys
 d = json.load(sys.stdin)
-assert d["mode"] == "collect" and d["transport"] == "zmq", d
+assert d["mode"] == "collect" and d["transport"] == os.environ["RELAY_TRANSPORT"], d
 assert d["sources_by_state"] == {"up": 3, "stale": 0, "gone": 0}, d["sources_by_state"]
 for s in d["sources"]:
     for k in ("id", "host", "device", "link_type", "snaplen", "filter", "peer", "agent_version",
