@@ -6,7 +6,12 @@
  * the minimum or over the maximum) or whose messages the owner rejects is closed, counted and
  * logged by the owner, and no other connection notices. Unencrypted: for trusted networks or a
  * tunnel (docs/PROTOCOL.md).
+ *
+ * A connection whose first bytes are a pcap or pcapng magic is a plain capture stream
+ * (`tcpdump -U -w - | nc collector 7386`): src/capstream.c turns it into protocol messages, so
+ * the owner sees one more source.
  */
+#include "capstream.h"
 #include "endpoint.h"
 #include "pcktr.h"
 #include "transport.h"
@@ -67,10 +72,14 @@ struct tcp_transport {
     void *closed_data;
 };
 
+enum conn_kind { CONN_UNKNOWN, CONN_MESSAGES, CONN_CAPTURE_STREAM };
+
 struct conn {
     uv_tcp_t tcp;
     struct tcp_transport *tt;
     struct conn *prev, *next;
+    enum conn_kind kind;
+    struct pk_capstream *capstream; /* CONN_CAPTURE_STREAM */
     uint8_t *buf;
     size_t len, cap;
     char peer[64];
@@ -297,6 +306,7 @@ on_conn_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     tt->nconns--;
+    pk_capstream_free(c->capstream);
     free(c->buf);
     free(c);
     tt->handles_open--;
@@ -326,12 +336,59 @@ report_bad_framing(struct conn *c)
     c->tt->base.on_message(&c->tt->base, c->buf, 0, c->peer);
 }
 
-/* Delivers every complete message buffered on c while intake is on. */
+static void
+on_capstream_message(void *data, const uint8_t *msg, size_t len)
+{
+    struct conn *c = data;
+
+    c->tt->base.counters.messages_received++;
+    c->tt->base.counters.bytes_received += len;
+    c->tt->base.on_message(&c->tt->base, msg, len, c->peer);
+}
+
+/* Decides from the first bytes what the connection carries; 0 when it cannot tell yet. */
+static int
+classify(struct conn *c)
+{
+    int is_capture = pk_capstream_detect(c->buf, c->len);
+
+    if (is_capture < 0)
+        return 0;
+    c->kind = is_capture ? CONN_CAPTURE_STREAM : CONN_MESSAGES;
+    if (is_capture && (c->capstream = pk_capstream_new(c->peer, on_capstream_message, c)) == NULL)
+        c->kind = CONN_MESSAGES; /* out of memory: it will fail as messages and be dropped */
+    return 1;
+}
+
+static void
+consume(struct conn *c, size_t n)
+{
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+/* Delivers every complete message (or capture record) buffered on c while intake is on. */
 static void
 parse(struct conn *c)
 {
     struct tcp_transport *tt = c->tt;
     size_t off = 0;
+
+    if (c->kind == CONN_UNKNOWN && !classify(c))
+        return;
+    if (c->kind == CONN_CAPTURE_STREAM) {
+        char err[PK_ERRBUF_SIZE];
+        long n;
+        if (c->closing || !tt->receiving)
+            return;
+        if ((n = pk_capstream_parse(c->capstream, c->buf, c->len, err)) < 0) {
+            report_bad_framing(c);
+            close_conn(c, 1);
+            return;
+        }
+        consume(c, (size_t)n);
+        return;
+    }
 
     while (!c->closing && tt->receiving && c->len - off >= LEN_PREFIX) {
         uint32_t len = get_len(c->buf + off);
@@ -350,10 +407,8 @@ parse(struct conn *c)
         }
         off += LEN_PREFIX + len;
     }
-    if (off > 0) {
-        memmove(c->buf, c->buf + off, c->len - off);
-        c->len -= off;
-    }
+    if (off > 0)
+        consume(c, off);
 }
 
 static void
@@ -382,9 +437,13 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
     (void)buf;
     if (nread < 0) {
-        if (c->len > 0 && !c->closing)
-            report_bad_framing(c); /* the stream ended inside a message */
-        close_conn(c, c->len > 0);
+        char err[PK_ERRBUF_SIZE];
+        int broken = c->len > 0;
+        if (c->kind == CONN_CAPTURE_STREAM && !c->closing)
+            broken = pk_capstream_end(c->capstream, c->len, err) != 0;
+        if (broken && !c->closing)
+            report_bad_framing(c); /* the stream ended inside a message or record */
+        close_conn(c, broken);
         return;
     }
     c->len += (size_t)nread;
