@@ -48,6 +48,7 @@ struct collector {
     uint64_t out_packets, out_bytes, out_linktype_drops;
     uint64_t bad[BAD_REASONS];
     struct pk_transport_counters counters; /* the transport's, kept after it is closed */
+    int per_connection; /* the transport's peers name connections (ops->per_connection_peers) */
     uint64_t bad_logged_ns;
     int refused_logged;
 };
@@ -173,8 +174,15 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const char *p
                 peer[0] ? peer : "an unknown peer");
     else
         update_state(&c->sources, s, now);
-    if (peer[0] != '\0' && strcmp(s->peer, peer) != 0)
+    if (peer[0] != '\0' && (strcmp(s->peer, peer) != 0 || !s->connected)) {
+        if (s->peer[0] != '\0') {
+            s->reconnects++;
+            pk_info("source \"%s\" reconnected from %s", s->name, peer);
+        }
         snprintf(s->peer, sizeof(s->peer), "%s", peer);
+        s->connected_since_ns = now;
+        s->connected = 1;
+    }
 
     switch (f.kind) {
     case PK_KIND_HELLO:
@@ -340,6 +348,7 @@ fill_report(struct collector *c, struct pk_collect_report *r)
     r->out_queue_bytes = c->finished ? 0 : pk_output_queued(c->out);
     r->out_queue_limit = c->cfg->output_buffer;
     r->intake_paused = c->paused;
+    r->per_connection = c->per_connection;
     r->bad_malformed = c->bad[BAD_MALFORMED];
     r->bad_version = c->bad[BAD_VERSION];
     r->bad_oversized = c->bad[BAD_SIZE];
@@ -375,11 +384,24 @@ static const struct pk_http_route routes[] = {
     {"/status", "application/json", render_status},
 };
 
+/* A transport that tells connections apart (tcp-raw) reports each close: mark its sources. */
 static void
 on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
 {
-    (void)t;
-    pk_debug("agent %s%s", ev == PK_PEER_UP ? "connected" : "disconnected", peer);
+    struct collector *c = t->data;
+
+    pk_debug("peer %s %s", peer[0] ? peer : "(unknown)", ev == PK_PEER_UP ? "connected" : "left");
+    if (ev != PK_PEER_DOWN || !c->per_connection || peer[0] == '\0')
+        return;
+    for (size_t i = 0; i < c->sources.n; i++) {
+        struct pk_source *s = c->sources.v[i];
+        if (s->connected && strcmp(s->peer, peer) == 0) {
+            s->connected = 0;
+            s->disconnects++;
+            if (!s->said_goodbye)
+                pk_warn("source \"%s\" disconnected (%s) without a goodbye", s->name, peer);
+        }
+    }
 }
 
 int
@@ -425,6 +447,7 @@ pk_collector_run(const struct pk_config *cfg)
         goto out_output;
     }
     c->tr->data = c;
+    c->per_connection = c->tr->ops->per_connection_peers;
     c->tr->on_message = on_message;
     c->tr->on_peer = on_peer;
     pk_info("collecting on %s (%s); writing pcap to stdout", cfg->collect_endpoint,

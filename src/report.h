@@ -37,6 +37,7 @@ struct pk_collect_report {
     uint64_t out_packets, out_bytes, out_linktype_drops;
     uint64_t out_queue_bytes, out_queue_limit;
     int intake_paused; /* the output queue is full: agents are made to wait */
+    int per_connection; /* the transport tells when a source's connection closes */
     uint64_t bad_malformed, bad_version, bad_oversized;
     struct pk_transport_counters transport;
 };

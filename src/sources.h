@@ -24,6 +24,10 @@ struct pk_source {
     uint64_t start_ns;
     int have_hello, have_seq, have_index, said_goodbye, warned_linktype;
     enum pk_source_state state; /* as last logged by the owner */
+    int connected;               /* its transport connection is open (tcp-raw tells; zmq not) */
+    uint64_t connected_since_ns; /* when messages started coming from the current peer */
+    uint64_t reconnects;         /* times it came back from another peer address */
+    uint64_t disconnects;        /* times its connection closed */
     uint64_t first_seen_ns, last_seen_ns;
     uint64_t next_seq, next_index;
 

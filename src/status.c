@@ -79,7 +79,8 @@ pk_status_capture(const struct pk_capture_report *r)
 }
 
 static cJSON *
-source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_ns)
+source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_ns,
+            int per_connection)
 {
     cJSON *o = cJSON_CreateObject(), *agent;
     char id[20];
@@ -94,6 +95,13 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "snaplen", s->snaplen);
     cJSON_AddStringToObject(o, "filter", s->filter);
     cJSON_AddStringToObject(o, "peer", s->peer);
+    if (per_connection)
+        cJSON_AddBoolToObject(o, "connected", s->connected);
+    else
+        cJSON_AddNullToObject(o, "connected"); /* zmq does not say which peer left */
+    add_time(o, "connected_since", s->connected_since_ns);
+    cJSON_AddNumberToObject(o, "reconnects", (double)s->reconnects);
+    cJSON_AddNumberToObject(o, "disconnects", (double)s->disconnects);
     cJSON_AddStringToObject(o, "agent_version", s->version);
     add_time(o, "agent_start_time", s->start_ns);
     add_time(o, "first_seen", s->first_seen_ns);
@@ -124,7 +132,7 @@ pk_status_collect(const struct pk_collect_report *r)
     sources = cJSON_AddArrayToObject(o, "sources");
     for (size_t i = 0; i < t->n; i++) {
         by_state[pk_source_state(t, t->v[i], r->common.now_ns)]++;
-        cJSON_AddItemToArray(sources, source_json(t, t->v[i], r->common.now_ns));
+        cJSON_AddItemToArray(sources, source_json(t, t->v[i], r->common.now_ns, r->per_connection));
     }
     cJSON *counts = cJSON_AddObjectToObject(o, "sources_by_state");
     for (int s = 0; s < PK_SOURCE_STATES; s++)

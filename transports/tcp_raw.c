@@ -16,7 +16,9 @@
 #include "pcktr.h"
 #include "transport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,9 @@ struct tcp_transport {
     /* sender */
     struct sockaddr_storage peer_addr;
     char peer_name[64];
+    char host[256], port[8]; /* a name is resolved again before every connection attempt */
+    uv_getaddrinfo_t resolve_req;
+    int resolving;
     uv_tcp_t *sock;            /* NULL while disconnected */
     uv_connect_t connect_req;
     uv_write_t write_req;
@@ -245,9 +250,51 @@ on_connect(uv_connect_t *req, int status)
     start_write(tt);
 }
 
+static void connect_resolved(struct tcp_transport *tt);
+
+static void
+on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct tcp_transport *tt = container_of(req, struct tcp_transport, resolve_req);
+
+    tt->resolving = 0;
+    if (status == 0 && res != NULL) {
+        memcpy(&tt->peer_addr, res->ai_addr, res->ai_addrlen);
+        sockaddr_name(&tt->peer_addr, tt->peer_name, sizeof(tt->peer_name));
+    }
+    uv_freeaddrinfo(res);
+    if (tt->closing && !uv_is_active((uv_handle_t *)&tt->linger_timer)) {
+        maybe_finish_close(tt);
+        return;
+    }
+    if (status != 0) {
+        schedule_reconnect(tt); /* the name does not resolve now: try again later */
+        return;
+    }
+    connect_resolved(tt);
+}
+
 /* Also used once while closing, to flush the queue within the linger time. */
 static void
 start_connect(struct tcp_transport *tt)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+
+    if (tt->sock != NULL || tt->resolving)
+        return;
+    if (tt->host[0] != '\0') { /* a name: resolve it on the thread pool, not on the loop */
+        tt->resolving = 1;
+        if (uv_getaddrinfo(tt->loop, &tt->resolve_req, on_resolved, tt->host, tt->port, &hints) != 0) {
+            tt->resolving = 0;
+            connect_resolved(tt); /* use the last address known */
+        }
+        return;
+    }
+    connect_resolved(tt);
+}
+
+static void
+connect_resolved(struct tcp_transport *tt)
 {
     if (tt->sock != NULL)
         return;
@@ -575,8 +622,8 @@ maybe_finish_close(struct tcp_transport *tt)
 {
     int flushed = tt->head == NULL;
 
-    if (!tt->closing)
-        return;
+    if (!tt->closing || tt->resolving)
+        return; /* a pending resolution calls back into here */
     if (tt->role == PK_TRANSPORT_SENDER && !flushed &&
         uv_is_active((uv_handle_t *)&tt->linger_timer))
         return; /* still connecting or flushing within the linger time */
@@ -638,8 +685,13 @@ tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     tt->reconnect_timer.data = tt->linger_timer.data = tt->resume_idle.data = tt;
     tt->handles_open = 3;
     if (opts->role == PK_TRANSPORT_SENDER) {
+        struct in6_addr a6;
+        struct in_addr a4;
         memcpy(&tt->peer_addr, &ep->addrs[0], sizeof(tt->peer_addr));
         sockaddr_name(&tt->peer_addr, tt->peer_name, sizeof(tt->peer_name));
+        if (inet_pton(AF_INET, ep->host, &a4) != 1 && inet_pton(AF_INET6, ep->host, &a6) != 1)
+            snprintf(tt->host, sizeof(tt->host), "%s", ep->host);
+        snprintf(tt->port, sizeof(tt->port), "%u", ep->port);
         start_connect(tt);
         return &tt->base;
     }
@@ -683,6 +735,7 @@ tcp_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb cb,
 
 const struct pk_transport_ops pk_transport_tcp_raw = {
     .name = "tcp-raw",
+    .per_connection_peers = 1,
     .open = tcp_open,
     .send = tcp_send,
     .set_receiving = tcp_set_receiving,

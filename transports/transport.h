@@ -39,6 +39,9 @@ typedef void (*pk_transport_closed_cb)(void *data, int flushed);
 
 struct pk_transport_ops {
     const char *name; /* the value of RELAY_TRANSPORT */
+    /* 1 when the peer string of on_message and on_peer names one connection, so that the owner
+     * can follow a source's connection (open, close); 0 when it cannot (zmq) */
+    int per_connection_peers;
     /** Creates, binds (receiver) or connects (sender) ep, which is resolved. NULL + errbuf. */
     struct pk_transport *(*open)(uv_loop_t *loop, const struct pk_endpoint *ep,
                                  const struct pk_transport_opts *opts, char *errbuf);

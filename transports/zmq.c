@@ -31,7 +31,7 @@ struct zmq_transport {
     uv_idle_t idle;
     uv_work_t term_work;
     int receiving, want_writable, npeers, handles_open;
-    uint64_t linger_ms, term_ms;
+    uint64_t linger_ms, closed_at_ns, term_ns;
     pk_transport_closed_cb closed_cb;
     void *closed_data;
 };
@@ -311,19 +311,22 @@ static void
 term_work(uv_work_t *req)
 {
     struct zmq_transport *zt = container_of(req, struct zmq_transport, term_work);
-    uint64_t start = uv_hrtime();
 
     zmq_ctx_term(zt->ctx); /* blocks until queued messages are sent or ZMQ_LINGER runs out */
-    zt->term_ms = (uv_hrtime() - start) / 1000000;
+    zt->term_ns = uv_hrtime() - zt->closed_at_ns;
 }
 
 static void
 after_term(uv_work_t *req, int status)
 {
     struct zmq_transport *zt = container_of(req, struct zmq_transport, term_work);
-    /* libzmq does not say whether linger ran out; taking (nearly) all of it means it did. */
+    /*
+     * libzmq does not say whether linger ran out. Its linger clock starts at zmq_close, and so
+     * does term_ns: all of it used means it ran out. (A flush that ends just at the deadline is
+     * reported as not flushed: the cautious side.)
+     */
     int flushed = zt->base.counters.messages_sent == 0 ||
-                  (zt->linger_ms > 0 && zt->term_ms + 10 < zt->linger_ms);
+                  (zt->linger_ms > 0 && zt->term_ns < zt->linger_ms * 1000000u);
 
     (void)status;
     zt->closed_cb(zt->closed_data, flushed);
@@ -339,6 +342,7 @@ on_handle_closed(uv_handle_t *h)
         return;
     /* Only now: libuv no longer polls the fds that zmq_close will release. */
     setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms);
+    zt->closed_at_ns = uv_hrtime();
     zmq_close(zt->mon);
     zmq_close(zt->sock);
     uv_queue_work(zt->sock_poll.loop, &zt->term_work, term_work, after_term);
@@ -361,6 +365,7 @@ zmq_close_transport(struct pk_transport *t, uint64_t linger_ms, pk_transport_clo
 
 const struct pk_transport_ops pk_transport_zmq = {
     .name = "zmq",
+    .per_connection_peers = 0, /* Peer-Address is an IP without port; closes do not name it */
     .open = zmq_open,
     .send = zmq_send_message,
     .set_receiving = zmq_set_receiving,
