@@ -148,7 +148,7 @@ send_hello(struct pk_capstream *cs, unsigned idx)
     struct iface *ifc = &cs->ifaces[idx];
     struct pk_frame_source src = source_of(cs, idx);
     struct pk_hello h = {.linktype = ifc->linktype, .snaplen = ifc->snaplen, .tsresol = 9};
-    char host[64], device[300];
+    char host[64], device[300], version[420];
     size_t len;
 
     snprintf(host, sizeof(host), "%s", cs->peer);
@@ -156,11 +156,15 @@ send_hello(struct pk_capstream *cs, unsigned idx)
         *strrchr(host, ':') = '\0'; /* "10.0.0.7:51234" -> "10.0.0.7" */
     snprintf(device, sizeof(device), "%s%s%s", ifc->name[0] ? ifc->name : "stream",
              ifc->description[0] ? " - " : "", ifc->description);
+    /* The section's shb_userappl, shb_os and shb_hardware say what wrote the stream. */
+    snprintf(version, sizeof(version), "%s%s%s%s%s%s",
+             cs->application[0] ? cs->application
+             : cs->format == FMT_PCAP ? "pcap stream"
+                                      : "pcapng stream",
+             cs->os[0] ? " on " : "", cs->os, cs->hardware[0] ? " (" : "", cs->hardware,
+             cs->hardware[0] ? ")" : "");
     len = pk_frame_encode_hello(cs->control, sizeof(cs->control), &src, &h, host, device,
-                                ifc->filter,
-                                cs->application[0] ? cs->application
-                                : cs->format == FMT_PCAP ? "pcap stream"
-                                                         : "pcapng stream");
+                                ifc->filter, version);
     if (len > 0)
         emit_with_seq(cs, ifc, cs->control, len);
     ifc->hello_sent = 1;

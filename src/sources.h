@@ -17,7 +17,7 @@ extern const char *const pk_source_state_names[PK_SOURCE_STATES]; /* "up", "stal
 
 struct pk_source {
     uint64_t id;
-    char name[256], host[256], device[256], version[64];
+    char name[256], host[256], device[256], version[256];
     char peer[64]; /* transport peer address of the latest message, "" when unknown */
     char *filter; /* owned; "" until a hello arrives */
     uint32_t linktype, snaplen, tsresol, heartbeat_ms;

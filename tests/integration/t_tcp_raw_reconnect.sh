@@ -1,20 +1,22 @@
-# tcp-raw: the agent's connection is cut under it (ss -K). The agent reconnects by itself with
+# tcp-raw over IPv6 (tcp://[::1]:PORT): the agent's connection is cut under it (ss -K). The agent reconnects by itself with
 # backoff; /status shows the disconnect and the reconnect of that source; every packet is either
 # written or counted as lost in transit.
 source "$(dirname "$0")/lib.sh"
 ss -K --help >/dev/null 2>&1 || true
 
 port=$(free_port); udp=$(free_port); mcol=$(free_port); K=300
-MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mcol \
+MODE=collect COLLECT_ENDPOINT="tcp://[::1]:$port" METRICS_ADDRPORT=127.0.0.1:$mcol \
     bg collector "$PCKTR" >"$W/out.pcap"
 col=$BG_PID
-MODE=capture FILTER="udp dst port $udp" SOURCE_NAME=cut RELAY_ENDPOINT=tcp://127.0.0.1:$port \
+MODE=capture FILTER="udp dst port $udp" SOURCE_NAME=cut RELAY_ENDPOINT="tcp://[::1]:$port" \
     HEARTBEAT_INTERVAL=200ms bg agent "$PCKTR"
 ag=$BG_PID
 wait_log collector 'source "cut": host'
 udp_burst "$udp" "$K"
 sleep 0.3
-ss -K dst 127.0.0.1 dport = ":$port" >/dev/null 2>&1 || fail "ss -K failed (kernel without socket destroy?)"
+grep -q "filter \"(udp dst port $udp) and not (tcp port $port and (host ::1))\"" "$W/agent.log" ||
+    fail "IPv6 relay not excluded: $(head -1 "$W/agent.log")"
+ss -K dst "[::1]" dport = ":$port" >/dev/null 2>&1 || fail "ss -K failed (kernel without socket destroy?)"
 wait_log agent "lost collector"
 wait_log collector 'source "cut" reconnected from'
 udp_burst "$udp" "$K"

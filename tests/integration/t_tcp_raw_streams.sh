@@ -51,7 +51,9 @@ assert pcap[0]["agent_version"] == "pcap stream" and pcap[0]["state"] == "up", p
 assert ng[0]["device"].startswith("lo") and ng[0]["link_type"] == 1, ng
 print("pcapng source:", ng[0]["device"], "|", ng[0]["filter"], "|", ng[0]["agent_version"])
 assert ng[0]["filter"] == "udp dst port " + sys.argv[2], ng[0]["filter"] # tshark writes if_filter
-assert "Dumpcap" in ng[0]["agent_version"] or "TShark" in ng[0]["agent_version"], ng # shb_userappl
+# shb_userappl and shb_os
+assert "Dumpcap" in ng[0]["agent_version"] or "TShark" in ng[0]["agent_version"], ng
+assert " on Linux" in ng[0]["agent_version"], ng
 PY
 grep -q 'source "127.0.0.1:[0-9]*" said goodbye' "$W/collector.log" || fail "no goodbye from the pcap stream"
 pass "agent, tcpdump pcap stream and tshark pcapng stream: every packet arrived"
