@@ -5,20 +5,22 @@ source "$(dirname "$0")/lib.sh"
 
 python3 "$TESTS_DIR/gen_pcap.py" "$W/in.pcap" 20000 11 # about 27 MB of packets
 port=$(free_port)
-# The reader takes 64 KiB every 10 ms: about 6 MB/s, far slower than the relay.
-( MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port OUTPUT_BUFFER=1M "$PCKTR" 2>"$W/collector.log" ) |
-    python3 -c '
+# The reader takes 64 KiB every 10 ms: about 6 MB/s, far slower than the relay. A FIFO joins
+# them, so the collector's PID is known (a test never signals processes it did not start).
+mkfifo "$W/stdout.fifo"
+python3 -c '
 import sys, time
 out = open(sys.argv[1], "wb")
+src = open(sys.argv[2], "rb", buffering=0)
 while True:
-    b = sys.stdin.buffer.read1(65536)
+    b = src.read(65536)
     if not b: break
     out.write(b); time.sleep(0.01)
-' "$W/out.pcap" &
+' "$W/out.pcap" "$W/stdout.fifo" &
 PIDS+=($!)
-for ((i = 0; i < 100; i++)); do col=$(pgrep -n -f "^$PCKTR\$" || true); [ -n "$col" ] && break; sleep 0.05; done
-[ -n "$col" ] || fail "collector did not start"
-PIDS+=("$col")
+MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port OUTPUT_BUFFER=1M bg collector "$PCKTR" \
+    >"$W/stdout.fifo"
+col=$BG_PID
 wait_log collector "collecting on"
 MODE=capture READ_FILE="$W/in.pcap" RELAY_ENDPOINT=tcp://127.0.0.1:$port RELAY_QUEUE=8 \
     bg agent "$PCKTR"

@@ -11,12 +11,18 @@ wait_log collector "collecting on"
 MODE=capture FILTER="udp dst port $ua" SOURCE_NAME=agent RELAY_ENDPOINT=tcp://127.0.0.1:$port \
     bg agent "$PCKTR"
 ag=$BG_PID
-tcpdump -i lo -U -w - "udp dst port $ub" 2>"$W/tcpdump.log" | nc -N 127.0.0.1 "$port" &
-tcpdump_pipe=$!
-PIDS+=("$tcpdump_pipe")
-tshark -i lo -F pcapng -w - -f "udp dst port $uc" 2>"$W/tshark.log" | nc -N 127.0.0.1 "$port" &
-tshark_pipe=$!
-PIDS+=("$tshark_pipe")
+# FIFOs rather than | pipelines, so that each process has a known PID: a test signals only
+# processes it started (never "the newest tcpdump on the machine").
+mkfifo "$W/pcap.fifo" "$W/pcapng.fifo"
+nc -N 127.0.0.1 "$port" <"$W/pcap.fifo" &
+nc_pcap=$!
+tcpdump -i lo -U -w - "udp dst port $ub" 2>"$W/tcpdump.log" >"$W/pcap.fifo" &
+tcpdump_pid=$!
+nc -N 127.0.0.1 "$port" <"$W/pcapng.fifo" &
+nc_pcapng=$!
+tshark -i lo -F pcapng -w - -f "udp dst port $uc" 2>"$W/tshark.log" >"$W/pcapng.fifo" &
+tshark_pid=$!
+PIDS+=("$nc_pcap" "$tcpdump_pid" "$nc_pcapng" "$tshark_pid")
 wait_log collector 'source "agent": host'
 wait_log tcpdump "listening on lo"
 wait_log tshark "Capturing on"
@@ -26,9 +32,11 @@ udp_burst "$ub" $((K + 1))
 udp_burst "$uc" $((K + 2))
 sleep 1
 curl -sf "http://127.0.0.1:$mcol/status" >"$W/status.json" || fail "/status"
-kill -INT "$(pgrep -x tcpdump -P 1 -n 2>/dev/null || pgrep -n -x tcpdump)" 2>/dev/null || true
-pkill -INT -f "tshark -i lo -F pcapng -w - -f udp dst port $uc" || true
-wait "$tcpdump_pipe" "$tshark_pipe" 2>/dev/null || true
+kill -INT "$tcpdump_pid" "$tshark_pid"
+wait_exit "$tcpdump_pid"
+wait_exit "$tshark_pid"
+wait_exit "$nc_pcap" # nc -N ends when its input does, and closes the stream cleanly
+wait_exit "$nc_pcapng"
 kill -TERM "$ag"
 wait_exit "$ag"; expect_eq "$EXIT_CODE" 0 "agent exit code"
 sleep 0.5
