@@ -51,7 +51,8 @@ struct agent {
     uint8_t control[CONTROL_BUF_SIZE];
     uint64_t seq;
     struct pk_stats st;
-    uint64_t drops_reported; /* relay drops already logged */
+    uint64_t drops_reported; /* relay drops of episodes already logged */
+    int dropping;            /* in an episode of relay drops */
 
     int stopping, replay_ended, exit_code;
     char replay_error[256];
@@ -100,12 +101,15 @@ send_control(struct agent *a, enum pk_frame_kind kind)
     return send_message(a, a->control, len);
 }
 
+/* One line when an episode of relay drops starts, one when it ends: never one per packet. */
 static void
 note_relay_drops(struct agent *a)
 {
-    if (a->st.relay_drops > a->drops_reported && a->drops_reported == 0)
-        pk_warn("relay queue full (RELAY_QUEUE=%llu messages): dropping packets, see relay drops",
-                (unsigned long long)a->cfg->relay_queue);
+    if (a->dropping)
+        return;
+    a->dropping = 1;
+    pk_warn("relay queue full (RELAY_QUEUE=%llu messages): dropping packets, see relay drops",
+            (unsigned long long)a->cfg->relay_queue);
 }
 
 /* Hands the open batch to the transport. -EAGAIN only in READ_FILE mode (the batch is kept). */
@@ -126,10 +130,11 @@ flush_batch(struct agent *a)
         a->batch_open = a->batch_pending = 0;
         if (a->replay != NULL)
             uv_timer_stop(&a->stall);
-        if (a->st.relay_drops > a->drops_reported) {
+        if (a->dropping) {
             pk_info("relay queue has room again; %llu packets dropped meanwhile",
                     (unsigned long long)(a->st.relay_drops - a->drops_reported));
             a->drops_reported = a->st.relay_drops;
+            a->dropping = 0;
         }
         return 0;
     }

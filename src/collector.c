@@ -391,8 +391,8 @@ on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
     struct collector *c = t->data;
 
     pk_debug("peer %s %s", peer[0] ? peer : "(unknown)", ev == PK_PEER_UP ? "connected" : "left");
-    if (ev != PK_PEER_DOWN || !c->per_connection || peer[0] == '\0')
-        return;
+    if (ev != PK_PEER_DOWN || !c->per_connection || peer[0] == '\0' || c->stopping)
+        return; /* at our own stop, every connection closes: that is no news about sources */
     for (size_t i = 0; i < c->sources.n; i++) {
         struct pk_source *s = c->sources.v[i];
         if (s->connected && strcmp(s->peer, peer) == 0) {

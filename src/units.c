@@ -40,26 +40,27 @@ split_number(const char *s, double *num, const char **suffix)
     return 0;
 }
 
-int
-pk_parse_size(const char *s, uint64_t *out)
+struct unit {
+    const char *suffix;
+    double factor;
+};
+
+/* "<number><suffix>" scaled by the suffix's factor; cmp says whether case matters. */
+static int
+parse_scaled(const char *s, const struct unit *units, size_t n,
+             int (*cmp)(const char *, const char *), double limit, uint64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        double factor;
-    } units[] = {{"", 1},          {"b", 1},           {"k", 1024.0},     {"kb", 1024.0},
-                 {"kib", 1024.0},  {"m", 1048576.0},   {"mb", 1048576.0}, {"mib", 1048576.0},
-                 {"g", 1073741824.0}, {"gb", 1073741824.0}, {"gib", 1073741824.0}};
     const char *suffix;
     double num;
 
     if (split_number(s, &num, &suffix) != 0)
         return -EINVAL;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcasecmp(suffix, units[i].suffix) == 0) {
+    for (size_t i = 0; i < n; i++) {
+        if (cmp(suffix, units[i].suffix) == 0) {
             double v = num * units[i].factor;
-            if (v > 1.8e19)
+            if (v > limit)
                 return -ERANGE;
-            *out = (uint64_t)v;
+            *out = (uint64_t)(v + 0.5);
             return 0;
         }
     }
@@ -67,27 +68,24 @@ pk_parse_size(const char *s, uint64_t *out)
 }
 
 int
+pk_parse_size(const char *s, uint64_t *out)
+{
+    static const struct unit units[] = {
+        {"", 1},           {"b", 1},           {"k", 1024.0},       {"kb", 1024.0},
+        {"kib", 1024.0},   {"m", 1048576.0},   {"mb", 1048576.0},   {"mib", 1048576.0},
+        {"g", 1073741824.0}, {"gb", 1073741824.0}, {"gib", 1073741824.0}};
+
+    return parse_scaled(s, units, sizeof(units) / sizeof(units[0]), strcasecmp, 1.8e19, out);
+}
+
+int
 pk_parse_duration_ms(const char *s, uint64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        double factor;
-    } units[] = {{"ms", 1}, {"", 1000}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    const char *suffix;
-    double num;
+    /* Case matters: "m" is minutes, and "M" would read as a size. */
+    static const struct unit units[] = {
+        {"ms", 1}, {"", 1000}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
 
-    if (split_number(s, &num, &suffix) != 0)
-        return -EINVAL;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(suffix, units[i].suffix) == 0) {
-            double v = num * units[i].factor;
-            if (v > 1e15)
-                return -ERANGE;
-            *out = (uint64_t)(v + 0.5);
-            return 0;
-        }
-    }
-    return -EINVAL;
+    return parse_scaled(s, units, sizeof(units) / sizeof(units[0]), strcmp, 1e15, out);
 }
 
 int
