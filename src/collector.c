@@ -18,14 +18,18 @@
 #include "sources.h"
 #include "status.h"
 #include "transport.h"
+#include "writer.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/utsname.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MAX_SOURCES 1024
 #define BAD_LOG_INTERVAL_NS (10ull * 1000000000ull)
+#define ISB_INTERVAL_MS 5000 /* pcapng: interface statistics blocks this often, and at exit */
 #define STATE_CHECK_MS 250 /* how often silent sources are checked for stale and gone */
 
 enum bad_reason { BAD_MALFORMED, BAD_VERSION, BAD_SIZE, BAD_REASONS };
@@ -39,12 +43,12 @@ struct collector {
     struct pk_sources sources;
     struct pk_signals signals;
     uv_prepare_t flush_prepare;
-    uv_timer_t linger_timer, state_timer;
+    uv_timer_t linger_timer, state_timer, isb_timer;
+    struct pk_writer writer;
     struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
     uint64_t start_ns;
 
-    int stream_started, paused, stopping, finished, exit_code;
-    uint32_t stream_linktype;
+    int paused, stopping, finished, exit_code;
     uint64_t out_packets, out_bytes, out_linktype_drops;
     uint64_t bad[BAD_REASONS];
     struct pk_transport_counters counters; /* the transport's, kept after it is closed */
@@ -76,36 +80,23 @@ note_bad(struct collector *c, int rc, const char *peer)
 static void
 write_packets(struct collector *c, struct pk_source *s, const struct pk_packets *p)
 {
-    uint8_t hdr[PK_PCAP_FILE_HEADER_LEN];
-    struct pk_record rec;
-    size_t off = 0;
+    int first = !c->writer.started;
+    uint32_t written = pk_writer_packets(&c->writer, s, p, &c->out_bytes);
 
-    if (!c->stream_started) {
-        pk_pcap_file_header(hdr, p->linktype, PK_PCAP_STREAM_SNAPLEN);
-        pk_output_append(c->out, hdr, sizeof(hdr));
-        c->stream_linktype = p->linktype;
-        c->stream_started = 1;
+    if (first && c->writer.format == PK_FORMAT_PCAP)
         pk_info("output stream link type %u (from source \"%s\")", p->linktype, s->name);
-    }
-    if (p->linktype != c->stream_linktype) {
-        s->linktype_drops += p->count;
-        c->out_linktype_drops += p->count;
-        if (!s->warned_linktype) {
-            pk_warn("source \"%s\" has link type %u but the pcap stream has %u: dropping its "
-                    "packets (counted as link-type drops)",
-                    s->name, p->linktype, c->stream_linktype);
-            s->warned_linktype = 1;
-        }
+    s->written += written;
+    c->out_packets += written;
+    if (written == p->count)
         return;
+    s->linktype_drops += p->count - written;
+    c->out_linktype_drops += p->count - written;
+    if (!s->warned_linktype) {
+        pk_warn("source \"%s\" has link type %u but the pcap stream has %u: dropping its "
+                "packets (counted as link-type drops; OUTPUT_FORMAT=pcapng takes every link type)",
+                s->name, p->linktype, c->writer.stream_linktype);
+        s->warned_linktype = 1;
     }
-    while (pk_packets_next(p, &off, &rec)) {
-        pk_pcap_record_header(hdr, rec.ts_ns, rec.caplen, rec.origlen);
-        pk_output_append(c->out, hdr, PK_PCAP_RECORD_HEADER_LEN);
-        pk_output_append(c->out, rec.data, rec.caplen);
-        c->out_bytes += rec.caplen;
-    }
-    s->written += p->count;
-    c->out_packets += p->count;
 }
 
 static void
@@ -119,6 +110,15 @@ log_source_totals(const struct pk_source *s, const char *event)
             (unsigned long long)s->lost_messages, (unsigned long long)s->agent.captured,
             (unsigned long long)s->agent.relayed, (unsigned long long)s->agent.relay_drops,
             (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
+}
+
+/* pcapng: interface statistics blocks now and then, so a reader sees drops as they happen. */
+static void
+on_isb_timer(uv_timer_t *h)
+{
+    struct collector *c = container_of(h, struct collector, isb_timer);
+
+    pk_writer_stats(&c->writer, &c->sources, pk_now_ns());
 }
 
 /* Logs each change of a source's state once; `now` may bring a silent source back up. */
@@ -252,6 +252,7 @@ finish(struct collector *c)
     uv_close((uv_handle_t *)&c->flush_prepare, NULL);
     uv_close((uv_handle_t *)&c->linger_timer, NULL);
     uv_close((uv_handle_t *)&c->state_timer, NULL);
+    uv_close((uv_handle_t *)&c->isb_timer, NULL);
     pk_output_close(c->out);
     if (c->http != NULL)
         pk_http_stop(c->http, NULL, NULL);
@@ -314,6 +315,9 @@ stop(struct collector *c)
     c->counters = c->tr->counters;
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
+    uv_timer_stop(&c->isb_timer);
+    if (!c->finished)
+        pk_writer_stats(&c->writer, &c->sources, pk_now_ns()); /* final counts, pcapng only */
     if (pk_output_queued(c->out) == 0) {
         finish(c);
         return;
@@ -340,8 +344,9 @@ fill_report(struct collector *c, struct pk_collect_report *r)
     r->common.start_ns = c->start_ns;
     r->common.now_ns = pk_now_ns();
     r->sources = &c->sources;
-    r->stream_started = c->stream_started;
-    r->stream_linktype = c->stream_linktype;
+    r->output_format = pk_output_format_names[c->writer.format];
+    r->stream_started = c->writer.started && c->writer.format == PK_FORMAT_PCAP;
+    r->stream_linktype = c->writer.stream_linktype;
     r->out_packets = c->out_packets;
     r->out_bytes = c->out_bytes;
     r->out_linktype_drops = c->out_linktype_drops;
@@ -411,8 +416,9 @@ pk_collector_run(const struct pk_config *cfg)
     struct pk_endpoint ep = cfg->collect_ep;
     struct pk_transport_opts topts = {PK_TRANSPORT_RECEIVER, 0, PK_FRAME_MAX};
     struct pk_output_callbacks ocb = {on_drained, on_output_error, NULL};
-    char errbuf[PK_ERRBUF_SIZE];
-    int rc;
+    char errbuf[PK_ERRBUF_SIZE], os[160], app[64];
+    int rc, out_fd = STDOUT_FILENO;
+    struct utsname un;
 
     if (c == NULL)
         return PK_EXIT_RUNTIME;
@@ -422,7 +428,13 @@ pk_collector_run(const struct pk_config *cfg)
     c->start_ns = pk_now_ns();
     uv_loop_init(&c->loop);
 
-    c->out = pk_output_new(&c->loop, STDOUT_FILENO, cfg->output_buffer, &ocb, errbuf);
+    if (strcmp(cfg->output, "-") != 0 &&
+        (out_fd = open(cfg->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+        pk_error("OUTPUT=\"%s\": cannot open: %s", cfg->output, strerror(errno));
+        c->exit_code = PK_EXIT_RUNTIME;
+        goto out_loop;
+    }
+    c->out = pk_output_new(&c->loop, out_fd, cfg->output_buffer, &ocb, errbuf);
     if (c->out == NULL) {
         pk_error("%s", errbuf);
         c->exit_code = PK_EXIT_RUNTIME;
@@ -450,8 +462,14 @@ pk_collector_run(const struct pk_config *cfg)
     c->per_connection = c->tr->ops->per_connection_peers;
     c->tr->on_message = on_message;
     c->tr->on_peer = on_peer;
-    pk_info("collecting on %s (%s); writing pcap to stdout", cfg->collect_endpoint,
-            cfg->relay_transport);
+    if (uname(&un) != 0)
+        memset(&un, 0, sizeof(un));
+    snprintf(os, sizeof(os), "%s %s", un.sysname, un.release);
+    snprintf(app, sizeof(app), "pcktr %s", PCKTR_VERSION);
+    pk_writer_init(&c->writer, cfg->output_format, c->out, un.machine, os, app);
+    pk_info("collecting on %s (%s); writing %s to %s", cfg->collect_endpoint, cfg->relay_transport,
+            pk_output_format_names[cfg->output_format],
+            strcmp(cfg->output, "-") == 0 ? "stdout" : cfg->output);
 
     uv_prepare_init(&c->loop, &c->flush_prepare);
     uv_prepare_start(&c->flush_prepare, on_flush_prepare);
@@ -459,6 +477,8 @@ pk_collector_run(const struct pk_config *cfg)
     uv_timer_init(&c->loop, &c->linger_timer);
     uv_timer_init(&c->loop, &c->state_timer);
     uv_timer_start(&c->state_timer, on_state_timer, STATE_CHECK_MS, STATE_CHECK_MS);
+    uv_timer_init(&c->loop, &c->isb_timer);
+    uv_timer_start(&c->isb_timer, on_isb_timer, ISB_INTERVAL_MS, ISB_INTERVAL_MS);
     pk_signals_start(&c->signals, &c->loop, on_stop_signal, c);
     goto out_loop;
 

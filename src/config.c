@@ -65,6 +65,11 @@ static const struct cfg_var vars[] = {
      "capture with READ_FILE: give up (exit 1) when the collector takes nothing for this long"},
     {"OUTPUT_BUFFER", CFG_SIZE, F(output_buffer), "16M", NULL, 65536, 1ULL << 31,
      "collect: bytes queued for a slow stdout reader before agents are made to wait"},
+    {"OUTPUT_FORMAT", CFG_CHOICE, F(output_format), "pcap", "pcap|pcapng", 0, 0,
+     "collect: pcap (one link type, for tcpdump) or pcapng (an interface per source, any link "
+     "types, interface statistics)"},
+    {"OUTPUT", CFG_STRING, F(output), "-", NULL, 0, 0,
+     "collect: where the capture stream goes: - for stdout, or a file path"},
     {"SOURCE_STALE_AFTER", CFG_DURATION, F(stale_after_ms), "5s", NULL, 100, 86400000,
      "collect: a source silent this long is \"stale\" in /status and /metrics"},
     {"SOURCE_GONE_AFTER", CFG_DURATION, F(gone_after_ms), "60s", NULL, 100, 604800000,
@@ -214,6 +219,8 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
     if (cfg->read_file != NULL && cfg->mode != PK_MODE_CAPTURE)
         return pk_seterr(errbuf, -EINVAL, "READ_FILE=\"%s\" is set with MODE=collect; accepted: "
                          "READ_FILE only with MODE=capture", cfg->read_file);
+    if (cfg->output[0] == '\0')
+        return pk_seterr(errbuf, -EINVAL, "OUTPUT=\"\" is invalid; accepted: - (stdout) or a file path");
     if (cfg->device[0] == '\0')
         return pk_seterr(errbuf, -EINVAL, "DEVICE=\"\" is invalid; accepted: an interface name "
                          "(see tcpdump -D)");

@@ -32,6 +32,7 @@ struct pk_capture_report {
 struct pk_collect_report {
     struct pk_report_common common;
     const struct pk_sources *sources;
+    const char *output_format; /* "pcap", "pcapng" */
     int stream_started;
     uint32_t stream_linktype;
     uint64_t out_packets, out_bytes, out_linktype_drops;

@@ -28,6 +28,8 @@ struct pk_source {
     uint64_t connected_since_ns; /* when messages started coming from the current peer */
     uint64_t reconnects;         /* times it came back from another peer address */
     uint64_t disconnects;        /* times its connection closed */
+    uint32_t if_id_plus1;        /* pcapng output: its interface id + 1; 0 before its first packet */
+    uint32_t if_linktype;        /* pcapng output: the link type that interface was described with */
     uint64_t first_seen_ns, last_seen_ns;
     uint64_t next_seq, next_index;
 

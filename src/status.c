@@ -143,7 +143,7 @@ pk_status_collect(const struct pk_collect_report *r)
     cJSON_AddNumberToObject(o, "gone_after_seconds", (double)t->gone_ms / 1e3);
 
     out = cJSON_AddObjectToObject(o, "output");
-    cJSON_AddStringToObject(out, "format", "pcap");
+    cJSON_AddStringToObject(out, "format", r->output_format ? r->output_format : "pcap");
     if (r->stream_started)
         cJSON_AddNumberToObject(out, "link_type", r->stream_linktype);
     else

@@ -280,14 +280,19 @@ zmq_send_message(struct pk_transport *t, const void *buf, size_t len)
         t->counters.messages_sent++;
         t->counters.bytes_sent += len;
     } else if (err == EAGAIN) {
-        /* POLLOUT may already be back; process() on the next turn re-reads ZMQ_EVENTS. */
-        zt->want_writable = 1;
-        uv_idle_start(&zt->idle, on_idle);
+        zt->want_writable = 1; /* POLLOUT may already be back: process() looks on the next turn */
     }
     /* ZMQ_EVENTS must be read after each send, or the edge-triggered fd may not fire again. */
     int events;
     size_t elen = sizeof(events);
     zmq_getsockopt(zt->sock, ZMQ_EVENTS, &events, &elen);
+    /*
+     * A send that succeeds while an earlier one waits for room (a heartbeat after a refused
+     * batch) has just consumed the fd's signal that room came back: look again on the next
+     * turn, or on_writable would never come (seen: a READ_FILE replay stalled for RELAY_TIMEOUT).
+     */
+    if (zt->want_writable)
+        uv_idle_start(&zt->idle, on_idle);
     return rc >= 0 ? 0 : -err;
 }
 

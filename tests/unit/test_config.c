@@ -147,6 +147,8 @@ test_errors(void **state)
         {"LOG_FORMAT", "xml", "text|json"},
         {"DEVICE", "", "interface name"},
         {"SOURCE_STALE_AFTER", "0", "duration"},
+        {"OUTPUT_FORMAT", "pcapng2", "pcap|pcapng"},
+        {"OUTPUT", "", "a file path"},
         {"SOURCE_GONE_AFTER", "1s", "at least SOURCE_STALE_AFTER"},
     };
     struct pk_config cfg;

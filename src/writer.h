@@ -1,0 +1,44 @@
+/*
+ * The collector's output stream: classic pcap (one link type: a packet of another is not
+ * written) or pcapng (a section header, then an interface description per source as it first
+ * appears, enhanced packet blocks, and interface statistics blocks on request). Writes into the
+ * bounded output queue (output.c); never blocks. Loop thread only.
+ */
+#ifndef PK_WRITER_H
+#define PK_WRITER_H
+
+#include "frame.h"
+#include "output.h"
+#include "sources.h"
+
+#include <stdint.h>
+
+enum pk_output_format { PK_FORMAT_PCAP, PK_FORMAT_PCAPNG };
+
+extern const char *const pk_output_format_names[]; /* "pcap", "pcapng" */
+
+struct pk_writer {
+    enum pk_output_format format;
+    struct pk_output *out;
+    int started;
+    uint32_t stream_linktype; /* pcap: the link type of the stream, once started */
+    uint32_t interfaces;      /* pcapng: interface descriptions written */
+    char hardware[128], os[128], application[64];
+};
+
+/** hardware/os/application go into the pcapng section header. */
+void pk_writer_init(struct pk_writer *w, enum pk_output_format format, struct pk_output *out,
+                    const char *hardware, const char *os, const char *application);
+
+/**
+ * Writes a batch of source s. Returns how many packets were written; the others (pcap only:
+ * a link type that differs from the stream's) are the caller's to count. *bytes grows by the
+ * captured bytes written.
+ */
+uint32_t pk_writer_packets(struct pk_writer *w, struct pk_source *s, const struct pk_packets *p,
+                           uint64_t *bytes);
+
+/** pcapng: an interface statistics block for every source with an interface. pcap: nothing. */
+void pk_writer_stats(struct pk_writer *w, const struct pk_sources *t, uint64_t now_ns);
+
+#endif
