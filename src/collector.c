@@ -11,6 +11,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "merge.h"
 #include "metrics.h"
 #include "output.h"
 #include "pcapout.h"
@@ -30,7 +31,8 @@
 #define MAX_SOURCES 1024
 #define BAD_LOG_INTERVAL_NS (10ull * 1000000000ull)
 #define ISB_INTERVAL_MS 5000 /* pcapng: interface statistics blocks this often, and at exit */
-#define STATE_CHECK_MS 250 /* how often silent sources are checked for stale and gone */
+#define STATE_CHECK_MS 250
+#define MERGE_TICK_MS 10 /* MERGE_WINDOW: how often held packets are checked for release */ /* how often silent sources are checked for stale and gone */
 
 enum bad_reason { BAD_MALFORMED, BAD_VERSION, BAD_SIZE, BAD_REASONS };
 static const char *const bad_names[] = {"malformed", "unsupported protocol version", "oversized"};
@@ -43,8 +45,11 @@ struct collector {
     struct pk_sources sources;
     struct pk_signals signals;
     uv_prepare_t flush_prepare;
-    uv_timer_t linger_timer, state_timer, isb_timer;
+    uv_timer_t linger_timer, state_timer, isb_timer, merge_timer;
     struct pk_writer writer;
+    struct pk_merge merge; /* MERGE_WINDOW > 0 */
+    int merging;
+    uint64_t last_ts_ns, out_late; /* merging: the latest timestamp written; writes behind it */
     struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
     uint64_t start_ns;
 
@@ -78,25 +83,79 @@ note_bad(struct collector *c, int rc, const char *peer)
 }
 
 static void
-write_packets(struct collector *c, struct pk_source *s, const struct pk_packets *p)
+write_record(struct collector *c, struct pk_source *s, uint32_t linktype,
+             const struct pk_record *rec)
 {
     int first = !c->writer.started;
-    uint32_t written = pk_writer_packets(&c->writer, s, p, &c->out_bytes);
 
-    if (first && c->writer.format == PK_FORMAT_PCAP)
-        pk_info("output stream link type %u (from source \"%s\")", p->linktype, s->name);
-    s->written += written;
-    c->out_packets += written;
-    if (written == p->count)
+    if (c->merging) {
+        if (rec->ts_ns < c->last_ts_ns) {
+            s->late++;
+            c->out_late++;
+        } else {
+            c->last_ts_ns = rec->ts_ns;
+        }
+    }
+    if (pk_writer_record(&c->writer, s, linktype, rec)) {
+        if (first && c->writer.format == PK_FORMAT_PCAP)
+            pk_info("output stream link type %u (from source \"%s\")", linktype, s->name);
+        s->written++;
+        c->out_packets++;
+        c->out_bytes += rec->caplen;
         return;
-    s->linktype_drops += p->count - written;
-    c->out_linktype_drops += p->count - written;
+    }
+    s->linktype_drops++;
+    c->out_linktype_drops++;
     if (!s->warned_linktype) {
         pk_warn("source \"%s\" has link type %u but the pcap stream has %u: dropping its "
                 "packets (counted as link-type drops; OUTPUT_FORMAT=pcapng takes every link type)",
-                s->name, p->linktype, c->writer.stream_linktype);
+                s->name, linktype, c->writer.stream_linktype);
         s->warned_linktype = 1;
     }
+}
+
+static void
+pause_if_full(struct collector *c)
+{
+    if (c->tr != NULL && pk_output_full(c->out) && !c->paused) {
+        c->paused = 1;
+        c->tr->ops->set_receiving(c->tr, 0);
+        pk_debug("output queue full (%zu bytes): pausing intake", pk_output_queued(c->out));
+    }
+}
+
+/* Writes what the merge buffer releases now (all: everything, at exit). */
+static void
+release_merged(struct collector *c, int all)
+{
+    struct pk_merge_entry *e;
+    uint64_t now = pk_now_ns();
+
+    while ((e = pk_merge_next(&c->merge, now, all)) != NULL) {
+        struct pk_record rec = {e->ts_ns, e->caplen, e->origlen, e->data};
+        write_record(c, e->source, e->linktype, &rec);
+        pk_merge_release(&c->merge, e);
+    }
+    pause_if_full(c);
+}
+
+static void
+on_merge_timer(uv_timer_t *h)
+{
+    release_merged(container_of(h, struct collector, merge_timer), 0);
+}
+
+static void
+write_packets(struct collector *c, struct pk_source *s, const struct pk_packets *p)
+{
+    struct pk_record rec;
+    size_t off = 0;
+
+    while (pk_packets_next(p, &off, &rec))
+        if (!c->merging || pk_merge_add(&c->merge, s, p->linktype, &rec, pk_now_ns()) != 0)
+            write_record(c, s, p->linktype, &rec); /* in order, or when holding it failed */
+    if (c->merging)
+        release_merged(c, 0);
 }
 
 static void
@@ -211,11 +270,7 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const char *p
         log_source_totals(s, "said goodbye");
         break;
     }
-    if (pk_output_full(c->out) && !c->paused) {
-        c->paused = 1;
-        c->tr->ops->set_receiving(c->tr, 0);
-        pk_debug("output queue full (%zu bytes): pausing intake", pk_output_queued(c->out));
-    }
+    pause_if_full(c);
     return 0;
 }
 
@@ -253,6 +308,7 @@ finish(struct collector *c)
     uv_close((uv_handle_t *)&c->linger_timer, NULL);
     uv_close((uv_handle_t *)&c->state_timer, NULL);
     uv_close((uv_handle_t *)&c->isb_timer, NULL);
+    uv_close((uv_handle_t *)&c->merge_timer, NULL);
     pk_output_close(c->out);
     if (c->http != NULL)
         pk_http_stop(c->http, NULL, NULL);
@@ -316,6 +372,9 @@ stop(struct collector *c)
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
     uv_timer_stop(&c->isb_timer);
+    uv_timer_stop(&c->merge_timer);
+    if (c->merging && !c->finished)
+        release_merged(c, 1); /* nothing held is lost at exit */
     if (!c->finished)
         pk_writer_stats(&c->writer, &c->sources, pk_now_ns()); /* final counts, pcapng only */
     if (pk_output_queued(c->out) == 0) {
@@ -350,6 +409,10 @@ fill_report(struct collector *c, struct pk_collect_report *r)
     r->out_packets = c->out_packets;
     r->out_bytes = c->out_bytes;
     r->out_linktype_drops = c->out_linktype_drops;
+    r->merge_window_ms = c->cfg->merge_window_ms;
+    r->merge_held = c->merge.n;
+    r->merge_forced = c->merge.forced;
+    r->out_late = c->out_late;
     r->out_queue_bytes = c->finished ? 0 : pk_output_queued(c->out);
     r->out_queue_limit = c->cfg->output_buffer;
     r->intake_paused = c->paused;
@@ -425,6 +488,8 @@ pk_collector_run(const struct pk_config *cfg)
     c->cfg = cfg;
     ocb.data = c;
     pk_sources_init(&c->sources, MAX_SOURCES, cfg->stale_after_ms, cfg->gone_after_ms);
+    c->merging = cfg->merge_window_ms > 0;
+    pk_merge_init(&c->merge, cfg->merge_window_ms, cfg->output_buffer);
     c->start_ns = pk_now_ns();
     uv_loop_init(&c->loop);
 
@@ -479,6 +544,9 @@ pk_collector_run(const struct pk_config *cfg)
     uv_timer_start(&c->state_timer, on_state_timer, STATE_CHECK_MS, STATE_CHECK_MS);
     uv_timer_init(&c->loop, &c->isb_timer);
     uv_timer_start(&c->isb_timer, on_isb_timer, ISB_INTERVAL_MS, ISB_INTERVAL_MS);
+    uv_timer_init(&c->loop, &c->merge_timer);
+    if (c->merging) /* release held packets as their time comes, even when nothing arrives */
+        uv_timer_start(&c->merge_timer, on_merge_timer, MERGE_TICK_MS, MERGE_TICK_MS);
     pk_signals_start(&c->signals, &c->loop, on_stop_signal, c);
     goto out_loop;
 
@@ -491,6 +559,7 @@ out_loop:
     if (c->http != NULL)
         pk_http_free(c->http);
     rc = c->exit_code;
+    pk_merge_free(&c->merge);
     pk_sources_free(&c->sources);
     free(c);
     return rc;

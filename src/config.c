@@ -70,6 +70,9 @@ static const struct cfg_var vars[] = {
      "types, interface statistics)"},
     {"OUTPUT", CFG_STRING, F(output), "-", NULL, 0, 0,
      "collect: where the capture stream goes: - for stdout, or a file path"},
+    {"MERGE_WINDOW", CFG_DURATION, F(merge_window_ms), "0", NULL, 0, 60000,
+     "collect: hold packets this long to write them in timestamp order across sources (0: in "
+     "arrival order, lowest latency)"},
     {"SOURCE_STALE_AFTER", CFG_DURATION, F(stale_after_ms), "5s", NULL, 100, 86400000,
      "collect: a source silent this long is \"stale\" in /status and /metrics"},
     {"SOURCE_GONE_AFTER", CFG_DURATION, F(gone_after_ms), "60s", NULL, 100, 604800000,

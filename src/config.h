@@ -36,6 +36,7 @@ struct pk_config {
     uint64_t relay_timeout_ms;
     int output_format;  /* enum pk_output_format */
     const char *output; /* "-" is stdout */
+    uint64_t merge_window_ms; /* 0: arrival order */
     uint64_t stale_after_ms;
     uint64_t gone_after_ms;
 

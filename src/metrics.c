@@ -175,6 +175,14 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     family(b, "packeteur_output_drops_total", "counter", "Packets not written, by cause.");
     pk_buf_printf(b, "packeteur_output_drops_total{cause=\"linktype\"} %" PRIu64 "\n",
                   r->out_linktype_drops);
+    single(b, "packeteur_output_late_packets_total", "counter",
+           "Packets written after a packet with a later timestamp (MERGE_WINDOW too short).",
+           r->out_late);
+    single(b, "packeteur_merge_held_packets", "gauge",
+           "Packets held for timestamp order (MERGE_WINDOW).", r->merge_held);
+    single(b, "packeteur_merge_forced_total", "counter",
+           "Held packets released before their time because the hold buffer was full.",
+           r->merge_forced);
     single(b, "packeteur_output_queue_bytes", "gauge", "Bytes waiting for the output's reader.",
            r->out_queue_bytes);
     single(b, "packeteur_output_queue_limit_bytes", "gauge", "OUTPUT_BUFFER.", r->out_queue_limit);

@@ -36,6 +36,7 @@ struct pk_collect_report {
     int stream_started;
     uint32_t stream_linktype;
     uint64_t out_packets, out_bytes, out_linktype_drops;
+    uint64_t merge_window_ms, merge_held, merge_forced, out_late;
     uint64_t out_queue_bytes, out_queue_limit;
     int intake_paused; /* the output queue is full: agents are made to wait */
     int per_connection; /* the transport tells when a source's connection closes */

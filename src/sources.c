@@ -32,7 +32,7 @@ evict_one(struct pk_sources *t, uint64_t now_ns)
     size_t victim = t->n;
 
     for (size_t i = 0; i < t->n; i++)
-        if (pk_source_state(t, t->v[i], now_ns) == PK_SOURCE_GONE &&
+        if (pk_source_state(t, t->v[i], now_ns) == PK_SOURCE_GONE && t->v[i]->held == 0 &&
             (victim == t->n || t->v[i]->last_seen_ns < t->v[victim]->last_seen_ns))
             victim = i;
     if (victim == t->n)

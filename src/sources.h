@@ -30,6 +30,8 @@ struct pk_source {
     uint64_t disconnects;        /* times its connection closed */
     uint32_t if_id_plus1;        /* pcapng output: its interface id + 1; 0 before its first packet */
     uint32_t if_linktype;        /* pcapng output: the link type that interface was described with */
+    uint32_t held;               /* packets held in the MERGE_WINDOW buffer: not evicted while > 0 */
+    uint64_t late;               /* packets written after a later timestamp (MERGE_WINDOW) */
     uint64_t first_seen_ns, last_seen_ns;
     uint64_t next_seq, next_index;
 

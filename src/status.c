@@ -114,6 +114,7 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
     cJSON_AddNumberToObject(o, "written", (double)s->written);
     cJSON_AddNumberToObject(o, "linktype_drops", (double)s->linktype_drops);
+    cJSON_AddNumberToObject(o, "late", (double)s->late);
     cJSON_AddNumberToObject(o, "lost_messages", (double)s->lost_messages);
     cJSON_AddNumberToObject(o, "lost_packets", (double)s->lost_packets);
     cJSON_AddNumberToObject(o, "out_of_order", (double)s->out_of_order);
@@ -151,6 +152,10 @@ pk_status_collect(const struct pk_collect_report *r)
     cJSON_AddNumberToObject(out, "packets", (double)r->out_packets);
     cJSON_AddNumberToObject(out, "bytes", (double)r->out_bytes);
     cJSON_AddNumberToObject(out, "linktype_drops", (double)r->out_linktype_drops);
+    cJSON_AddNumberToObject(out, "merge_window_seconds", (double)r->merge_window_ms / 1e3);
+    cJSON_AddNumberToObject(out, "merge_held", (double)r->merge_held);
+    cJSON_AddNumberToObject(out, "merge_forced", (double)r->merge_forced);
+    cJSON_AddNumberToObject(out, "late", (double)r->out_late);
     cJSON_AddNumberToObject(out, "queue_bytes", (double)r->out_queue_bytes);
     cJSON_AddNumberToObject(out, "queue_limit_bytes", (double)r->out_queue_limit);
     cJSON_AddBoolToObject(out, "blocked", r->intake_paused);

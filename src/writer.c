@@ -58,36 +58,29 @@ interface_of(struct pk_writer *w, struct pk_source *s, uint32_t linktype)
     return s->if_id_plus1 - 1;
 }
 
-uint32_t
-pk_writer_packets(struct pk_writer *w, struct pk_source *s, const struct pk_packets *p,
-                  uint64_t *bytes)
+int
+pk_writer_record(struct pk_writer *w, struct pk_source *s, uint32_t linktype,
+                 const struct pk_record *rec)
 {
     uint8_t head[PK_PCAPNG_EPB_HEADER];
-    struct pk_record rec;
-    size_t off = 0;
-    uint32_t if_id = 0;
 
     if (!w->started)
-        start(w, p->linktype);
-    if (w->format == PK_FORMAT_PCAP && p->linktype != w->stream_linktype)
-        return 0;
-    if (w->format == PK_FORMAT_PCAPNG)
-        if_id = interface_of(w, s, p->linktype);
-    while (pk_packets_next(p, &off, &rec)) {
-        if (w->format == PK_FORMAT_PCAP) {
-            pk_pcap_record_header(head, rec.ts_ns, rec.caplen, rec.origlen);
-            pk_output_append(w->out, head, PK_PCAP_RECORD_HEADER_LEN);
-            pk_output_append(w->out, rec.data, rec.caplen);
-        } else {
-            uint8_t tail[8];
-            pk_pcapng_epb_head(head, if_id, rec.ts_ns, rec.caplen, rec.origlen);
-            pk_output_append(w->out, head, sizeof(head));
-            pk_output_append(w->out, rec.data, rec.caplen);
-            pk_output_append(w->out, tail, pk_pcapng_epb_tail(tail, rec.caplen));
-        }
-        *bytes += rec.caplen;
+        start(w, linktype);
+    if (w->format == PK_FORMAT_PCAP) {
+        if (linktype != w->stream_linktype)
+            return 0;
+        pk_pcap_record_header(head, rec->ts_ns, rec->caplen, rec->origlen);
+        pk_output_append(w->out, head, PK_PCAP_RECORD_HEADER_LEN);
+        pk_output_append(w->out, rec->data, rec->caplen);
+    } else {
+        uint8_t tail[8];
+        pk_pcapng_epb_head(head, interface_of(w, s, linktype), rec->ts_ns, rec->caplen,
+                           rec->origlen);
+        pk_output_append(w->out, head, sizeof(head));
+        pk_output_append(w->out, rec->data, rec->caplen);
+        pk_output_append(w->out, tail, pk_pcapng_epb_tail(tail, rec->caplen));
     }
-    return p->count;
+    return 1;
 }
 
 void

@@ -30,13 +30,9 @@ struct pk_writer {
 void pk_writer_init(struct pk_writer *w, enum pk_output_format format, struct pk_output *out,
                     const char *hardware, const char *os, const char *application);
 
-/**
- * Writes a batch of source s. Returns how many packets were written; the others (pcap only:
- * a link type that differs from the stream's) are the caller's to count. *bytes grows by the
- * captured bytes written.
- */
-uint32_t pk_writer_packets(struct pk_writer *w, struct pk_source *s, const struct pk_packets *p,
-                           uint64_t *bytes);
+/** Writes one record; 1, or 0 for a pcap link-type mismatch (not written). */
+int pk_writer_record(struct pk_writer *w, struct pk_source *s, uint32_t linktype,
+                     const struct pk_record *rec);
 
 /** pcapng: an interface statistics block for every source with an interface. pcap: nothing. */
 void pk_writer_stats(struct pk_writer *w, const struct pk_sources *t, uint64_t now_ns);
