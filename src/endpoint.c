@@ -121,12 +121,29 @@ pk_endpoint_addr_str(const struct pk_endpoint *ep, int i, char *buf, size_t len)
 }
 
 const char *
+pk_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char addr[INET6_ADDRSTRLEN] = "";
+
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a6->sin6_addr, addr, sizeof(addr));
+        snprintf(buf, len, "[%s]:%u", addr, ntohs(a6->sin6_port));
+    } else {
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a4->sin_addr, addr, sizeof(addr));
+        snprintf(buf, len, "%s:%u", addr, ntohs(a4->sin_port));
+    }
+    return buf;
+}
+
+const char *
 pk_endpoint_uri(const struct pk_endpoint *ep, int i, char *buf, size_t len)
 {
-    char addr[INET6_ADDRSTRLEN];
-    int v6 = ep->addrs[i].ss_family == AF_INET6;
+    char addr[INET6_ADDRSTRLEN + 8];
 
-    pk_endpoint_addr_str(ep, i, addr, sizeof(addr));
-    snprintf(buf, len, "tcp://%s%s%s:%u", v6 ? "[" : "", addr, v6 ? "]" : "", ep->port);
+    /* addrs[i] carries ep->port: pk_endpoint_resolve asked getaddrinfo for it */
+    snprintf(buf, len, "tcp://%s", pk_sockaddr_str((const struct sockaddr *)&ep->addrs[i], addr,
+                                                   sizeof(addr)));
     return buf;
 }

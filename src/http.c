@@ -9,7 +9,6 @@
 #include "log.h"
 #include "pcktr.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <h2o.h>
 #include <stdlib.h>
@@ -123,21 +122,15 @@ static int
 listen_on(struct pk_http *h, const struct sockaddr *sa, char *errbuf, const char *what)
 {
     uv_tcp_t *l = &h->listeners[h->nlisteners];
-    char addr[INET6_ADDRSTRLEN + 8] = "";
+    char addr[INET6_ADDRSTRLEN + 8];
     int rc;
 
     uv_tcp_init(h->loop, l);
     l->data = h;
     h->nlisteners++;
-    if (sa->sa_family == AF_INET6)
-        uv_ip6_name((const struct sockaddr_in6 *)sa, addr, sizeof(addr));
-    else
-        uv_ip4_name((const struct sockaddr_in *)sa, addr, sizeof(addr));
     if ((rc = uv_tcp_bind(l, sa, 0)) != 0 || (rc = uv_listen((uv_stream_t *)l, 128, on_accept)) != 0)
-        return pk_seterr(errbuf, rc, "METRICS_ADDRPORT=\"%s\": cannot listen on %s%s%s:%u: %s",
-                         what, sa->sa_family == AF_INET6 ? "[" : "", addr,
-                         sa->sa_family == AF_INET6 ? "]" : "",
-                         ntohs(((const struct sockaddr_in *)sa)->sin_port), uv_strerror(rc));
+        return pk_seterr(errbuf, rc, "METRICS_ADDRPORT=\"%s\": cannot listen on %s: %s", what,
+                         pk_sockaddr_str(sa, addr, sizeof(addr)), uv_strerror(rc));
     return 0;
 }
 

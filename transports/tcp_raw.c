@@ -33,20 +33,6 @@ put_len(uint8_t *p, uint32_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-void
-pk_tcp_raw_sockaddr_name(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-    char addr[64] = "";
-
-    if (ss->ss_family == AF_INET6) {
-        uv_ip6_name((const struct sockaddr_in6 *)ss, addr, sizeof(addr));
-        snprintf(buf, len, "[%s]:%u", addr, ntohs(((const struct sockaddr_in6 *)ss)->sin6_port));
-    } else {
-        uv_ip4_name((const struct sockaddr_in *)ss, addr, sizeof(addr));
-        snprintf(buf, len, "%s:%u", addr, ntohs(((const struct sockaddr_in *)ss)->sin_port));
-    }
-}
-
 /* ---- sender ---------------------------------------------------------------------------- */
 
 static void
@@ -185,7 +171,7 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     tt->resolving = 0;
     if (status == 0 && res != NULL) {
         memcpy(&tt->peer_addr, res->ai_addr, res->ai_addrlen);
-        pk_tcp_raw_sockaddr_name(&tt->peer_addr, tt->peer_name, sizeof(tt->peer_name));
+        pk_sockaddr_str((struct sockaddr *)&tt->peer_addr, tt->peer_name, sizeof(tt->peer_name));
     }
     uv_freeaddrinfo(res);
     if (tt->closing && !uv_is_active((uv_handle_t *)&tt->linger_timer)) {
@@ -345,7 +331,7 @@ tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         struct in6_addr a6;
         struct in_addr a4;
         memcpy(&tt->peer_addr, &ep->addrs[0], sizeof(tt->peer_addr));
-        pk_tcp_raw_sockaddr_name(&tt->peer_addr, tt->peer_name, sizeof(tt->peer_name));
+        pk_sockaddr_str((struct sockaddr *)&tt->peer_addr, tt->peer_name, sizeof(tt->peer_name));
         if (inet_pton(AF_INET, ep->host, &a4) != 1 && inet_pton(AF_INET6, ep->host, &a6) != 1)
             snprintf(tt->host, sizeof(tt->host), "%s", ep->host);
         snprintf(tt->port, sizeof(tt->port), "%u", ep->port);

@@ -81,7 +81,6 @@ struct conn {
 };
 
 /* tcp_raw.c */
-void pk_tcp_raw_sockaddr_name(const struct sockaddr_storage *ss, char *buf, size_t len);
 void pk_tcp_raw_maybe_finish_close(struct tcp_transport *tt);
 
 /* tcp_raw_listen.c */

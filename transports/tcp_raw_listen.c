@@ -205,7 +205,7 @@ on_connection(uv_stream_t *server, int status)
         return;
     }
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0)
-        pk_tcp_raw_sockaddr_name(&ss, c->peer, sizeof(c->peer));
+        pk_sockaddr_str((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
     tt->base.counters.connects++;
     if (tt->base.on_peer)
         tt->base.on_peer(&tt->base, PK_PEER_UP, c->peer);
@@ -277,7 +277,7 @@ pk_tcp_raw_listen(struct tcp_transport *tt, const struct pk_endpoint *ep, char *
         if (rc == UV_EADDRNOTAVAIL && any.naddrs > 1 && (i < any.naddrs - 1 || tt->nlisteners > 1))
             continue; /* localhost with IPv6 disabled: the IPv4 address is enough */
         if (rc != 0) {
-            pk_tcp_raw_sockaddr_name(&any.addrs[i], name, sizeof(name));
+            pk_sockaddr_str((struct sockaddr *)&any.addrs[i], name, sizeof(name));
             return pk_seterr(errbuf, rc, "cannot listen on tcp://%s: %s", name, uv_strerror(rc));
         }
     }
