@@ -145,14 +145,16 @@ on_merge_timer(uv_timer_t *h)
     release_merged(container_of(h, struct collector, merge_timer), 0);
 }
 
+/* now_ns: when the message arrived, the arrival time of all its packets */
 static void
-write_packets(struct collector *c, struct pk_source *s, const struct pk_packets *p)
+write_packets(struct collector *c, struct pk_source *s, const struct pk_packets *p,
+              uint64_t now_ns)
 {
     struct pk_record rec;
     size_t off = 0;
 
     while (pk_packets_next(p, &off, &rec))
-        if (!c->merging || pk_merge_add(&c->merge, s, p->linktype, &rec, pk_now_ns()) != 0)
+        if (!c->merging || pk_merge_add(&c->merge, s, p->linktype, &rec, now_ns) != 0)
             write_record(c, s, p->linktype, &rec); /* in order, or when holding it failed */
     if (c->merging)
         release_merged(c, 0);
@@ -257,7 +259,7 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const char *p
                     (unsigned long long)lost, (unsigned long long)s->lost_packets);
         s->packets += f.u.packets.count;
         s->bytes += f.u.packets.records_len; /* records with their 16-byte headers */
-        write_packets(c, s, &f.u.packets);
+        write_packets(c, s, &f.u.packets, now);
         break;
     }
     case PK_KIND_STATS:
