@@ -45,7 +45,6 @@ struct pk_capstream {
     struct pk_batch batch;
     int batch_iface; /* -1: no batch open */
     uint8_t control[CONTROL_CAP];
-    uint64_t packets;
 };
 
 static uint32_t
@@ -107,12 +106,6 @@ pk_capstream_free(struct pk_capstream *cs)
     if (cs != NULL)
         free(cs->batch_buf);
     free(cs);
-}
-
-uint64_t
-pk_capstream_packets(const struct pk_capstream *cs)
-{
-    return cs->packets;
 }
 
 static struct pk_frame_source
@@ -205,7 +198,6 @@ add_packet(struct pk_capstream *cs, unsigned idx, uint64_t ts_ns, uint32_t caple
     }
     pk_batch_add(&cs->batch, ts_ns, caplen, origlen, data);
     ifc->packets++;
-    cs->packets++;
     if (cs->batch.len >= BATCH_BYTES)
         flush_batch(cs);
     return 0;

@@ -35,9 +35,6 @@ long pk_capstream_parse(struct pk_capstream *cs, const uint8_t *buf, size_t len,
  */
 int pk_capstream_end(struct pk_capstream *cs, size_t leftover, char *errbuf);
 
-/** Packets parsed so far (for logs). */
-uint64_t pk_capstream_packets(const struct pk_capstream *cs);
-
 void pk_capstream_free(struct pk_capstream *cs);
 
 #endif
