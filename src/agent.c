@@ -18,6 +18,8 @@
 #include "pcktr.h"
 #include "replay.h"
 #include "status.h"
+#include "keys.h"
+#include "privdrop.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -32,6 +34,8 @@ struct agent {
     uv_loop_t loop;
     const struct pk_config *cfg;
     struct pk_transport *tr;
+    const struct pk_curve_keys *keys;
+    int handshake_warned; /* failed handshakes since the last success, logged once */
     struct pk_capture *cap;   /* live capture, or */
     struct pk_replay *replay; /* READ_FILE */
     struct pk_signals signals;
@@ -251,8 +255,18 @@ on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
     struct agent *a = t->data;
 
     if (ev == PK_PEER_UP) {
-        pk_info("connected to collector %s", peer[0] ? peer : a->cfg->relay_endpoint);
+        pk_info("connected to collector %s%s", peer[0] ? peer : a->cfg->relay_endpoint,
+                a->keys->enabled ? " (CURVE)" : "");
+        a->handshake_warned = 0;
         send_control(a, PK_KIND_HELLO); /* a restarted collector learns this source at once */
+    } else if (ev == PK_PEER_REFUSED) {
+        /* libzmq retries by itself; one line per run of failures, not one per retry. */
+        if (!a->handshake_warned++)
+            pk_warn("collector %s refused this agent's handshake (%s): check that "
+                    "RELAY_CURVE_SERVERKEY is the collector's public key and that this agent's "
+                    "public key %s is in its COLLECT_CURVE_ALLOWED; retrying",
+                    a->cfg->relay_endpoint, peer,
+                    a->keys->enabled ? a->keys->public_key : "(none: the relay is unencrypted)");
     } else {
         pk_warn("lost collector %s; queueing up to RELAY_QUEUE=%llu messages while reconnecting",
                 peer[0] ? peer : a->cfg->relay_endpoint, (unsigned long long)a->cfg->relay_queue);
@@ -352,6 +366,8 @@ fill_report(struct agent *a, struct pk_capture_report *r)
         r->transport = a->tr->counters;
     }
     r->hist = &a->hist;
+    r->encrypted = a->keys->enabled;
+    r->public_key = a->keys->enabled ? a->keys->public_key : NULL;
 }
 
 static char *
@@ -443,11 +459,12 @@ random_id(void)
 }
 
 int
-pk_agent_run(const struct pk_config *cfg)
+pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
 {
     struct agent *a = calloc(1, sizeof(*a));
     struct pk_endpoint ep = cfg->relay_ep;
-    struct pk_transport_opts topts = {PK_TRANSPORT_SENDER, cfg->relay_queue, PK_FRAME_MAX};
+    struct pk_transport_opts topts = {.role = PK_TRANSPORT_SENDER, .queue_limit = cfg->relay_queue,
+                                      .max_message = PK_FRAME_MAX};
     char errbuf[PK_ERRBUF_SIZE], uri[300];
     size_t batch_cap;
     int rc;
@@ -455,6 +472,12 @@ pk_agent_run(const struct pk_config *cfg)
     if (a == NULL)
         return PK_EXIT_RUNTIME;
     a->cfg = cfg;
+    a->keys = keys;
+    if (keys->enabled) {
+        topts.server_public = keys->server_public;
+        topts.public_key = keys->public_key;
+        topts.secret_key = keys->secret_key;
+    }
     a->src.source_id = random_id();
     a->src.name = cfg->source_name;
     a->hello.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
@@ -495,6 +518,15 @@ pk_agent_run(const struct pk_config *cfg)
     a->tr->data = a;
     a->tr->on_writable = on_writable;
     a->tr->on_peer = on_peer;
+    if (keys->enabled)
+        pk_info("relay encrypted with CURVE; this agent's public key is %s%s", keys->public_key,
+                keys->ephemeral ? " (made for this run: set RELAY_CURVE_SECRETKEY for a "
+                                  "lasting one that COLLECT_CURVE_ALLOWED can list)"
+                                : "");
+    else
+        pk_warn("the relay is not encrypted: captured packets cross the network in clear text "
+                "(%s)", a->tr->ops->encrypts ? "set RELAY_CURVE_SERVERKEY to the collector's "
+                "public key" : "this transport is for trusted networks or a tunnel");
 
     pk_info("capturing %s%s, link type %u, snaplen %u, filter \"%s\"; relaying as \"%s\" to %s "
             "(%s, via %s)",
@@ -505,6 +537,14 @@ pk_agent_run(const struct pk_config *cfg)
     uv_timer_init(&a->loop, &a->heartbeat);
     uv_timer_init(&a->loop, &a->stall);
     pk_signals_start(&a->signals, &a->loop, on_stop_signal, a);
+    if ((rc = pk_drop_privileges(cfg->run_as, errbuf)) != 0) {
+        pk_error("%s", errbuf);
+        a->exit_code = rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
+        finish(a, 0);
+        goto out_loop;
+    }
+    if (cfg->run_as[0] != '\0')
+        pk_info("running as user %s (uid %u)", cfg->run_as, (unsigned)getuid());
     send_control(a, PK_KIND_HELLO);
     uv_timer_start(&a->heartbeat, on_heartbeat, cfg->heartbeat_ms, cfg->heartbeat_ms);
     if (a->replay != NULL)

@@ -7,8 +7,12 @@
 #define PK_AGENT_H
 
 struct pk_config;
+struct pk_curve_keys;
 
-/** Runs the agent until it is stopped or done; returns the process exit code (0, 1 or 2). */
-int pk_agent_run(const struct pk_config *cfg);
+/**
+ * Runs the agent until it is stopped or done; returns the process exit code (0, 1 or 2).
+ * keys: CURVE keys from pk_keys_load (keys->enabled 0: the relay is not encrypted).
+ */
+int pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys);
 
 #endif

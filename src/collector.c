@@ -18,6 +18,8 @@
 #include "pcktr.h"
 #include "sources.h"
 #include "status.h"
+#include "keys.h"
+#include "privdrop.h"
 #include "transport.h"
 #include "writer.h"
 
@@ -41,6 +43,8 @@ struct collector {
     uv_loop_t loop;
     const struct pk_config *cfg;
     struct pk_transport *tr;
+    const struct pk_curve_keys *keys;
+    struct pk_access access; /* who may send; refusal counters */
     struct pk_output *out;
     struct pk_sources sources;
     struct pk_signals signals;
@@ -212,8 +216,9 @@ on_state_timer(uv_timer_t *h)
 }
 
 static int
-on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const char *peer)
+on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const struct pk_peer *who)
 {
+    const char *peer = who->addr;
     struct collector *c = t->data;
     struct pk_frame f;
     struct pk_source *s;
@@ -243,6 +248,11 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const char *p
         snprintf(s->peer, sizeof(s->peer), "%s", peer);
         s->connected_since_ns = now;
         s->connected = 1;
+    }
+    if (who->key[0] != '\0' && strcmp(s->key, who->key) != 0) {
+        if (s->key[0] != '\0')
+            pk_warn("source \"%s\" now sends with CURVE key %s (was %s)", s->name, who->key, s->key);
+        snprintf(s->key, sizeof(s->key), "%s", who->key);
     }
 
     switch (f.kind) {
@@ -423,6 +433,10 @@ fill_report(struct collector *c, struct pk_collect_report *r)
     r->bad_version = c->bad[BAD_VERSION];
     r->bad_oversized = c->bad[BAD_SIZE];
     r->transport = c->tr != NULL ? c->tr->counters : c->counters;
+    r->encrypted = c->keys->enabled;
+    r->public_key = c->keys->enabled ? c->keys->public_key : NULL;
+    r->allow = c->cfg->collect_allow;
+    r->access = &c->access;
 }
 
 static char *
@@ -474,12 +488,42 @@ on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
     }
 }
 
+/* Says at start how the relay is protected, and warns where it is not. */
+static void
+log_security(struct collector *c, const struct pk_endpoint *ep)
+{
+    const struct pk_config *cfg = c->cfg;
+    int public_listener = ep->host[0] == '\0';
+
+    for (int i = 0; i < ep->naddrs; i++)
+        if (!pk_endpoint_is_loopback(ep, i))
+            public_listener = 1;
+    if (c->keys->enabled)
+        pk_info("relay encrypted with CURVE; the collector's public key (agents' "
+                "RELAY_CURVE_SERVERKEY) is %s; %s", c->keys->public_key,
+                c->keys->allowed ? "only keys in COLLECT_CURVE_ALLOWED may send"
+                                 : "any agent that has this public key may send");
+    else if (c->tr->ops->encrypts)
+        pk_warn("the relay is not encrypted: agents send captured packets in clear text (set "
+                "COLLECT_CURVE_SECRETKEY, see pcktr keygen)");
+    else if (public_listener && cfg->nallow == 0)
+        pk_warn("%s carries captured packets in clear text and listens beyond loopback on %s "
+                "with no COLLECT_ALLOW: anyone who reaches it can send; use it on a trusted "
+                "network or in a tunnel, and set COLLECT_ALLOW",
+                cfg->relay_transport, cfg->collect_endpoint);
+    else
+        pk_warn("the relay is not encrypted (%s): use it on a trusted network or in a tunnel",
+                cfg->relay_transport);
+    if (cfg->nallow > 0)
+        pk_info("only peers in COLLECT_ALLOW=%s may send", cfg->collect_allow);
+}
+
 int
-pk_collector_run(const struct pk_config *cfg)
+pk_collector_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
 {
     struct collector *c = calloc(1, sizeof(*c));
     struct pk_endpoint ep = cfg->collect_ep;
-    struct pk_transport_opts topts = {PK_TRANSPORT_RECEIVER, 0, PK_FRAME_MAX};
+    struct pk_transport_opts topts = {.role = PK_TRANSPORT_RECEIVER, .max_message = PK_FRAME_MAX};
     struct pk_output_callbacks ocb = {on_drained, on_output_error, NULL};
     char errbuf[PK_ERRBUF_SIZE], os[160], app[64];
     int rc, out_fd = STDOUT_FILENO;
@@ -488,6 +532,16 @@ pk_collector_run(const struct pk_config *cfg)
     if (c == NULL)
         return PK_EXIT_RUNTIME;
     c->cfg = cfg;
+    c->keys = keys;
+    c->access.allow = cfg->allow;
+    c->access.nallow = cfg->nallow;
+    c->access.keys = (const char(*)[PK_KEY_Z85_LEN + 1])keys->allowed;
+    c->access.nkeys = keys->nallowed;
+    topts.access = &c->access;
+    if (keys->enabled) {
+        topts.public_key = keys->public_key;
+        topts.secret_key = keys->secret_key;
+    }
     ocb.data = c;
     pk_sources_init(&c->sources, MAX_SOURCES, cfg->stale_after_ms, cfg->gone_after_ms);
     c->merging = cfg->merge_window_ms > 0;
@@ -529,6 +583,16 @@ pk_collector_run(const struct pk_config *cfg)
     c->per_connection = c->tr->ops->per_connection_peers;
     c->tr->on_message = on_message;
     c->tr->on_peer = on_peer;
+    log_security(c, &ep);
+    if ((rc = pk_drop_privileges(cfg->run_as, errbuf)) != 0) {
+        pk_error("%s", errbuf);
+        c->exit_code = rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
+        c->tr->ops->close(c->tr, 0, on_transport_closed, c);
+        c->tr = NULL;
+        goto out_output;
+    }
+    if (cfg->run_as[0] != '\0')
+        pk_info("running as user %s (uid %u)", cfg->run_as, (unsigned)getuid());
     if (uname(&un) != 0)
         memset(&un, 0, sizeof(un));
     snprintf(os, sizeof(os), "%s %s", un.sysname, un.release);

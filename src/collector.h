@@ -7,8 +7,9 @@
 #define PK_COLLECTOR_H
 
 struct pk_config;
+struct pk_curve_keys;
 
 /** Runs the collector until stopped or its reader leaves; returns the process exit code. */
-int pk_collector_run(const struct pk_config *cfg);
+int pk_collector_run(const struct pk_config *cfg, const struct pk_curve_keys *keys);
 
 #endif

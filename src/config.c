@@ -77,6 +77,27 @@ static const struct cfg_var vars[] = {
      "collect: a source silent this long is \"stale\" in /status and /metrics"},
     {"SOURCE_GONE_AFTER", CFG_DURATION, F(gone_after_ms), "60s", NULL, 100, 604800000,
      "collect: a source silent this long (or that said goodbye) is \"gone\""},
+    {"COLLECT_ALLOW", CFG_STRING, F(collect_allow), "", NULL, 0, 0,
+     "collect: comma-separated addresses or CIDRs (IPv4, IPv6) allowed to send, e.g. "
+     "10.0.0.0/8,2001:db8::/32; others are refused and counted; empty: any address"},
+    {"COLLECT_CURVE_SECRETKEY", CFG_STRING, F(collect_curve_secretkey), "", NULL, 0, 0,
+     "collect (zmq): the collector's CURVE secret key (Z85) or a file holding it (pcktr "
+     "keygen); set: agents must encrypt; empty: the relay is unencrypted"},
+    {"COLLECT_CURVE_ALLOWED", CFG_STRING, F(collect_curve_allowed), "", NULL, 0, 0,
+     "collect (zmq, with COLLECT_CURVE_SECRETKEY): file of agent public keys allowed to send, "
+     "one per line, # comments; empty: any agent that has the collector's public key"},
+    {"RELAY_CURVE_SERVERKEY", CFG_STRING, F(relay_curve_serverkey), "", NULL, 0, 0,
+     "capture (zmq): the collector's CURVE public key (Z85) or a file holding it; set: the "
+     "relay is encrypted"},
+    {"RELAY_CURVE_SECRETKEY", CFG_STRING, F(relay_curve_secretkey), "", NULL, 0, 0,
+     "capture (zmq): this agent's CURVE secret key or key file (pcktr keygen); empty: a new "
+     "key pair each start (encrypted, but refused by COLLECT_CURVE_ALLOWED)"},
+    {"RELAY_CURVE_PUBLICKEY", CFG_STRING, F(relay_curve_publickey), "", NULL, 0, 0,
+     "capture (zmq): this agent's CURVE public key; optional, it is derived from "
+     "RELAY_CURVE_SECRETKEY and, when set, must match it"},
+    {"RUN_AS", CFG_STRING, F(run_as), "", NULL, 0, 0,
+     "after opening the capture device, output and sockets: switch to this user and its "
+     "groups (like tcpdump -Z); empty: stay as started"},
     {"LOG_LEVEL", CFG_CHOICE, F(log_level), "info", "debug|info|warn|error", 0, 0,
      "least severe log level written to stderr"},
     {"LOG_FORMAT", CFG_CHOICE, F(log_format), "text", "text|json", 0, 0,
@@ -174,7 +195,7 @@ int
 pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
 {
     const char *device_env, *value;
-    char host[256];
+    char host[256], why[PK_ERRBUF_SIZE];
     int rc;
 
     memset(cfg, 0, sizeof(*cfg));
@@ -195,6 +216,22 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
         return pk_seterr(errbuf, -EINVAL, "RELAY_TRANSPORT=\"%s\" is invalid; accepted: %s",
                          cfg->relay_transport, names);
     }
+    if ((cfg->mode == PK_MODE_CAPTURE && cfg->relay_curve_serverkey[0] != '\0') ||
+        (cfg->mode == PK_MODE_COLLECT && cfg->collect_curve_secretkey[0] != '\0')) {
+        if (!pk_transport_find(cfg->relay_transport)->encrypts)
+            return pk_seterr(errbuf, -EINVAL,
+                             "%s is set but RELAY_TRANSPORT=\"%s\" cannot encrypt; accepted: "
+                             "RELAY_TRANSPORT=zmq with CURVE keys, or no keys (tcp-raw is for "
+                             "trusted networks or a tunnel)",
+                             cfg->mode == PK_MODE_CAPTURE ? "RELAY_CURVE_SERVERKEY"
+                                                          : "COLLECT_CURVE_SECRETKEY",
+                             cfg->relay_transport);
+    }
+    if (pk_cidr_parse_list(cfg->collect_allow, cfg->allow, PK_ALLOW_MAX, &cfg->nallow, why) != 0)
+        return pk_seterr(errbuf, -EINVAL,
+                         "COLLECT_ALLOW=\"%s\" is invalid (%s); accepted: comma-separated IPv4 "
+                         "or IPv6 addresses or CIDRs (at most %d), e.g. 10.0.0.0/8,::1",
+                         cfg->collect_allow, why, PK_ALLOW_MAX);
     if ((rc = parse_endpoint_var("RELAY_ENDPOINT", cfg->relay_endpoint, &cfg->relay_ep, 0,
                                  errbuf)) != 0)
         return rc;
@@ -256,13 +293,14 @@ void
 pk_config_print_help(FILE *out)
 {
     fprintf(out,
-            "Usage: pcktr [--help | --version]\n"
+            "Usage: pcktr [--help | --version | keygen]\n"
             "\n"
             "packeteur relays captured packets from many hosts to one collector, which writes\n"
             "them as one pcap stream on stdout:\n"
             "  MODE=collect pcktr | tcpdump -n -r -          # on the collector host\n"
             "  MODE=capture DEVICE=eth0 RELAY_ENDPOINT=tcp://collector:7386 pcktr   # on each host\n"
             "\n"
+            "`pcktr keygen` prints a new CURVE key pair for an encrypted relay.\n"
             "All configuration is in environment variables:\n\n");
     for (size_t i = 0; i < PK_ARRAY_LEN(vars); i++) {
         const struct cfg_var *v = &vars[i];

@@ -6,6 +6,7 @@
 #ifndef PK_CONFIG_H
 #define PK_CONFIG_H
 
+#include "access.h"
 #include "endpoint.h"
 
 #include <stdint.h>
@@ -39,10 +40,16 @@ struct pk_config {
     uint64_t merge_window_ms; /* 0: arrival order */
     uint64_t stale_after_ms;
     uint64_t gone_after_ms;
+    const char *collect_allow; /* as written; parsed into allow */
+    const char *collect_curve_secretkey, *collect_curve_allowed; /* "" when unset */
+    const char *relay_curve_serverkey, *relay_curve_secretkey, *relay_curve_publickey;
+    const char *run_as; /* "" keeps the user */
 
     struct pk_endpoint relay_ep;   /* parsed, not resolved */
     struct pk_endpoint collect_ep; /* parsed, not resolved */
     struct pk_endpoint metrics_ep; /* parsed when metrics_addrport is not empty */
+    struct pk_cidr allow[PK_ALLOW_MAX]; /* COLLECT_ALLOW; nallow == 0: any address */
+    int nallow;
     char source_name_buf[320];     /* storage for the computed SOURCE_NAME default */
 };
 

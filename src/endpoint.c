@@ -120,6 +120,16 @@ pk_endpoint_addr_str(const struct pk_endpoint *ep, int i, char *buf, size_t len)
     return buf;
 }
 
+int
+pk_endpoint_is_loopback(const struct pk_endpoint *ep, int i)
+{
+    const struct sockaddr_storage *ss = &ep->addrs[i];
+
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+}
+
 const char *
 pk_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 {

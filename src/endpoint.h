@@ -31,6 +31,9 @@ int pk_endpoint_resolve(struct pk_endpoint *ep, char *errbuf);
 /** Formats addrs[i] as "1.2.3.4" or "::1" (no brackets). Returns buf. */
 const char *pk_endpoint_addr_str(const struct pk_endpoint *ep, int i, char *buf, size_t len);
 
+/** 1 when addrs[i] is a loopback address (127.0.0.0/8, ::1). */
+int pk_endpoint_is_loopback(const struct pk_endpoint *ep, int i);
+
 /** Formats an IPv4 or IPv6 socket address as "1.2.3.4:P" or "[::1]:P". Returns buf. */
 const char *pk_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 

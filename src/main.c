@@ -6,9 +6,12 @@
 #include "agent.h"
 #include "collector.h"
 #include "config.h"
+#include "keys.h"
 #include "log.h"
+#include "privdrop.h"
 #include "pcktr.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,19 +27,31 @@ int
 main(int argc, char **argv)
 {
     struct pk_config cfg;
+    struct pk_curve_keys keys;
     char errbuf[PK_ERRBUF_SIZE];
+    int rc;
 
     if (argc > 1) {
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
             pk_config_print_help(stdout);
             return PK_EXIT_OK;
         }
+        if (strcmp(argv[1], "keygen") == 0 && argc == 2) {
+            if (pk_keygen(stdout, errbuf) != 0) {
+                fprintf(stderr, "pcktr: keygen: %s\n", errbuf);
+                return PK_EXIT_RUNTIME;
+            }
+            fprintf(stderr, "pcktr: give the public key out (RELAY_CURVE_SERVERKEY for a "
+                            "collector's, COLLECT_CURVE_ALLOWED for an agent's); keep the secret "
+                            "key readable only by pcktr\n");
+            return PK_EXIT_OK;
+        }
         if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
             printf("pcktr %s\n", PCKTR_VERSION);
             return PK_EXIT_OK;
         }
-        fprintf(stderr, "pcktr: unknown argument \"%s\"; accepted: --help, --version "
-                        "(configuration is in environment variables, see --help)\n",
+        fprintf(stderr, "pcktr: unknown argument \"%s\"; accepted: --help, --version, "
+                        "keygen (configuration is in environment variables, see --help)\n",
                 argv[1]);
         return PK_EXIT_CONFIG;
     }
@@ -45,7 +60,18 @@ main(int argc, char **argv)
         return PK_EXIT_CONFIG;
     }
     pk_log_setup(cfg.log_level, cfg.log_format);
+    if (pk_check_user(cfg.run_as, errbuf) != 0) {
+        fprintf(stderr, "pcktr: %s\n", errbuf);
+        return PK_EXIT_CONFIG;
+    }
+    if ((rc = pk_keys_load(&cfg, &keys, errbuf)) != 0) {
+        fprintf(stderr, "pcktr: %s\n", errbuf);
+        pk_keys_free(&keys);
+        return rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
+    }
     /* A reader that leaves (tcpdump -c N) must end the collector through EPIPE, not a signal. */
     signal(SIGPIPE, SIG_IGN);
-    return cfg.mode == PK_MODE_CAPTURE ? pk_agent_run(&cfg) : pk_collector_run(&cfg);
+    rc = cfg.mode == PK_MODE_CAPTURE ? pk_agent_run(&cfg, &keys) : pk_collector_run(&cfg, &keys);
+    pk_keys_free(&keys);
+    return rc;
 }

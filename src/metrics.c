@@ -81,6 +81,11 @@ pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
            "Bytes of messages handed to the transport.", r->transport.bytes_sent);
     single(b, "packeteur_relay_connects_total", "counter", "Connections made to the collector.",
            r->transport.connects);
+    single(b, "packeteur_relay_encrypted", "gauge", "1 when the relay uses CURVE encryption.",
+           (uint64_t)r->encrypted);
+    single(b, "packeteur_relay_handshake_failures_total", "counter",
+           "Security handshakes with the collector that failed (wrong key, key not allowed).",
+           r->transport.handshake_failures);
     pk_procstat_render(b);
 }
 
@@ -204,5 +209,16 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
            r->transport.peers_dropped);
     single(b, "packeteur_received_bytes_total", "counter", "Bytes of messages received.",
            r->transport.bytes_received);
+    single(b, "packeteur_receive_buffer_waits_total", "counter",
+           "Times a connection waited because the shared receive-buffer budget was spent (tcp-raw).",
+           r->transport.buffer_waits);
+    single(b, "packeteur_collector_encrypted", "gauge", "1 when agents must use CURVE encryption.",
+           (uint64_t)r->encrypted);
+    family(b, "packeteur_collector_refused_total", "counter",
+           "Peers refused, by reason: address (COLLECT_ALLOW), key (COLLECT_CURVE_ALLOWED), "
+           "handshake (wrong key or mechanism, not this protocol).");
+    for (int i = 0; i < PK_REFUSALS; i++)
+        pk_buf_printf(b, "packeteur_collector_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+                      pk_refusal_names[i], pk_access_refused_count(r->access, i));
     pk_procstat_render(b);
 }

@@ -6,6 +6,7 @@
 #ifndef PK_REPORT_H
 #define PK_REPORT_H
 
+#include "access.h"
 #include "afamily.h"
 #include "frame.h"
 #include "sources.h"
@@ -27,6 +28,8 @@ struct pk_capture_report {
     int connected;
     struct pk_transport_counters transport;
     const struct pk_af_hist *hist;
+    int encrypted;
+    const char *public_key; /* this agent's CURVE key; NULL when not encrypted */
 };
 
 struct pk_collect_report {
@@ -42,6 +45,10 @@ struct pk_collect_report {
     int per_connection; /* the transport tells when a source's connection closes */
     uint64_t bad_malformed, bad_version, bad_oversized;
     struct pk_transport_counters transport;
+    int encrypted;
+    const char *public_key; /* the collector's CURVE key; NULL when not encrypted */
+    const char *allow;      /* COLLECT_ALLOW as written */
+    const struct pk_access *access;
 };
 
 #endif

@@ -170,6 +170,8 @@ pk_source_apply_packets(struct pk_source *s, const struct pk_packets *p)
     if (s->have_index && p->first_index > s->next_index)
         lost = p->first_index - s->next_index;
     s->lost_packets += lost;
+    if (!s->have_index)
+        s->index_base = p->first_index;
     if (!s->have_index || p->first_index + p->count > s->next_index)
         s->next_index = p->first_index + p->count;
     s->have_index = 1;

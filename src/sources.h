@@ -19,6 +19,7 @@ struct pk_source {
     uint64_t id;
     char name[256], host[256], device[256], version[256];
     char peer[64]; /* transport peer address of the latest message, "" when unknown */
+    char key[41];  /* the CURVE public key (Z85) it authenticated with, "" when none */
     char *filter; /* owned; "" until a hello arrives */
     uint32_t linktype, snaplen, tsresol, heartbeat_ms;
     uint64_t start_ns;
@@ -34,6 +35,7 @@ struct pk_source {
     uint64_t late;               /* packets written after a later timestamp (MERGE_WINDOW) */
     uint64_t first_seen_ns, last_seen_ns;
     uint64_t next_seq, next_index;
+    uint64_t index_base; /* packets it had relayed before the first one this collector saw */
 
     uint64_t messages, packets, bytes;    /* received (packets, captured bytes) */
     uint64_t lost_messages, lost_packets; /* sequence and packet-index gaps */

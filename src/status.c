@@ -75,6 +75,12 @@ pk_status_capture(const struct pk_capture_report *r)
     cJSON_AddNumberToObject(relay, "bytes_sent", (double)r->transport.bytes_sent);
     cJSON_AddNumberToObject(relay, "connects", (double)r->transport.connects);
     cJSON_AddNumberToObject(relay, "disconnects", (double)r->transport.disconnects);
+    cJSON_AddBoolToObject(relay, "encrypted", r->encrypted);
+    if (r->public_key != NULL)
+        cJSON_AddStringToObject(relay, "public_key", r->public_key);
+    else
+        cJSON_AddNullToObject(relay, "public_key");
+    cJSON_AddNumberToObject(relay, "handshake_failures", (double)r->transport.handshake_failures);
     return print_and_free(o);
 }
 
@@ -95,6 +101,10 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "snaplen", s->snaplen);
     cJSON_AddStringToObject(o, "filter", s->filter);
     cJSON_AddStringToObject(o, "peer", s->peer);
+    if (s->key[0] != '\0')
+        cJSON_AddStringToObject(o, "client_key", s->key);
+    else
+        cJSON_AddNullToObject(o, "client_key");
     if (per_connection)
         cJSON_AddBoolToObject(o, "connected", s->connected);
     else
@@ -117,6 +127,7 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "late", (double)s->late);
     cJSON_AddNumberToObject(o, "lost_messages", (double)s->lost_messages);
     cJSON_AddNumberToObject(o, "lost_packets", (double)s->lost_packets);
+    cJSON_AddNumberToObject(o, "relayed_before_first_seen", (double)s->index_base);
     cJSON_AddNumberToObject(o, "out_of_order", (double)s->out_of_order);
     agent = cJSON_AddObjectToObject(o, "agent");
     add_stats(agent, &s->agent);
@@ -167,5 +178,25 @@ pk_status_collect(const struct pk_collect_report *r)
     cJSON_AddNumberToObject(msgs, "wrong_version", (double)r->bad_version);
     cJSON_AddNumberToObject(msgs, "oversized", (double)r->bad_oversized);
     cJSON_AddNumberToObject(msgs, "peers_dropped", (double)r->transport.peers_dropped);
+    cJSON_AddNumberToObject(msgs, "buffer_waits", (double)r->transport.buffer_waits);
+
+    cJSON *sec = cJSON_AddObjectToObject(o, "security");
+    cJSON_AddBoolToObject(sec, "encrypted", r->encrypted);
+    if (r->public_key != NULL)
+        cJSON_AddStringToObject(sec, "public_key", r->public_key);
+    else
+        cJSON_AddNullToObject(sec, "public_key");
+    cJSON_AddStringToObject(sec, "allow", r->allow ? r->allow : "");
+    if (r->access != NULL && r->access->keys != NULL)
+        cJSON_AddNumberToObject(sec, "allowed_keys", (double)r->access->nkeys);
+    else
+        cJSON_AddNullToObject(sec, "allowed_keys"); /* any key */
+    cJSON *conns = cJSON_AddObjectToObject(sec, "connections");
+    cJSON_AddNumberToObject(conns, "accepted", (double)r->transport.connects);
+    cJSON_AddNumberToObject(conns, "handshakes", (double)r->transport.handshakes);
+    cJSON_AddNumberToObject(conns, "handshake_failures", (double)r->transport.handshake_failures);
+    cJSON *refused = cJSON_AddObjectToObject(sec, "refused");
+    for (int i = 0; i < PK_REFUSALS; i++)
+        cJSON_AddNumberToObject(refused, pk_refusal_names[i], (double)pk_access_refused_count(r->access, i));
     return print_and_free(o);
 }

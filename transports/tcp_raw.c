@@ -320,6 +320,7 @@ tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     tt->role = opts->role;
     tt->queue_limit = opts->queue_limit;
     tt->max_message = opts->max_message;
+    tt->access = opts->access;
     tt->receiving = 1;
     tt->backoff_ms = BACKOFF_MIN_MS;
     uv_timer_init(loop, &tt->reconnect_timer);
@@ -378,6 +379,7 @@ tcp_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb cb,
 const struct pk_transport_ops pk_transport_tcp_raw = {
     .name = "tcp-raw",
     .per_connection_peers = 1,
+    .encrypts = 0, /* clear text: for trusted networks or inside a tunnel */
     .open = tcp_open,
     .send = tcp_send,
     .set_receiving = pk_tcp_raw_set_receiving,

@@ -18,6 +18,14 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define MAX_CONNECTIONS 1024
+/*
+ * Receive buffers: each connection may grow its own to CONN_FREE_BUFFER without asking;
+ * beyond that (a message larger than a default batch) it draws on one budget shared by all
+ * connections, and waits, counted, while the budget is spent. Worst case in total:
+ * MAX_CONNECTIONS * (CONN_FREE_BUFFER + a read) + RECEIVE_BUDGET.
+ */
+#define CONN_FREE_BUFFER (192u << 10)
+#define RECEIVE_BUDGET (64u << 20)
 #define MAX_LISTENERS PK_ENDPOINT_MAX_ADDRS
 
 extern const struct pk_transport_ops pk_transport_tcp_raw;
@@ -52,12 +60,15 @@ struct tcp_transport {
     uint64_t backoff_ms;
 
     /* receiver */
+    struct pk_access *access; /* NULL: every address may connect */
     uv_tcp_t listeners[MAX_LISTENERS];
     int nlisteners;
     struct conn *conns;
     size_t nconns;
     int receiving;
     uv_idle_t resume_idle; /* parses what connections buffered while intake was paused */
+    size_t budget_used;    /* bytes of receive buffer beyond CONN_FREE_BUFFER, all connections */
+    size_t nstarved;       /* connections waiting for budget */
 
     /* closing */
     uv_timer_t linger_timer;
@@ -77,7 +88,8 @@ struct conn {
     uint8_t *buf;
     size_t len, cap;
     char peer[64];
-    int closing;
+    struct pk_peer who; /* {peer, ""}: what on_message is told */
+    int closing, starved;
 };
 
 /* tcp_raw.c */

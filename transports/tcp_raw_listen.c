@@ -3,6 +3,7 @@
  * plain capture streams recognised by their first bytes (src/capstream.c). Each connection is
  * on its own: a broken one is closed and counted, and no other notices.
  */
+#include "access.h"
 #include "capstream.h"
 #include "pcktr.h"
 #include "tcp_raw.h"
@@ -17,6 +18,40 @@ get_len(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static size_t
+over_free(size_t cap)
+{
+    return cap > CONN_FREE_BUFFER ? cap - CONN_FREE_BUFFER : 0;
+}
+
+/* Replaces c's buffer capacity, keeping the shared budget's books. */
+static void
+account_cap(struct conn *c, size_t new_cap)
+{
+    struct tcp_transport *tt = c->tt;
+
+    tt->budget_used = tt->budget_used - over_free(c->cap) + over_free(new_cap);
+    c->cap = new_cap;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Budget came free: connections that waited for it read again (and ask again). */
+static void
+wake_starved(struct tcp_transport *tt)
+{
+    if (tt->nstarved == 0 || tt->budget_used >= RECEIVE_BUDGET)
+        return;
+    for (struct conn *c = tt->conns; c != NULL; c = c->next) {
+        if (!c->starved)
+            continue;
+        c->starved = 0;
+        tt->nstarved--;
+        if (!c->closing && tt->receiving)
+            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+}
 
 static void
 on_conn_closed(uv_handle_t *h)
@@ -31,9 +66,13 @@ on_conn_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     tt->nconns--;
+    if (c->starved)
+        tt->nstarved--;
+    account_cap(c, 0);
     pk_capstream_free(c->capstream);
     free(c->buf);
     free(c);
+    wake_starved(tt);
     tt->handles_open--;
     pk_tcp_raw_maybe_finish_close(tt);
 }
@@ -58,7 +97,7 @@ close_conn(struct conn *c, int bad)
 static void
 report_bad_framing(struct conn *c)
 {
-    c->tt->base.on_message(&c->tt->base, c->buf, 0, c->peer);
+    c->tt->base.on_message(&c->tt->base, c->buf, 0, &c->who);
 }
 
 static void
@@ -68,7 +107,7 @@ on_capstream_message(void *data, const uint8_t *msg, size_t len)
 
     c->tt->base.counters.messages_received++;
     c->tt->base.counters.bytes_received += len;
-    c->tt->base.on_message(&c->tt->base, msg, len, c->peer);
+    c->tt->base.on_message(&c->tt->base, msg, len, &c->who);
 }
 
 /* Decides from the first bytes what the connection carries; 0 when it cannot tell yet. */
@@ -126,7 +165,7 @@ parse(struct conn *c)
             break;
         tt->base.counters.messages_received++;
         tt->base.counters.bytes_received += len;
-        if (tt->base.on_message(&tt->base, c->buf + off + LEN_PREFIX, len, c->peer) != 0) {
+        if (tt->base.on_message(&tt->base, c->buf + off + LEN_PREFIX, len, &c->who) != 0) {
             close_conn(c, 1);
             break;
         }
@@ -140,17 +179,21 @@ static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct conn *c = container_of(h, struct conn, tcp);
+    struct tcp_transport *tt = c->tt;
     size_t want = c->len + (suggested < 65536 ? 65536 : suggested);
 
     /* The buffer grows with what arrives, never with what a length claims. */
     if (want > c->cap) {
-        uint8_t *nb = realloc(c->buf, want);
-        if (nb == NULL) {
+        size_t extra = over_free(want) - over_free(c->cap);
+        uint8_t *nb = NULL;
+        if (tt->budget_used + extra <= RECEIVE_BUDGET)
+            nb = realloc(c->buf, want);
+        if (nb == NULL) { /* on_read sees UV_ENOBUFS and waits for budget or memory */
             *buf = uv_buf_init(NULL, 0);
             return;
         }
         c->buf = nb;
-        c->cap = want;
+        account_cap(c, want);
     }
     *buf = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
 }
@@ -161,6 +204,16 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct conn *c = container_of(s, struct conn, tcp);
 
     (void)buf;
+    if (nread == UV_ENOBUFS) {
+        /* Not this peer's fault: stop reading it (TCP pushes back) until budget comes free. */
+        uv_read_stop(s);
+        if (!c->starved) {
+            c->starved = 1;
+            c->tt->nstarved++;
+            c->tt->base.counters.buffer_waits++;
+        }
+        return;
+    }
     if (nread < 0) {
         char err[PK_ERRBUF_SIZE];
         int broken = c->len > 0;
@@ -174,10 +227,11 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->len += (size_t)nread;
     parse(c);
     /* Shrink what a burst grew, so an idle connection holds little memory. */
-    if (c->len == 0 && c->cap > 256 * 1024) {
+    if (c->len == 0 && c->cap > CONN_FREE_BUFFER) {
         free(c->buf);
         c->buf = NULL;
-        c->cap = 0;
+        account_cap(c, 0);
+        wake_starved(c->tt);
     }
 }
 
@@ -193,19 +247,30 @@ on_connection(uv_stream_t *server, int status)
         return;
     uv_tcp_init(tt->loop, &c->tcp);
     c->tt = tt;
+    c->who.addr = c->peer;
+    c->who.key = "";
     tt->handles_open++;
     tt->nconns++;
     c->next = tt->conns;
     if (tt->conns)
         tt->conns->prev = c;
     tt->conns = c;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || tt->nconns > MAX_CONNECTIONS) {
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || tt->nconns > MAX_CONNECTIONS ||
+        uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) != 0) {
         c->closing = 1;
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
         return;
     }
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0)
-        pk_sockaddr_str((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+    pk_sockaddr_str((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+    if (tt->access != NULL && !pk_cidr_match(tt->access->allow, tt->access->nallow,
+                                             (struct sockaddr *)&ss)) {
+        char ip[64] = "";
+        uv_ip_name((struct sockaddr *)&ss, ip, sizeof(ip));
+        pk_access_refuse(tt->access, PK_REFUSED_ADDRESS, ip, "");
+        c->closing = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+        return;
+    }
     tt->base.counters.connects++;
     if (tt->base.on_peer)
         tt->base.on_peer(&tt->base, PK_PEER_UP, c->peer);
@@ -221,7 +286,7 @@ on_resume_idle(uv_idle_t *h)
     uv_idle_stop(h);
     for (struct conn *c = tt->conns; c != NULL && tt->receiving; c = c->next) {
         parse(c);
-        if (!c->closing && tt->receiving)
+        if (!c->closing && tt->receiving && !c->starved)
             uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
 }

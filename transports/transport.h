@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct pk_access;
 struct pk_endpoint;
 struct pk_transport;
 
@@ -23,16 +24,37 @@ struct pk_transport_opts {
     enum pk_transport_role role;
     uint64_t queue_limit; /* sender: messages queued before send() says -EAGAIN */
     uint64_t max_message; /* receiver: larger messages are refused (and the peer dropped) */
+    /*
+     * CURVE keys in Z85, for a transport that encrypts (ops->encrypts); NULL: in clear text.
+     * Sender: server_public (the collector's) and its own pair. Receiver: its own pair.
+     */
+    const char *server_public, *public_key, *secret_key;
+    /* Receiver: who may send (addresses, client keys), and where refusals are counted; NULL:
+     * anyone. The transport refuses peers where it sees them and counts each refusal there. */
+    struct pk_access *access;
+};
+
+/* Who sent a message, as far as the transport knows. */
+struct pk_peer {
+    const char *addr; /* tcp-raw: "ip:port" of the connection; zmq: the IP; "" when unknown */
+    const char *key;  /* the CURVE public key (Z85) it authenticated with; "" when none */
 };
 
 /* Peer events, for logs and status; `peer` is an address string, or "" when unknown. */
-enum pk_peer_event { PK_PEER_UP, PK_PEER_DOWN };
+enum pk_peer_event {
+    PK_PEER_UP,
+    PK_PEER_DOWN,
+    PK_PEER_REFUSED, /* sender: the handshake failed; `peer` says why */
+};
 
 struct pk_transport_counters {
     uint64_t messages_sent, bytes_sent;
     uint64_t messages_received, bytes_received;
     uint64_t connects, disconnects;
     uint64_t peers_dropped; /* receiver: connections closed for bad framing or bad messages */
+    uint64_t buffer_waits;  /* receiver: times a connection waited for receive-buffer memory */
+    uint64_t handshakes;         /* security handshakes that succeeded (zmq) */
+    uint64_t handshake_failures; /* security handshakes that failed (zmq) */
 };
 
 typedef void (*pk_transport_closed_cb)(void *data, int flushed);
@@ -42,6 +64,7 @@ struct pk_transport_ops {
     /* 1 when the peer string of on_message and on_peer names one connection, so that the owner
      * can follow a source's connection (open, close); 0 when it cannot (zmq) */
     int per_connection_peers;
+    int encrypts; /* 1 when it takes CURVE keys (opts->curve) */
     /** Creates, binds (receiver) or connects (sender) ep, which is resolved. NULL + errbuf. */
     struct pk_transport *(*open)(uv_loop_t *loop, const struct pk_endpoint *ep,
                                  const struct pk_transport_opts *opts, char *errbuf);
@@ -63,13 +86,14 @@ struct pk_transport_ops {
 struct pk_transport {
     const struct pk_transport_ops *ops;
     /*
-     * peer: the sender's address as the transport knows it ("" when it does not). Returns 0,
+     * peer: who sent it (addr "" when the transport does not know). Returns 0,
      * or a negative errno when the message was invalid: a transport that can tell peers apart
      * then disconnects that peer (tcp-raw); one that cannot (zmq) just goes on. A framing
      * error (a bad length, a stream that ends inside a message) arrives as len == 0, so the
      * owner counts it with the malformed messages.
      */
-    int (*on_message)(struct pk_transport *t, const uint8_t *buf, size_t len, const char *peer);
+    int (*on_message)(struct pk_transport *t, const uint8_t *buf, size_t len,
+                      const struct pk_peer *peer);
     void (*on_writable)(struct pk_transport *t);
     void (*on_peer)(struct pk_transport *t, enum pk_peer_event ev, const char *peer);
     void *data; /* the owner's; the transport never touches it */

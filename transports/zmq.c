@@ -6,9 +6,11 @@
  * Closing runs zmq_ctx_term (which blocks for up to ZMQ_LINGER) on the libuv thread pool, so
  * the loop keeps serving while queued messages drain. See shared RECIPES.md section 2.
  */
+#include "access.h"
 #include "endpoint.h"
 #include "pcktr.h"
 #include "transport.h"
+#include "zmq_zap.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,9 @@
 #define RECEIVER_RCVHWM 64 /* per-peer messages buffered inside the collector's libzmq */
 #define RECONNECT_IVL_MS 100
 #define RECONNECT_IVL_MAX_MS 2000
+/* libzmq gives up on an endpoint whose handshake failed for a protocol reason (a refused key);
+ * the agent connects again after this long, so that a key allowed later is taken. */
+#define REFUSED_RETRY_MS 2000
 
 const struct pk_transport_ops pk_transport_zmq;
 
@@ -29,7 +34,12 @@ struct zmq_transport {
     void *ctx, *sock, *mon;
     uv_poll_t sock_poll, mon_poll;
     uv_idle_t idle;
+    uv_timer_t retry_timer; /* sender: connects again after a failed handshake */
+    char connect_uri[300];
     uv_work_t term_work;
+    struct zap_handler zap; /* receiver with CURVE or COLLECT_ALLOW */
+    int zap_on;
+    struct pk_access *access; /* receiver: where failed handshakes are counted; may be NULL */
     int receiving, want_writable, npeers, handles_open;
     uint64_t linger_ms, closed_at_ns, term_ns;
     pk_transport_closed_cb closed_cb;
@@ -82,8 +92,10 @@ process(struct zmq_transport *zt)
         if (zmq_msg_recv(&msg, zt->sock, ZMQ_DONTWAIT) >= 0) {
             t->counters.messages_received++;
             t->counters.bytes_received += zmq_msg_size(&msg);
-            const char *peer = zmq_msg_gets(&msg, "Peer-Address");
-            t->on_message(t, zmq_msg_data(&msg), zmq_msg_size(&msg), peer ? peer : "");
+            const char *addr = zmq_msg_gets(&msg, "Peer-Address");
+            const char *key = zt->zap_on ? zmq_msg_gets(&msg, "User-Id") : NULL;
+            struct pk_peer peer = {addr ? addr : "", key ? key : ""};
+            t->on_message(t, zmq_msg_data(&msg), zmq_msg_size(&msg), &peer);
         }
         zmq_msg_close(&msg); /* on EAGAIN the loop re-reads ZMQ_EVENTS and ends */
     }
@@ -97,6 +109,8 @@ on_idle(uv_idle_t *h)
     struct zmq_transport *zt = container_of(h, struct zmq_transport, idle);
 
     drain_monitor(zt);
+    if (zt->zap_on)
+        pk_zap_process(&zt->zap);
     process(zt);
 }
 
@@ -116,10 +130,86 @@ on_mon_poll(uv_poll_t *h, int status, int events)
     drain_monitor(container_of(h, struct zmq_transport, mon_poll));
 }
 
+static const char *
+protocol_error_name(uint32_t code)
+{
+    switch (code) {
+    case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+        return "CURVE cryptographic error: a wrong key";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+        return "security mechanism mismatch: one side uses CURVE, the other not";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE:
+        return "CURVE key exchange failed";
+    default:
+        return "ZMTP protocol error";
+    }
+}
+
+static void
+on_retry_timer(uv_timer_t *h)
+{
+    struct zmq_transport *zt = container_of(h, struct zmq_transport, retry_timer);
+
+    zmq_disconnect(zt->sock, zt->connect_uri); /* ENOENT when libzmq dropped it already */
+    zmq_connect(zt->sock, zt->connect_uri);
+}
+
+/*
+ * The sender counts a peer from its handshake to its disconnect. The receiver counts TCP
+ * connections (accepted to disconnected): a refused or garbage connection disconnects
+ * without a handshake, and a handshake event does not say which connection it was.
+ */
+static void
+on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const char *peer)
+{
+    struct pk_transport *t = &zt->base;
+    int sender = zt->role == PK_TRANSPORT_SENDER;
+    char detail[96];
+
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        t->counters.handshakes++;
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !sender)
+        return; /* the receiver counts connections from ACCEPTED */
+    switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: /* sender */
+    case ZMQ_EVENT_ACCEPTED:            /* receiver (a sender never accepts) */
+        zt->npeers++;
+        t->counters.connects++;
+        if (t->on_peer)
+            t->on_peer(t, PK_PEER_UP, sender ? peer : "");
+        break;
+    case ZMQ_EVENT_DISCONNECTED:
+        if (zt->npeers == 0)
+            break; /* the sender's handshake never succeeded */
+        zt->npeers--;
+        t->counters.disconnects++;
+        if (t->on_peer)
+            t->on_peer(t, PK_PEER_DOWN, sender ? peer : "");
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        t->counters.handshake_failures++;
+        snprintf(detail, sizeof(detail), "%s",
+                 event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "refused by the collector"
+                 : event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ? "no detail"
+                                                                 : protocol_error_name(value));
+        if (sender) {
+            if (!uv_is_active((uv_handle_t *)&zt->retry_timer))
+                uv_timer_start(&zt->retry_timer, on_retry_timer, REFUSED_RETRY_MS, 0);
+            if (t->on_peer)
+                t->on_peer(t, PK_PEER_REFUSED, detail);
+        } else if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && zt->access != NULL) {
+            /* AUTH failures are the ZAP handler's own refusals, counted there. */
+            pk_access_refuse(zt->access, PK_REFUSED_HANDSHAKE, "", detail);
+        }
+        break;
+    }
+}
+
 static void
 drain_monitor(struct zmq_transport *zt)
 {
-    struct pk_transport *t = &zt->base;
 
     for (;;) {
         int zevents = 0;
@@ -144,19 +234,11 @@ drain_monitor(struct zmq_transport *zt)
             memcpy(peer, zmq_msg_data(&addr), n);
             peer[n] = '\0';
         }
-        if (zmq_msg_size(&head) >= 2) {
+        if (zmq_msg_size(&head) >= 6) {
+            uint32_t value;
             memcpy(&event, zmq_msg_data(&head), sizeof(event));
-            if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                zt->npeers++;
-                t->counters.connects++;
-                if (t->on_peer)
-                    t->on_peer(t, PK_PEER_UP, zt->role == PK_TRANSPORT_SENDER ? peer : "");
-            } else if (event == ZMQ_EVENT_DISCONNECTED && zt->npeers > 0) {
-                zt->npeers--;
-                t->counters.disconnects++;
-                if (t->on_peer)
-                    t->on_peer(t, PK_PEER_DOWN, zt->role == PK_TRANSPORT_SENDER ? peer : "");
-            }
+            memcpy(&value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof(value));
+            on_monitor_event(zt, event, value, peer);
         }
         zmq_msg_close(&head);
         zmq_msg_close(&addr);
@@ -176,8 +258,10 @@ attach_endpoints(struct zmq_transport *zt, const struct pk_endpoint *ep, char *e
     int bound = 0;
 
     if (zt->role == PK_TRANSPORT_SENDER) {
-        pk_endpoint_uri(ep, 0, uri, sizeof(uri));
-        return zmq_connect(zt->sock, uri) == 0 ? 0 : zmq_fail(errbuf, "cannot connect to", uri);
+        pk_endpoint_uri(ep, 0, zt->connect_uri, sizeof(zt->connect_uri));
+        return zmq_connect(zt->sock, zt->connect_uri) == 0
+                   ? 0
+                   : zmq_fail(errbuf, "cannot connect to", zt->connect_uri);
     }
     if (ep->host[0] == '\0') {
         /* "*" with ZMQ_IPV6 binds "::", which accepts IPv4 too (unless bindv6only is set). */
@@ -193,6 +277,44 @@ attach_endpoints(struct zmq_transport *zt, const struct pk_endpoint *ep, char *e
             return zmq_fail(errbuf, "cannot listen on", uri);
         }
     }
+    return 0;
+}
+
+static int
+setopt_key(struct zmq_transport *zt, int opt, const char *z85, char *errbuf)
+{
+    /* A Z85 key is given with its terminating NUL: 41 bytes (libzmq doc/zmq_setsockopt). */
+    if (zmq_setsockopt(zt->sock, opt, z85, strlen(z85) + 1) != 0)
+        return zmq_fail(errbuf, "zmq: cannot set a CURVE key", "(is libzmq built with CURVE?)");
+    return 0;
+}
+
+/* CURVE keys, and the ZAP handler that checks peers on the receiver. Before bind/connect. */
+static int
+configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_transport_opts *opts,
+                   char *errbuf)
+{
+    int curve = opts->secret_key != NULL;
+
+    zt->access = opts->access;
+    if (opts->role == PK_TRANSPORT_SENDER) {
+        if (!curve)
+            return 0;
+        return setopt_key(zt, ZMQ_CURVE_SERVERKEY, opts->server_public, errbuf) ||
+               setopt_key(zt, ZMQ_CURVE_PUBLICKEY, opts->public_key, errbuf) ||
+               setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf);
+    }
+    if (curve && (setopt_int(zt->sock, ZMQ_CURVE_SERVER, 1) != 0 ||
+                  setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf) != 0))
+        return zmq_fail(errbuf, "zmq: cannot enable", "CURVE");
+    /* ZAP runs when there is something to check, or a key to attach to messages. */
+    if (!curve && (opts->access == NULL || opts->access->nallow == 0))
+        return 0;
+    if (pk_zap_start(&zt->zap, zt->ctx, loop, opts->access, errbuf) != 0)
+        return -1;
+    zt->zap_on = 1;
+    /* With the NULL mechanism libzmq asks ZAP only for sockets that name a ZAP domain. */
+    zmq_setsockopt(zt->sock, ZMQ_ZAP_DOMAIN, PK_ZAP_DOMAIN, strlen(PK_ZAP_DOMAIN));
     return 0;
 }
 
@@ -231,9 +353,14 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &max, sizeof(max));
         setopt_int(zt->sock, ZMQ_RCVHWM, RECEIVER_RCVHWM);
     }
+    if (configure_security(zt, loop, opts, errbuf) != 0)
+        goto fail;
     snprintf(mon_uri, sizeof(mon_uri), "inproc://pk-monitor-%p", (void *)zt);
     if (zmq_socket_monitor(zt->sock, mon_uri,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_ACCEPTED |
+                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
         (zt->mon = zmq_socket(zt->ctx, ZMQ_PAIR)) == NULL || zmq_connect(zt->mon, mon_uri) != 0) {
         zmq_fail(errbuf, "zmq monitor", mon_uri);
         goto fail;
@@ -243,6 +370,7 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         goto fail;
 
     uv_idle_init(loop, &zt->idle);
+    uv_timer_init(loop, &zt->retry_timer);
     zmq_getsockopt(zt->sock, ZMQ_FD, &fd, &fdlen);
     if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) != 0 ||
         (rc = uv_poll_start(&zt->sock_poll, UV_READABLE, on_sock_poll)) != 0) {
@@ -253,12 +381,16 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     zmq_getsockopt(zt->mon, ZMQ_FD, &fd, &fdlen);
     uv_poll_init_socket(loop, &zt->mon_poll, fd);
     uv_poll_start(&zt->mon_poll, UV_READABLE, on_mon_poll);
-    zt->handles_open = 3;
+    zt->handles_open = 4 + zt->zap_on;
     /* Both fds may have been signalled before they were watched: look once on the first turn. */
     uv_idle_start(&zt->idle, on_idle);
     return &zt->base;
 
 fail:
+    if (zt->zap_on) /* its poll handle is closed by the owner's loop teardown */
+        uv_close((uv_handle_t *)&zt->zap.poll, NULL);
+    if (zt->zap.sock)
+        zmq_close(zt->zap.sock);
     if (zt->mon)
         zmq_close(zt->mon);
     if (zt->sock)
@@ -349,6 +481,8 @@ on_handle_closed(uv_handle_t *h)
     setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms);
     zt->closed_at_ns = uv_hrtime();
     zmq_close(zt->mon);
+    if (zt->zap_on)
+        zmq_close(zt->zap.sock);
     zmq_close(zt->sock);
     uv_queue_work(zt->sock_poll.loop, &zt->term_work, term_work, after_term);
 }
@@ -362,15 +496,21 @@ zmq_close_transport(struct pk_transport *t, uint64_t linger_ms, pk_transport_clo
     zt->linger_ms = linger_ms;
     zt->closed_cb = cb;
     zt->closed_data = data;
-    zt->idle.data = zt->sock_poll.data = zt->mon_poll.data = zt;
+    zt->idle.data = zt->sock_poll.data = zt->mon_poll.data = zt->retry_timer.data = zt;
     uv_close((uv_handle_t *)&zt->idle, on_handle_closed);
+    uv_close((uv_handle_t *)&zt->retry_timer, on_handle_closed);
     uv_close((uv_handle_t *)&zt->sock_poll, on_handle_closed);
     uv_close((uv_handle_t *)&zt->mon_poll, on_handle_closed);
+    if (zt->zap_on) {
+        zt->zap.poll.data = zt;
+        uv_close((uv_handle_t *)&zt->zap.poll, on_handle_closed);
+    }
 }
 
 const struct pk_transport_ops pk_transport_zmq = {
     .name = "zmq",
     .per_connection_peers = 0, /* Peer-Address is an IP without port; closes do not name it */
+    .encrypts = 1,             /* CURVE */
     .open = zmq_open,
     .send = zmq_send_message,
     .set_receiving = zmq_set_receiving,

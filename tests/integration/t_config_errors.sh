@@ -25,6 +25,28 @@ check 2 'METRICS_ADDRPORT="9108" is invalid' METRICS_ADDRPORT=9108
 check 2 'DEVICE="eth0" and READ_FILE="x.pcap" are both set' DEVICE=eth0 READ_FILE=x.pcap
 check 2 'READ_FILE="x.pcap" is set with MODE=collect' MODE=collect READ_FILE=x.pcap
 check 2 'LOG_FORMAT="yaml"' LOG_FORMAT=yaml
+# Security settings: keys, key files, allow-lists, addresses, users.
+"$PCKTR" keygen >"$W/k" 2>/dev/null
+printf 'public-key: s)<aR?2.BR>ro#oe*a?K&AS1r1CQo9]EesGNj{G+   # web-01\nnot-a-key\n' >"$W/allowed"
+check 2 'COLLECT_ALLOW="10.0.0.0/33" is invalid \("10.0.0.0/33" is not an address or CIDR\)' \
+    MODE=collect COLLECT_ALLOW=10.0.0.0/33
+check 2 'COLLECT_ALLOW="10.0.0.0/8,bogus" is invalid' MODE=collect COLLECT_ALLOW=10.0.0.0/8,bogus
+check 2 'COLLECT_CURVE_SECRETKEY="abc" is invalid; accepted: a CURVE key in Z85' \
+    MODE=collect COLLECT_CURVE_SECRETKEY=abc
+check 2 'COLLECT_CURVE_SECRETKEY: cannot open "/nonexistent/key"' \
+    MODE=collect COLLECT_CURVE_SECRETKEY=/nonexistent/key
+check 2 'COLLECT_CURVE_ALLOWED=".*/allowed": line 2 is not a CURVE public key' \
+    MODE=collect COLLECT_CURVE_SECRETKEY="$W/k" COLLECT_CURVE_ALLOWED="$W/allowed"
+check 2 'COLLECT_CURVE_ALLOWED=".*" is set without COLLECT_CURVE_SECRETKEY' \
+    MODE=collect COLLECT_CURVE_ALLOWED="$W/allowed"
+check 2 'COLLECT_CURVE_SECRETKEY is set but RELAY_TRANSPORT="tcp-raw" cannot encrypt' \
+    MODE=collect RELAY_TRANSPORT=tcp-raw COLLECT_CURVE_SECRETKEY="$W/k"
+check 2 'RELAY_CURVE_SECRETKEY is set without RELAY_CURVE_SERVERKEY' RELAY_CURVE_SECRETKEY="$W/k"
+check 2 'RELAY_CURVE_SERVERKEY=".*" is invalid' RELAY_CURVE_SERVERKEY=collector-key
+check 2 'RELAY_CURVE_PUBLICKEY=".*" is not the public key of RELAY_CURVE_SECRETKEY' \
+    RELAY_CURVE_SERVERKEY="$W/k" RELAY_CURVE_SECRETKEY="$W/k" \
+    'RELAY_CURVE_PUBLICKEY=s)<aR?2.BR>ro#oe*a?K&AS1r1CQo9]EesGNj{G+'
+check 2 'RUN_AS="no-such-user-here" is invalid \(no such user' RUN_AS=no-such-user-here
 rc=0; "$PCKTR" --frobnicate 2>"$W/stderr" || rc=$?
 expect_eq "$rc" 2 "unknown argument exit code"
 grep -q 'unknown argument "--frobnicate"' "$W/stderr" || fail "unknown argument message"

@@ -1,0 +1,43 @@
+/*
+ * CURVE keys for the zmq relay: reading them from the configuration (a Z85 value, or a file
+ * such as `pcktr keygen` writes), deriving public keys, the collector's allow-list file, and
+ * keygen itself. Every error names the variable and, for files, the line.
+ */
+#ifndef PK_KEYS_H
+#define PK_KEYS_H
+
+#include "access.h"
+#include "config.h"
+
+#include <stdio.h>
+
+struct pk_curve_keys {
+    int enabled;                              /* any CURVE key is set: the relay is encrypted */
+    char server_public[PK_KEY_Z85_LEN + 1];   /* the collector's (agent: from the config) */
+    char public_key[PK_KEY_Z85_LEN + 1];      /* this side's own */
+    char secret_key[PK_KEY_Z85_LEN + 1];      /* this side's own */
+    char (*allowed)[PK_KEY_Z85_LEN + 1];      /* collector: COLLECT_CURVE_ALLOWED; NULL: any */
+    size_t nallowed;
+    int ephemeral; /* agent: no secret key configured, a pair was made for this run */
+};
+
+/**
+ * Fills k from the CURVE variables of cfg for its mode, reading key files. 0, or -EINVAL with
+ * one line in errbuf (the caller exits 2), or another negative errno for a file that cannot
+ * be read.
+ */
+int pk_keys_load(const struct pk_config *cfg, struct pk_curve_keys *k, char *errbuf);
+
+void pk_keys_free(struct pk_curve_keys *k);
+
+/**
+ * Parses one key from `text`: a bare Z85 key, or "public-key: KEY" / "secret-key: KEY" lines.
+ * want is "public-key" or "secret-key". 0 and out filled, or -EINVAL with why in errbuf.
+ */
+int pk_keys_parse_text(const char *text, const char *want, char out[PK_KEY_Z85_LEN + 1],
+                       char *errbuf);
+
+/** `pcktr keygen`: writes a new key pair, public and secret, one labelled line each. */
+int pk_keygen(FILE *out, char *errbuf);
+
+#endif
