@@ -211,6 +211,19 @@ on_capture_error(void *data, const char *msg)
 }
 
 static void
+on_capture_link(void *data, int up, const char *msg)
+{
+    struct agent *a = data;
+
+    if (up)
+        pk_info("DEVICE=\"%s\" is capturing again", a->cfg->device);
+    else
+        pk_warn("%s: DEVICE=\"%s\" went down; waiting for it to come back (packets it does not "
+                "carry meanwhile are not captured)",
+                msg, a->cfg->device);
+}
+
+static void
 on_replay_end(void *data, const char *error)
 {
     struct agent *a = data;
@@ -366,6 +379,7 @@ fill_report(struct agent *a, struct pk_capture_report *r)
         r->transport = a->tr->counters;
     }
     r->hist = &a->hist;
+    r->device_down = a->cap != NULL && pk_capture_is_down(a->cap);
     r->encrypted = a->keys->enabled;
     r->public_key = a->keys->enabled ? a->keys->public_key : NULL;
 }
@@ -437,7 +451,8 @@ open_source(struct agent *a, char *errbuf)
         .promisc = cfg->promisc,
         .buffer_size = cfg->buffer_size,
     };
-    struct pk_packet_sink sink = {on_live_packet, on_burst_end, on_capture_error, a};
+    struct pk_packet_sink sink = {on_live_packet, on_burst_end, on_capture_error, on_capture_link,
+                                  a};
     rc = pk_capture_open(&a->cap, &a->loop, &opts, &sink, errbuf);
     if (rc != 0)
         return rc;

@@ -12,6 +12,7 @@
 #include "pcktr.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,15 +20,22 @@
 
 #define BLOCK_TIMEOUT_MS 1 /* TPACKET_V3 hands a block over at the latest after this */
 #define DISPATCH_ROUNDS 8 /* pcap_dispatch calls per wake-up before yielding to the loop */
+#define DOWN_RECHECK_MS 250 /* a device that went down: how often to look for it coming back */
 
 struct pk_capture {
     pcap_t *pcap;
     uv_poll_t poll;
+    uv_timer_t rearm; /* restarts polling while the device is down */
+    int handles_open;
     struct pk_packet_sink sink;
     int tsresol;
-    int failed;
+    int failed, down;
+    unsigned ifindex; /* of the device when opened; 0 for "any" */
+    char device[IF_NAMESIZE];
     char filter[8192];
 };
+
+static void on_readable(uv_poll_t *h, int status, int events);
 
 static void
 on_pcap_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -45,33 +53,60 @@ on_pcap_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 }
 
 static void
+on_rearm(uv_timer_t *h)
+{
+    struct pk_capture *cap = container_of(h, struct pk_capture, rearm);
+
+    uv_poll_start(&cap->poll, UV_READABLE, on_readable);
+}
+
+/*
+ * A socket error. When the device only went down (a link flap, `ip link set down`) it keeps
+ * its index, and the socket captures again once it is up: wait for that rather than give up.
+ * A device that disappeared (or came back as another interface) ends the capture.
+ */
+static void
+capture_error(struct pk_capture *cap, const char *msg)
+{
+    char why[PK_ERRBUF_SIZE];
+
+    uv_poll_stop(&cap->poll);
+    if (cap->ifindex != 0 && if_nametoindex(cap->device) == cap->ifindex) {
+        if (!cap->down) {
+            cap->down = 1;
+            cap->sink.on_link(cap->sink.data, 0, msg);
+        }
+        uv_timer_start(&cap->rearm, on_rearm, DOWN_RECHECK_MS, 0);
+        return;
+    }
+    pk_seterr(why, 0, "%s; DEVICE=\"%s\" is gone", msg, cap->device);
+    cap->failed = 1;
+    cap->sink.on_error(cap->sink.data, why);
+}
+
+static void
 on_readable(uv_poll_t *h, int status, int events)
 {
     struct pk_capture *cap = container_of(h, struct pk_capture, poll);
     char msg[PK_ERRBUF_SIZE];
+    int n = 0;
 
     (void)events;
-    if (status < 0) {
-        pk_seterr(msg, 0, "capture poll: %s", uv_strerror(status));
-        goto failed;
-    }
     for (int i = 0; i < DISPATCH_ROUNDS; i++) {
-        int n = pcap_dispatch(cap->pcap, -1, on_pcap_packet, (u_char *)cap);
-        if (n == 0)
+        /* On a poll error (libuv says UV_EBADF for POLLERR) libpcap reads the socket error. */
+        n = pcap_dispatch(cap->pcap, -1, on_pcap_packet, (u_char *)cap);
+        if (n <= 0)
             break;
-        if (n < 0) {
-            pk_seterr(msg, 0, "capture: %s", pcap_geterr(cap->pcap));
-            cap->sink.on_burst_end(cap->sink.data);
-            goto failed;
+        if (cap->down) {
+            cap->down = 0;
+            cap->sink.on_link(cap->sink.data, 1, "");
         }
     }
     cap->sink.on_burst_end(cap->sink.data);
-    return;
-
-failed:
-    cap->failed = 1;
-    uv_poll_stop(&cap->poll);
-    cap->sink.on_error(cap->sink.data, msg);
+    if (n < 0 || status < 0) {
+        pk_seterr(msg, 0, "capture: %s", n < 0 ? pcap_geterr(cap->pcap) : uv_strerror(status));
+        capture_error(cap, msg);
+    }
 }
 
 /* The user's FILTER is compiled alone first, so an error quotes what the user wrote. */
@@ -132,6 +167,8 @@ pk_capture_open(struct pk_capture **out, uv_loop_t *loop, const struct pk_captur
     if (cap == NULL)
         return pk_seterr(errbuf, -ENOMEM, "out of memory");
     cap->sink = *sink;
+    snprintf(cap->device, sizeof(cap->device), "%s", opts->device);
+    cap->ifindex = if_nametoindex(opts->device); /* 0 for "any" */
     cap->pcap = pcap_create(opts->device, pcap_err);
     if (cap->pcap == NULL) {
         rc = pk_seterr(errbuf, -EIO, "DEVICE=\"%s\": %s", opts->device, pcap_err);
@@ -160,6 +197,8 @@ pk_capture_open(struct pk_capture **out, uv_loop_t *loop, const struct pk_captur
         rc = pk_seterr(errbuf, -EIO, "cannot poll capture fd: %s", uv_strerror(rc));
         goto fail; /* uv_poll_init does not fail for a valid socket fd; nothing to close */
     }
+    uv_timer_init(loop, &cap->rearm);
+    cap->handles_open = 2;
     *out = cap;
     return 0;
 
@@ -201,16 +240,26 @@ pk_capture_stats(struct pk_capture *cap, uint64_t *kernel_drops, uint64_t *if_dr
 }
 
 static void
-on_poll_closed(uv_handle_t *h)
+on_handle_closed(uv_handle_t *h)
 {
-    struct pk_capture *cap = container_of(h, struct pk_capture, poll);
+    struct pk_capture *cap = h->data;
 
+    if (--cap->handles_open > 0)
+        return;
     pcap_close(cap->pcap); /* only now: libuv has stopped watching its fd */
     free(cap);
+}
+
+int
+pk_capture_is_down(const struct pk_capture *cap)
+{
+    return cap->down;
 }
 
 void
 pk_capture_close(struct pk_capture *cap)
 {
-    uv_close((uv_handle_t *)&cap->poll, on_poll_closed);
+    cap->poll.data = cap->rearm.data = cap;
+    uv_close((uv_handle_t *)&cap->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&cap->rearm, on_handle_closed);
 }

@@ -21,6 +21,8 @@ struct pk_packet_sink {
     void (*on_packet)(void *data, const struct pk_packet *pkt);
     void (*on_burst_end)(void *data);
     void (*on_error)(void *data, const char *msg); /* capture stopped (interface gone, ...) */
+    /* the device went down (up 0, msg: libpcap's words) or is capturing again (up 1) */
+    void (*on_link)(void *data, int up, const char *msg);
     void *data;
 };
 
@@ -48,6 +50,9 @@ int pk_capture_linktype(const struct pk_capture *cap);
 int pk_capture_tsresol(const struct pk_capture *cap);
 /** Kernel and interface drop counters (pcap_stats); 0 or -EIO. */
 int pk_capture_stats(struct pk_capture *cap, uint64_t *kernel_drops, uint64_t *if_drops);
+
+/** 1 while the device is down (the capture waits for it to come back). */
+int pk_capture_is_down(const struct pk_capture *cap);
 
 /** The filter in force: FILTER combined with the exclusion. Borrowed until close. */
 const char *pk_capture_filter(const struct pk_capture *cap);

@@ -69,6 +69,9 @@ pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
                   r->stats.if_drops);
     pk_buf_printf(b, "packeteur_capture_drops_total{cause=\"relay\"} %" PRIu64 "\n",
                   r->stats.relay_drops);
+    single(b, "packeteur_capture_device_up", "gauge",
+           "0 while the capture device is down (the agent waits for it to come back).",
+           (uint64_t)!r->device_down);
     single(b, "packeteur_relay_packets_total", "counter",
            "Packets handed to the transport in relay messages.", r->stats.relayed);
     single(b, "packeteur_relay_queue_packets", "gauge",

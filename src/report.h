@@ -30,6 +30,7 @@ struct pk_capture_report {
     const struct pk_af_hist *hist;
     int encrypted;
     const char *public_key; /* this agent's CURVE key; NULL when not encrypted */
+    int device_down;        /* live capture: the device went down; waiting for it */
 };
 
 struct pk_collect_report {

@@ -69,6 +69,7 @@ pk_status_capture(const struct pk_capture_report *r)
     cJSON_AddStringToObject(cap, "filter", r->filter);
     cJSON_AddNumberToObject(cap, "link_type", r->linktype);
     cJSON_AddNumberToObject(cap, "snaplen", r->snaplen);
+    cJSON_AddBoolToObject(cap, "device_up", !r->device_down);
     add_stats(cap, &r->stats);
     cJSON_AddBoolToObject(relay, "connected", r->connected);
     cJSON_AddNumberToObject(relay, "messages_sent", (double)r->transport.messages_sent);
