@@ -7,10 +7,12 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PACKETS_PER_ROUND 4096
+#define READ_BUFFER (1u << 20) /* stdio buffer of READ_FILE */
 
 struct pk_replay {
     pcap_t *pcap;
@@ -63,8 +65,18 @@ pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const 
     if (r == NULL)
         return pk_seterr(errbuf, -ENOMEM, "out of memory");
     r->sink = *sink;
-    r->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
+    /* Our own FILE with a 1 MiB buffer: stdio's 4 KiB meant a read(2) per 4 KiB (output.c
+     * has the measurement of this and the larger output pipe together). */
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        int err = errno;
+        free(r);
+        return pk_seterr(errbuf, -ENOENT, "READ_FILE=\"%s\": %s", path, strerror(err));
+    }
+    setvbuf(fp, NULL, _IOFBF, READ_BUFFER);
+    r->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
     if (r->pcap == NULL) {
+        fclose(fp);
         free(r);
         return pk_seterr(errbuf, -ENOENT, "READ_FILE=\"%s\": %s", path, pcap_err);
     }

@@ -150,6 +150,8 @@ on_retry_timer(uv_timer_t *h)
 {
     struct zmq_transport *zt = container_of(h, struct zmq_transport, retry_timer);
 
+    if (zt->npeers > 0)
+        return; /* connected again meanwhile: a disconnect now would drop its queue */
     zmq_disconnect(zt->sock, zt->connect_uri); /* ENOENT when libzmq dropped it already */
     zmq_connect(zt->sock, zt->connect_uri);
 }
@@ -195,7 +197,9 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
                  : event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ? "no detail"
                                                                  : protocol_error_name(value));
         if (sender) {
-            if (!uv_is_active((uv_handle_t *)&zt->retry_timer))
+            /* After a protocol or auth failure libzmq stops trying; after others it goes on. */
+            if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
+                !uv_is_active((uv_handle_t *)&zt->retry_timer))
                 uv_timer_start(&zt->retry_timer, on_retry_timer, REFUSED_RETRY_MS, 0);
             if (t->on_peer)
                 t->on_peer(t, PK_PEER_REFUSED, detail);
@@ -210,7 +214,6 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
 static void
 drain_monitor(struct zmq_transport *zt)
 {
-
     for (;;) {
         int zevents = 0;
         size_t len = sizeof(zevents);
