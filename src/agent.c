@@ -18,6 +18,7 @@
 #include "pcktr.h"
 #include "replay.h"
 #include "status.h"
+#include "statuspage.h"
 #include "keys.h"
 #include "privdrop.h"
 #include "transport.h"
@@ -411,6 +412,7 @@ render_status(void *data, size_t *len)
 static const struct pk_http_route routes[] = {
     {"/metrics", "text/plain; version=0.0.4; charset=utf-8", render_metrics},
     {"/status", "application/json", render_status},
+    {"/", "text/html; charset=utf-8", pk_status_page_render},
 };
 
 static void

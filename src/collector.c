@@ -18,6 +18,7 @@
 #include "pcktr.h"
 #include "sources.h"
 #include "status.h"
+#include "statuspage.h"
 #include "keys.h"
 #include "privdrop.h"
 #include "transport.h"
@@ -466,6 +467,7 @@ render_status(void *data, size_t *len)
 static const struct pk_http_route routes[] = {
     {"/metrics", "text/plain; version=0.0.4; charset=utf-8", render_metrics},
     {"/status", "application/json", render_status},
+    {"/", "text/html; charset=utf-8", pk_status_page_render},
 };
 
 /* A transport that tells connections apart (tcp-raw) reports each close: mark its sources. */

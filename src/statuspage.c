@@ -1,0 +1,135 @@
+/*
+ * GET /: one self-contained HTML page (no external assets) that polls /status every 2 s and
+ * shows it for people: the collector's sources in one table (state coloured, rates computed
+ * from the difference between two polls, drops by cause, loss in transit, last seen), or an
+ * agent's own capture figures. Every value from the network is set with textContent, never as
+ * HTML: source names and filters come from agents and must not become markup.
+ */
+#include "statuspage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char page[] =
+    "<!doctype html>\n"
+    "<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<title>packeteur</title>\n"
+    "<style>\n"
+    "body{font:13px/1.35 system-ui,sans-serif;margin:0;color:#1d2329;background:#f6f7f9}\n"
+    "header{padding:10px 16px;background:#1d2329;color:#fff;display:flex;gap:18px;align-items:baseline;flex-wrap:wrap}\n"
+    "header h1{font-size:16px;margin:0}\n"
+    ".pill{padding:1px 8px;border-radius:9px;font-weight:600}\n"
+    ".up{background:#d5f5dd;color:#11652b}.stale{background:#fff1c2;color:#7a5a00}\n"
+    ".gone{background:#f9d7d7;color:#8a1c1c}.warn{color:#b02a2a;font-weight:600}\n"
+    "main{padding:10px 16px}\n"
+    "input{font:inherit;padding:3px 6px;width:220px}\n"
+    "table{border-collapse:collapse;width:100%;background:#fff;margin-top:8px}\n"
+    "th,td{padding:3px 6px;border-bottom:1px solid #e3e6ea;text-align:left;white-space:nowrap}\n"
+    "th{position:sticky;top:0;background:#eef0f3;cursor:pointer}\n"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "td.f{max-width:16em;overflow:hidden;text-overflow:ellipsis}\n"
+    "#err{color:#b02a2a}\n"
+    "</style></head><body>\n"
+    "<header><h1>packeteur</h1><span id=\"mode\"></span><span id=\"summary\"></span>"
+    "<span id=\"err\"></span></header>\n"
+    "<main><div id=\"view\"></div></main>\n"
+    "<script>\n"
+    "'use strict';\n"
+    "let prev = null, prevT = 0, sortKey = 'state', filterText = '';\n"
+    "const $ = (id) => document.getElementById(id);\n"
+    "function el(tag, text, cls) { const e = document.createElement(tag);\n"
+    "  if (text !== undefined && text !== null) e.textContent = String(text);\n"
+    "  if (cls) e.className = cls; return e; }\n"
+    "function num(n) { if (n === null || n === undefined) return '';\n"
+    "  const u = ['', 'k', 'M', 'G', 'T']; let i = 0; n = Number(n);\n"
+    "  while (Math.abs(n) >= 1000 && i < u.length - 1) { n /= 1000; i++; }\n"
+    "  return (i ? n.toFixed(1) : Math.round(n)) + u[i]; }\n"
+    "function ago(s) { if (s < 1) return 'now'; if (s < 90) return Math.round(s) + ' s ago';\n"
+    "  if (s < 5400) return Math.round(s / 60) + ' min ago'; return Math.round(s / 3600) + ' h ago'; }\n"
+    "function rate(cur, old, key, dt) { if (!old || dt <= 0) return null;\n"
+    "  const d = cur[key] - old[key]; return d >= 0 ? d / dt : null; }\n"
+    "const order = {gone: 0, stale: 1, up: 2};\n"
+    "function renderCollector(d, dt) {\n"
+    "  const old = {}; if (prev && prev.sources) for (const s of prev.sources) old[s.id] = s;\n"
+    "  const st = d.sources_by_state;\n"
+    "  $('summary').textContent = `${d.sources.length} sources: ${st.up} up, ${st.stale} stale, ` +\n"
+    "    `${st.gone} gone · written ${num(d.output.packets)} packets` +\n"
+    "    (d.output.blocked ? ' · OUTPUT BLOCKED by a slow reader' : '') +\n"
+    "    (d.security && d.security.encrypted ? ' · encrypted' : ' · not encrypted');\n"
+    "  const cols = [['name', 'source'], ['state', 'state'], ['host', 'host'], ['device', 'device'],\n"
+    "    ['filter', 'filter'], ['pps', 'packets/s'], ['bps', 'bytes/s'], ['written', 'written'],\n"
+    "    ['kernel', 'drops: kernel'], ['iface', 'iface'], ['relay', 'relay'],\n"
+    "    ['linktype', 'link type'], ['lost', 'lost in transit'], ['seen', 'last seen']];\n"
+    "  const rows = d.sources.map((s) => ({s, pps: rate(s, old[s.id], 'packets', dt),\n"
+    "    bps: rate(s, old[s.id], 'bytes', dt)}))\n"
+    "    .filter((r) => !filterText || r.s.name.toLowerCase().includes(filterText) ||\n"
+    "      r.s.host.toLowerCase().includes(filterText));\n"
+    "  rows.sort((a, b) => sortKey === 'state'\n"
+    "    ? (order[a.s.state] - order[b.s.state]) || a.s.name.localeCompare(b.s.name)\n"
+    "    : sortKey === 'pps' ? (b.pps || 0) - (a.pps || 0) : a.s.name.localeCompare(b.s.name));\n"
+    "  const table = el('table'); table.id = 'sources';\n"
+    "  const hr = el('tr');\n"
+    "  for (const [key, label] of cols) { const th = el('th', label);\n"
+    "    th.onclick = () => { sortKey = key === 'pps' || key === 'state' ? key : 'name'; tick(); };\n"
+    "    hr.appendChild(th); }\n"
+    "  table.appendChild(el('thead')).appendChild(hr);\n"
+    "  const body = el('tbody'); table.appendChild(body);\n"
+    "  for (const r of rows) { const s = r.s, a = s.agent || {}; const tr = el('tr');\n"
+    "    tr.dataset.source = s.name; tr.dataset.state = s.state;\n"
+    "    const cells = [[s.name], [s.state, 'pill ' + s.state], [s.host], [s.device],\n"
+    "      [s.filter, 'f'], [num(r.pps), 'n'], [num(r.bps), 'n'], [num(s.written), 'n'],\n"
+    "      [num(a.kernel_drops), 'n'], [num(a.interface_drops), 'n'], [num(a.relay_drops), 'n'],\n"
+    "      [num(s.linktype_drops), 'n'], [num(s.lost_packets), s.lost_packets ? 'n warn' : 'n'],\n"
+    "      [ago(s.seconds_since_seen)]];\n"
+    "    for (const [text, cls] of cells) { const td = el('td');\n"
+    "      if (cls && cls.startsWith('pill')) { td.appendChild(el('span', text, cls)); }\n"
+    "      else { td.textContent = text === undefined ? '' : text; if (cls) td.className = cls; }\n"
+    "      if (cls === 'f') td.title = text; tr.appendChild(td); }\n"
+    "    body.appendChild(tr); }\n"
+    "  const view = $('view'); view.replaceChildren();\n"
+    "  const box = el('input'); box.placeholder = 'filter by source or host'; box.value = filterText;\n"
+    "  box.oninput = () => { filterText = box.value.toLowerCase(); tick(); };\n"
+    "  view.appendChild(box); view.appendChild(table);\n"
+    "  if (document.activeElement !== box && filterText) box.focus(); }\n"
+    "function renderAgent(d, dt) {\n"
+    "  const c = d.capture, r = d.relay;\n"
+    "  $('summary').textContent = `${c.source_name} · ${r.connected ? 'connected' : 'NOT connected'}` +\n"
+    "    ` to ${d.endpoint}` + (r.encrypted ? ' · encrypted' : ' · not encrypted') +\n"
+    "    (c.device_up === false ? ' · DEVICE DOWN' : '');\n"
+    "  const pps = rate(c, prev && prev.capture, 'captured', dt);\n"
+    "  const items = [['device', c.device || c.read_file], ['filter', c.filter],\n"
+    "    ['link type', c.link_type], ['captured', num(c.captured)], ['packets/s', num(pps)],\n"
+    "    ['relayed', num(c.relayed)], ['queued', num(c.queued)], ['kernel drops', num(c.kernel_drops)],\n"
+    "    ['interface drops', num(c.interface_drops)], ['relay drops', num(c.relay_drops)],\n"
+    "    ['relay connects', r.connects], ['relay disconnects', r.disconnects]];\n"
+    "  const table = el('table'); table.id = 'capture';\n"
+    "  for (const [k, v] of items) { const tr = el('tr'); tr.appendChild(el('th', k));\n"
+    "    tr.appendChild(el('td', v, typeof v === 'string' && /^[0-9.]+[kMGT]?$/.test(v) ? 'n' : ''));\n"
+    "    table.appendChild(tr); }\n"
+    "  $('view').replaceChildren(table); }\n"
+    "async function tick() {\n"
+    "  try { const res = await fetch('status', {cache: 'no-store'});\n"
+    "    if (!res.ok) throw new Error('HTTP ' + res.status);\n"
+    "    const d = await res.json(), t = performance.now() / 1000;\n"
+    "    const dt = prev ? t - prevT : 0;\n"
+    "    $('mode').textContent = d.mode === 'collect' ? 'collector' : 'agent';\n"
+    "    if (d.mode === 'collect') renderCollector(d, dt); else renderAgent(d, dt);\n"
+    "    if (!prev || dt >= 1.5) { prev = d; prevT = t; }\n"
+    "    $('err').textContent = '';\n"
+    "  } catch (e) { $('err').textContent = 'cannot read /status: ' + e.message; } }\n"
+    "tick(); setInterval(tick, 2000);\n"
+    "</script></body></html>\n";
+
+char *
+pk_status_page_render(void *data, size_t *len)
+{
+    char *body = malloc(sizeof(page));
+
+    (void)data;
+    if (body == NULL)
+        return NULL;
+    memcpy(body, page, sizeof(page));
+    *len = sizeof(page) - 1;
+    return body;
+}

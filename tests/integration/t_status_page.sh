@@ -1,0 +1,106 @@
+# The status page in a real browser: headless Chromium loads GET / of a collector with three
+# agents (one of them stopped, so "gone"), runs the page's script, and the rendered DOM must list
+# every source with its state; a source name with markup in it stays text. The agent's own page
+# shows its capture figures. The screenshots are kept in $WORK_ROOT/status-page-*.png.
+source "$(dirname "$0")/lib.sh"
+
+command -v chromium >/dev/null || fail "chromium is not installed (.ci/bootstrap installs it)"
+port=$(free_port); mcol=$(free_port); magent=$(free_port)
+MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mcol \
+    bg collector "$PCKTR" >/dev/null
+wait_log collector "collecting on"
+declare -a agents udps
+names=(web-1 db-2 '<b>x</b>&y')
+for n in 0 1 2; do
+    udps[$n]=$(free_port)
+    extra=()
+    [ "$n" = 0 ] && extra=(METRICS_ADDRPORT=127.0.0.1:$magent)
+    env MODE=capture FILTER="udp dst port ${udps[$n]}" SOURCE_NAME="${names[$n]}" \
+        RELAY_ENDPOINT=tcp://127.0.0.1:$port "${extra[@]}" "$PCKTR" 2>"$W/agent$n.log" &
+    agents[$n]=$!
+    PIDS+=("${agents[$n]}")
+done
+for n in 0 1 2; do wait_log collector "source \"${names[$n]}\": host"; done
+udp_burst "${udps[0]}" 50
+kill -TERM "${agents[1]}" # says goodbye: "gone" at once
+wait_exit "${agents[1]}"
+wait_log collector 'source "db-2" said goodbye'
+
+# chromium URL: renders the page, lets its script poll /status twice, prints the DOM
+browse() {
+    timeout 60 chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+        --user-data-dir="$W/chromium-profile" --window-size=1400,700 \
+        --virtual-time-budget=5000 "$@" 2>>"$W/chromium.log"
+}
+browse --dump-dom "http://127.0.0.1:$mcol/" >"$W/collector.html" || fail "chromium could not load the page"
+browse --screenshot="$W/collector.png" "http://127.0.0.1:$mcol/" >/dev/null || true
+python3 - "$W/collector.html" <<'PY' || fail "rendered collector page"
+import sys
+from html.parser import HTMLParser
+
+class Rows(HTMLParser):
+    """Collects the rows of table#sources: data-source, data-state and the cell texts."""
+    def __init__(self):
+        super().__init__()
+        self.rows, self.in_table, self.row, self.cell = [], False, None, None
+        self.summary, self.in_summary = "", False
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and a.get("id") == "sources":
+            self.in_table = True
+        elif self.in_table and tag == "tr" and "data-source" in a:
+            self.row = {"source": a["data-source"], "state": a["data-state"], "cells": []}
+        elif self.row is not None and tag == "td":
+            self.cell = ""
+        elif tag == "span" and a.get("id") == "summary":
+            self.in_summary = True
+    def handle_endtag(self, tag):
+        if tag == "td" and self.row is not None and self.cell is not None:
+            self.row["cells"].append(self.cell)
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            self.rows.append(self.row)
+            self.row = None
+        elif tag == "table":
+            self.in_table = False
+        elif tag == "span":
+            self.in_summary = False
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+        if self.in_summary:
+            self.summary += data
+
+html = open(sys.argv[1]).read()
+p = Rows()
+p.feed(html)
+print("summary:", p.summary)
+for r in p.rows:
+    print(r["source"], r["state"], r["cells"][:3])
+states = {r["source"]: r["state"] for r in p.rows}
+assert states == {"web-1": "up", "db-2": "gone", "<b>x</b>&y": "up"}, states
+# the state is shown in its cell, and the name with markup stayed text, not elements
+for r in p.rows:
+    assert r["cells"][0] == r["source"] and r["cells"][1] == r["state"], r
+assert "<b>x</b>" not in html.replace("&lt;b&gt;x&lt;/b&gt;", ""), "a source name became markup"
+assert "3 sources: 2 up, 0 stale, 1 gone" in p.summary, p.summary
+written = {r["source"]: r["cells"][7] for r in p.rows}
+assert written["web-1"] == "50", written
+PY
+[ "$(stat -c %s "$W/collector.png" 2>/dev/null || echo 0)" -gt 10000 ] || fail "no screenshot"
+cp "$W/collector.png" "$WORK_ROOT/status-page-collector.png"
+pass "collector page in Chromium: 3 sources with their states, markup in a name stays text"
+
+browse --dump-dom "http://127.0.0.1:$magent/" >"$W/agent.html" || fail "agent page"
+browse --screenshot="$W/agent.png" "http://127.0.0.1:$magent/" >/dev/null || true
+python3 - "$W/agent.html" <<'PY' || fail "rendered agent page"
+import re, sys
+html = open(sys.argv[1]).read()
+assert 'id="capture"' in html, "no capture table"
+cells = dict(re.findall(r"<tr><th>([^<]*)</th><td[^>]*>([^<]*)</td></tr>", html))
+print(cells)
+assert cells["device"] == "lo" and cells["captured"] == "50" and cells["relay drops"] == "0", cells
+assert "web-1" in html and "connected" in html
+PY
+cp "$W/agent.png" "$WORK_ROOT/status-page-agent.png" 2>/dev/null || true
+pass "agent page in Chromium: its own capture figures"
