@@ -38,6 +38,16 @@ common(const struct pk_report_common *c)
     return o;
 }
 
+/* A CURVE key, or null when there is none (NULL or ""). */
+static void
+add_key(cJSON *o, const char *name, const char *key)
+{
+    if (key != NULL && key[0] != '\0')
+        cJSON_AddStringToObject(o, name, key);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
 static void
 add_stats(cJSON *o, const struct pk_stats *s)
 {
@@ -77,10 +87,7 @@ pk_status_capture(const struct pk_capture_report *r)
     cJSON_AddNumberToObject(relay, "connects", (double)r->transport.connects);
     cJSON_AddNumberToObject(relay, "disconnects", (double)r->transport.disconnects);
     cJSON_AddBoolToObject(relay, "encrypted", r->encrypted);
-    if (r->public_key != NULL)
-        cJSON_AddStringToObject(relay, "public_key", r->public_key);
-    else
-        cJSON_AddNullToObject(relay, "public_key");
+    add_key(relay, "public_key", r->public_key);
     cJSON_AddNumberToObject(relay, "handshake_failures", (double)r->transport.handshake_failures);
     return print_and_free(o);
 }
@@ -102,10 +109,7 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "snaplen", s->snaplen);
     cJSON_AddStringToObject(o, "filter", s->filter);
     cJSON_AddStringToObject(o, "peer", s->peer);
-    if (s->key[0] != '\0')
-        cJSON_AddStringToObject(o, "client_key", s->key);
-    else
-        cJSON_AddNullToObject(o, "client_key");
+    add_key(o, "client_key", s->key);
     if (per_connection)
         cJSON_AddBoolToObject(o, "connected", s->connected);
     else
@@ -183,10 +187,7 @@ pk_status_collect(const struct pk_collect_report *r)
 
     cJSON *sec = cJSON_AddObjectToObject(o, "security");
     cJSON_AddBoolToObject(sec, "encrypted", r->encrypted);
-    if (r->public_key != NULL)
-        cJSON_AddStringToObject(sec, "public_key", r->public_key);
-    else
-        cJSON_AddNullToObject(sec, "public_key");
+    add_key(sec, "public_key", r->public_key);
     cJSON_AddStringToObject(sec, "allow", r->allow ? r->allow : "");
     if (r->access != NULL && r->access->keys != NULL)
         cJSON_AddNumberToObject(sec, "allowed_keys", (double)r->access->nkeys);
