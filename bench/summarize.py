@@ -28,6 +28,9 @@ def main():
     raw = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     summary = {"relay": {}, "live": {}, "idle_latency": {}}
     targets = []
+    for m in (r for r in raw if r["kind"] == "meta"):
+        print("pcktr %s (commit %s, %s build), %d CPUs, Linux %s" % (
+            m["pcktr"], m["commit"], m["build_type"] or "unknown", m["nproc"], m["kernel"]))
 
     # 1. file relay
     relay = [r for r in raw if r["kind"] == "relay"]
@@ -112,10 +115,11 @@ def main():
                     row["captured"]["median"], row["kernel_drops"]["median"], row["relay_drops"]["median"],
                     fmt(row.get("capture_cpu_s_per_mpkt"), 1, 2)))
             summary["live"][size][str(rate)] = cell
-            if "tcpdump" in cell and "zmq" in cell and cell["tcpdump"]["loss"]["median"] == 0:
-                targets.append(("live %s bytes at %s pkt/s: zmq loss-free where tcpdump -w /dev/null is" %
-                                (size, rate or "max"), cell["zmq"]["loss"]["median"] == 0,
-                                "%.3f%%" % (100 * cell["zmq"]["loss"]["median"])))
+            for tool in ("zmq", "tcp-raw"):
+                if "tcpdump" in cell and tool in cell and cell["tcpdump"]["loss"]["median"] == 0:
+                    targets.append(("live %s bytes at %s pkt/s: %s loss-free where tcpdump -w /dev/null is" %
+                                    (size, rate or "max", tool), cell[tool]["loss"]["median"] == 0,
+                                    "%.3f%%" % (100 * cell[tool]["loss"]["median"])))
             for tool in ("zmq", "tcp-raw"):
                 if tool in cell:
                     targets.append(("live %s bytes at %s pkt/s, %s: every packet the agent captured and did "
