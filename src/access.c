@@ -189,6 +189,7 @@ pk_access_refuse(struct pk_access *a, enum pk_refusal why, const char *peer, con
         return;
     }
     a->logged[a->nlogged++] = h;
-    pk_warn("refused %s%s%s%s: %s", peer[0] ? peer : "a peer", detail[0] ? " (" : "", detail,
-            detail[0] ? ")" : "", what[why]);
+    pk_warn_with(&(struct pk_log_fields){.event = "peer_refused", .peer = peer},
+                 "refused %s%s%s%s: %s", peer[0] ? peer : "a peer", detail[0] ? " (" : "", detail,
+                 detail[0] ? ")" : "", what[why]);
 }

@@ -113,8 +113,9 @@ note_relay_drops(struct agent *a)
     if (a->dropping)
         return;
     a->dropping = 1;
-    pk_warn("relay queue full (RELAY_QUEUE=%llu messages): dropping packets, see relay drops",
-            (unsigned long long)a->cfg->relay_queue);
+    pk_warn_with(&(struct pk_log_fields){.event = "relay_queue_full"},
+                 "relay queue full (RELAY_QUEUE=%llu messages): dropping packets, see relay drops",
+                 (unsigned long long)a->cfg->relay_queue);
 }
 
 /* Hands the open batch to the transport. -EAGAIN only in READ_FILE mode (the batch is kept). */
@@ -136,8 +137,9 @@ flush_batch(struct agent *a)
         if (a->replay != NULL)
             uv_timer_stop(&a->stall);
         if (a->dropping) {
-            pk_info("relay queue has room again; %llu packets dropped meanwhile",
-                    (unsigned long long)(a->st.relay_drops - a->drops_reported));
+            pk_info_with(&(struct pk_log_fields){.event = "relay_queue_room"},
+                         "relay queue has room again; %llu packets dropped meanwhile",
+                         (unsigned long long)(a->st.relay_drops - a->drops_reported));
             a->drops_reported = a->st.relay_drops;
             a->dropping = 0;
         }
@@ -217,11 +219,14 @@ on_capture_link(void *data, int up, const char *msg)
     struct agent *a = data;
 
     if (up)
-        pk_info("DEVICE=\"%s\" is capturing again", a->cfg->device);
+        pk_info_with(&(struct pk_log_fields){.event = "device_up"},
+                     "DEVICE=\"%s\" is capturing again", a->cfg->device);
     else
-        pk_warn("%s: DEVICE=\"%s\" went down; waiting for it to come back (packets it does not "
-                "carry meanwhile are not captured)",
-                msg, a->cfg->device);
+        pk_warn_with(
+            &(struct pk_log_fields){.event = "device_down"},
+            "%s: DEVICE=\"%s\" went down; waiting for it to come back (packets it does not "
+            "carry meanwhile are not captured)",
+            msg, a->cfg->device);
 }
 
 static void
@@ -257,8 +262,9 @@ on_stall(uv_timer_t *h)
 {
     struct agent *a = container_of(h, struct agent, stall);
 
-    pk_error("collector %s took nothing for RELAY_TIMEOUT (%llu ms); giving up",
-             a->cfg->relay_endpoint, (unsigned long long)a->cfg->relay_timeout_ms);
+    pk_log_with(PK_LOG_ERROR, &(struct pk_log_fields){.event = "relay_timeout"},
+                "collector %s took nothing for RELAY_TIMEOUT (%llu ms); giving up",
+                a->cfg->relay_endpoint, (unsigned long long)a->cfg->relay_timeout_ms);
     a->exit_code = PK_EXIT_RUNTIME;
     finish(a, 0);
 }
@@ -269,21 +275,26 @@ on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
     struct agent *a = t->data;
 
     if (ev == PK_PEER_UP) {
-        pk_info("connected to collector %s%s", peer[0] ? peer : a->cfg->relay_endpoint,
-                a->keys->enabled ? " (CURVE)" : "");
+        pk_info_with(&(struct pk_log_fields){.event = "collector_connected", .peer = peer},
+                     "connected to collector %s%s", peer[0] ? peer : a->cfg->relay_endpoint,
+                     a->keys->enabled ? " (CURVE)" : "");
         a->handshake_warned = 0;
         send_control(a, PK_KIND_HELLO); /* a restarted collector learns this source at once */
     } else if (ev == PK_PEER_REFUSED) {
         /* libzmq retries by itself; one line per run of failures, not one per retry. */
         if (!a->handshake_warned++)
-            pk_warn("collector %s refused this agent's handshake (%s): check that "
-                    "RELAY_CURVE_SERVERKEY is the collector's public key and that this agent's "
-                    "public key %s is in its COLLECT_CURVE_ALLOWED; retrying",
-                    a->cfg->relay_endpoint, peer,
-                    a->keys->enabled ? a->keys->public_key : "(none: the relay is unencrypted)");
+            pk_warn_with(
+                &(struct pk_log_fields){.event = "collector_refused"},
+                "collector %s refused this agent's handshake (%s): check that "
+                "RELAY_CURVE_SERVERKEY is the collector's public key and that this agent's "
+                "public key %s is in its COLLECT_CURVE_ALLOWED; retrying",
+                a->cfg->relay_endpoint, peer,
+                a->keys->enabled ? a->keys->public_key : "(none: the relay is unencrypted)");
     } else {
-        pk_warn("lost collector %s; queueing up to RELAY_QUEUE=%llu messages while reconnecting",
-                peer[0] ? peer : a->cfg->relay_endpoint, (unsigned long long)a->cfg->relay_queue);
+        pk_warn_with(
+            &(struct pk_log_fields){.event = "collector_lost", .peer = peer},
+            "lost collector %s; queueing up to RELAY_QUEUE=%llu messages while reconnecting",
+            peer[0] ? peer : a->cfg->relay_endpoint, (unsigned long long)a->cfg->relay_queue);
     }
 }
 
@@ -497,6 +508,10 @@ pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
     }
     a->src.source_id = random_id();
     a->src.name = cfg->source_name;
+    pk_log_set_context(
+        &(struct pk_log_fields){.source = cfg->source_name,
+                                .device = cfg->read_file != NULL ? cfg->read_file : cfg->device,
+                                .endpoint = cfg->relay_endpoint});
     a->hello.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
     a->hello.start_ns = a->start_ns = pk_now_ns();
     if (gethostname(a->host, sizeof(a->host)) != 0)

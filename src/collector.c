@@ -38,6 +38,14 @@
 #define MERGE_TICK_MS 10 /* MERGE_WINDOW: how often held packets are checked for release */ /* how often silent sources are checked for stale and gone */
 
 enum bad_reason { BAD_MALFORMED, BAD_VERSION, BAD_SIZE, BAD_REASONS };
+/* Log fields of a source, for LOG_FORMAT=json (docs/LOGGING.md lists the events). */
+#define SOURCE_FIELDS(s, ev)                                                                       \
+    (&(struct pk_log_fields){.event = (ev),                                                        \
+                             .source = (s)->name,                                                  \
+                             .host = (s)->host,                                                    \
+                             .device = (s)->device,                                                \
+                             .peer = (s)->peer})
+
 static const char *const bad_names[] = {"malformed", "unsupported protocol version", "oversized"};
 
 struct collector {
@@ -81,8 +89,9 @@ note_bad(struct collector *c, int rc, const char *peer)
     total = c->bad[BAD_MALFORMED] + c->bad[BAD_VERSION] + c->bad[BAD_SIZE];
     /* One line now and then, not one per message: a flood of garbage must not flood the log. */
     if (c->bad_logged_ns == 0 || now - c->bad_logged_ns >= BAD_LOG_INTERVAL_NS) {
-        pk_warn("dropped a %s message from %s (%llu bad messages so far)", bad_names[why],
-                peer[0] ? peer : "an unknown peer", (unsigned long long)total);
+        pk_warn_with(&(struct pk_log_fields){.event = "message_dropped", .peer = peer},
+                     "dropped a %s message from %s (%llu bad messages so far)", bad_names[why],
+                     peer[0] ? peer : "an unknown peer", (unsigned long long)total);
         c->bad_logged_ns = now;
     }
 }
@@ -112,9 +121,11 @@ write_record(struct collector *c, struct pk_source *s, uint32_t linktype,
     s->linktype_drops++;
     c->out_linktype_drops++;
     if (!s->warned_linktype) {
-        pk_warn("source \"%s\" has link type %u but the pcap stream has %u: dropping its "
-                "packets (counted as link-type drops; OUTPUT_FORMAT=pcapng takes every link type)",
-                s->name, linktype, c->writer.stream_linktype);
+        pk_warn_with(SOURCE_FIELDS(s, "source_linktype_mismatch"),
+                     "source \"%s\" has link type %u but the pcap stream has %u: dropping its "
+                     "packets (counted as link-type drops; OUTPUT_FORMAT=pcapng takes every link "
+                     "type)",
+                     s->name, linktype, c->writer.stream_linktype);
         s->warned_linktype = 1;
     }
 }
@@ -166,16 +177,18 @@ write_packets(struct collector *c, struct pk_source *s, const struct pk_packets 
 }
 
 static void
-log_source_totals(const struct pk_source *s, const char *event)
+log_source_totals(const struct pk_source *s, const char *what, const char *event)
 {
-    pk_info("source \"%s\" %s: received %llu packets (written %llu, link-type drops %llu), lost "
-            "in transit %llu packets in %llu messages; agent: captured %llu, relayed %llu, relay "
-            "drops %llu, kernel drops %llu, interface drops %llu",
-            s->name, event, (unsigned long long)s->packets, (unsigned long long)s->written,
-            (unsigned long long)s->linktype_drops, (unsigned long long)s->lost_packets,
-            (unsigned long long)s->lost_messages, (unsigned long long)s->agent.captured,
-            (unsigned long long)s->agent.relayed, (unsigned long long)s->agent.relay_drops,
-            (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
+    pk_info_with(
+        SOURCE_FIELDS(s, event),
+        "source \"%s\" %s: received %llu packets (written %llu, link-type drops %llu), lost "
+        "in transit %llu packets in %llu messages; agent: captured %llu, relayed %llu, relay "
+        "drops %llu, kernel drops %llu, interface drops %llu",
+        s->name, what, (unsigned long long)s->packets, (unsigned long long)s->written,
+        (unsigned long long)s->linktype_drops, (unsigned long long)s->lost_packets,
+        (unsigned long long)s->lost_messages, (unsigned long long)s->agent.captured,
+        (unsigned long long)s->agent.relayed, (unsigned long long)s->agent.relay_drops,
+        (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
 }
 
 /* pcapng: interface statistics blocks now and then, so a reader sees drops as they happen. */
@@ -196,13 +209,13 @@ update_state(struct pk_sources *t, struct pk_source *s, uint64_t now_ns)
     if (st == s->state)
         return;
     if (st == PK_SOURCE_UP)
-        pk_info("source \"%s\" is up again", s->name);
+        pk_info_with(SOURCE_FIELDS(s, "source_up"), "source \"%s\" is up again", s->name);
     else if (st == PK_SOURCE_STALE)
-        pk_warn("source \"%s\" is stale: silent for %.1f s", s->name,
-                (double)(now_ns - s->last_seen_ns) / 1e9);
+        pk_warn_with(SOURCE_FIELDS(s, "source_stale"), "source \"%s\" is stale: silent for %.1f s",
+                     s->name, (double)(now_ns - s->last_seen_ns) / 1e9);
     else if (!s->said_goodbye)
-        pk_warn("source \"%s\" is gone: silent for %.1f s", s->name,
-                (double)(now_ns - s->last_seen_ns) / 1e9);
+        pk_warn_with(SOURCE_FIELDS(s, "source_gone"), "source \"%s\" is gone: silent for %.1f s",
+                     s->name, (double)(now_ns - s->last_seen_ns) / 1e9);
     s->state = st;
 }
 
@@ -233,41 +246,51 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const struct 
     s = pk_sources_track(&c->sources, &f, now, &created);
     if (s == NULL) {
         if (!c->refused_logged++)
-            pk_warn("source table full (%d sources): refusing new sources", MAX_SOURCES);
+            pk_warn_with(&(struct pk_log_fields){.event = "source_table_full", .peer = peer},
+                         "source table full (%d sources): refusing new sources", MAX_SOURCES);
         return 0;
     }
     if (created)
-        pk_info("new source \"%s\" (id %016llx) from %s", s->name, (unsigned long long)s->id,
-                peer[0] ? peer : "an unknown peer");
+        pk_info_with(
+            &(struct pk_log_fields){.event = "source_new", .source = s->name, .peer = peer},
+            "new source \"%s\" (id %016llx) from %s", s->name, (unsigned long long)s->id,
+            peer[0] ? peer : "an unknown peer");
     else
         update_state(&c->sources, s, now);
     if (peer[0] != '\0' && (strcmp(s->peer, peer) != 0 || !s->connected)) {
-        if (s->peer[0] != '\0') {
-            s->reconnects++;
-            pk_info("source \"%s\" reconnected from %s", s->name, peer);
-        }
+        int again = s->peer[0] != '\0';
         snprintf(s->peer, sizeof(s->peer), "%s", peer);
+        if (again) {
+            s->reconnects++;
+            pk_info_with(SOURCE_FIELDS(s, "source_reconnected"),
+                         "source \"%s\" reconnected from %s", s->name, peer);
+        }
         s->connected_since_ns = now;
         s->connected = 1;
     }
     if (who->key[0] != '\0' && strcmp(s->key, who->key) != 0) {
         if (s->key[0] != '\0')
-            pk_warn("source \"%s\" now sends with CURVE key %s (was %s)", s->name, who->key, s->key);
+            pk_warn_with(SOURCE_FIELDS(s, "source_key_changed"),
+                         "source \"%s\" now sends with CURVE key %s (was %s)", s->name, who->key,
+                         s->key);
         snprintf(s->key, sizeof(s->key), "%s", who->key);
     }
 
     switch (f.kind) {
     case PK_KIND_HELLO:
         if (pk_source_apply_hello(s, &f.u.hello))
-            pk_info("source \"%s\": host %s, device %s, link type %u, snaplen %u, filter \"%s\", "
-                    "agent %s",
-                    s->name, s->host, s->device, s->linktype, s->snaplen, s->filter, s->version);
+            pk_info_with(SOURCE_FIELDS(s, "source_hello"),
+                         "source \"%s\": host %s, device %s, link type %u, snaplen %u, filter "
+                         "\"%s\", agent %s",
+                         s->name, s->host, s->device, s->linktype, s->snaplen, s->filter,
+                         s->version);
         break;
     case PK_KIND_PACKETS: {
         uint64_t lost = pk_source_apply_packets(s, &f.u.packets);
         if (lost > 0)
-            pk_warn("source \"%s\": %llu packets lost in transit (%llu so far)", s->name,
-                    (unsigned long long)lost, (unsigned long long)s->lost_packets);
+            pk_warn_with(SOURCE_FIELDS(s, "source_loss"),
+                         "source \"%s\": %llu packets lost in transit (%llu so far)", s->name,
+                         (unsigned long long)lost, (unsigned long long)s->lost_packets);
         s->packets += f.u.packets.count;
         s->bytes += f.u.packets.records_len; /* records with their 16-byte headers */
         write_packets(c, s, &f.u.packets, now);
@@ -280,7 +303,7 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const struct 
         s->agent = f.u.stats;
         s->said_goodbye = 1;
         s->state = PK_SOURCE_GONE;
-        log_source_totals(s, "said goodbye");
+        log_source_totals(s, "said goodbye", "source_goodbye");
         break;
     }
     pause_if_full(c);
@@ -311,7 +334,7 @@ finish(struct collector *c)
         pk_warn("discarding %zu bytes of output that stdout did not take within LINGER",
                 pk_output_queued(c->out));
     for (size_t i = 0; i < c->sources.n; i++)
-        log_source_totals(c->sources.v[i], "totals");
+        log_source_totals(c->sources.v[i], "totals", "source_totals");
     pk_info("wrote %llu packets (%llu bytes of packet data); dropped %llu malformed, %llu "
             "wrong-version, %llu oversized messages",
             (unsigned long long)c->out_packets, (unsigned long long)c->out_bytes,
@@ -485,7 +508,8 @@ on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
             s->connected = 0;
             s->disconnects++;
             if (!s->said_goodbye)
-                pk_warn("source \"%s\" disconnected (%s) without a goodbye", s->name, peer);
+                pk_warn_with(SOURCE_FIELDS(s, "source_disconnected"),
+                             "source \"%s\" disconnected (%s) without a goodbye", s->name, peer);
         }
     }
 }
@@ -535,6 +559,7 @@ pk_collector_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
         return PK_EXIT_RUNTIME;
     c->cfg = cfg;
     c->keys = keys;
+    pk_log_set_context(&(struct pk_log_fields){.endpoint = cfg->collect_endpoint});
     c->access.allow = cfg->allow;
     c->access.nallow = cfg->nallow;
     c->access.keys = (const char(*)[PK_KEY_Z85_LEN + 1])keys->allowed;

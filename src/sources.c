@@ -1,5 +1,6 @@
 /* Source table; see sources.h. Lookup is linear with the last hit first: sources are few. */
 #include "sources.h"
+#include "text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,13 +58,15 @@ pk_sources_free(struct pk_sources *t)
     t->n = 0;
 }
 
+/*
+ * Names, hosts, devices and filters come from the network and go into logs, /status, the
+ * status page and pcapng blocks. Control characters (a terminal escape in a log line) and bytes
+ * that are not UTF-8 (which make /status invalid JSON) become '?'; the rest is kept as sent.
+ */
 static void
 copy_str(char *dst, size_t cap, const struct pk_str *s)
 {
-    size_t n = s->len < cap - 1 ? s->len : cap - 1;
-
-    memcpy(dst, s->ptr, n);
-    dst[n] = '\0';
+    pk_text_copy_clean(dst, cap, s->ptr, s->len);
 }
 
 static struct pk_source *

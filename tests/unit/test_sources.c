@@ -130,14 +130,39 @@ test_states(void **state)
     pk_sources_free(&t);
 }
 
+/* Names from the network: control bytes and what is not UTF-8 become '?', UTF-8 stays. */
+static void
+test_name_sanitized(void **state)
+{
+    static const struct {
+        const char *sent, *kept;
+    } cases[] = {
+        {"caf\xc3\xa9-\xe2\x82\xac", "caf\xc3\xa9-\xe2\x82\xac"}, /* é, € */
+        {"a\x1b[31mred", "a?[31mred"},                            /* terminal escape */
+        {"nl\nx\x7f", "nl?x?"},
+        {"bad\xff\xc3(", "bad?" "?("},      /* invalid, truncated */
+        {"\xc0\xaf\xed\xa0\x80", "?????"}, /* overlong, surrogate */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pk_sources t;
+        struct pk_frame f = frame(9, 1);
+        int created;
+        f.name.ptr = cases[i].sent;
+        f.name.len = strlen(cases[i].sent);
+        pk_sources_init(&t, 8, 3000, 30000);
+        assert_string_equal(pk_sources_track(&t, &f, 1, &created)->name, cases[i].kept);
+        pk_sources_free(&t);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sequence_gaps),
-        cmocka_unit_test(test_packet_index_gaps),
-        cmocka_unit_test(test_hello_and_limit),
-        cmocka_unit_test(test_states),
+        cmocka_unit_test(test_sequence_gaps),   cmocka_unit_test(test_packet_index_gaps),
+        cmocka_unit_test(test_hello_and_limit), cmocka_unit_test(test_states),
+        cmocka_unit_test(test_name_sanitized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
