@@ -73,6 +73,7 @@ struct collector {
     int per_connection; /* the transport's peers name connections (ops->per_connection_peers) */
     uint64_t bad_logged_ns;
     int refused_logged;
+    int wrong_protocol_logged; /* a zmq agent reached this tcp-raw collector */
 };
 
 static void stop(struct collector *c);
@@ -499,6 +500,17 @@ on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
 {
     struct collector *c = t->data;
 
+    if (ev == PK_PEER_WRONG_PROTOCOL) {
+        /* An agent retries every 100 ms or so: one line per run; peers_dropped counts them all. */
+        if (!c->wrong_protocol_logged++)
+            pk_warn_with(
+                &(struct pk_log_fields){.event = "peer_wrong_transport", .peer = peer},
+                "%s speaks ZeroMQ, but this collector has RELAY_TRANSPORT=%s: set the same "
+                "RELAY_TRANSPORT on agents and collector (closing such connections, "
+                "counted in packeteur_peers_dropped_total)",
+                peer, c->cfg->relay_transport);
+        return;
+    }
     pk_debug("peer %s %s", peer[0] ? peer : "(unknown)", ev == PK_PEER_UP ? "connected" : "left");
     if (ev != PK_PEER_DOWN || !c->per_connection || peer[0] == '\0' || c->stopping)
         return; /* at our own stop, every connection closes: that is no news about sources */

@@ -110,6 +110,17 @@ on_capstream_message(void *data, const uint8_t *msg, size_t len)
     c->tt->base.on_message(&c->tt->base, msg, len, &c->who);
 }
 
+/*
+ * A ZeroMQ peer (an agent left at RELAY_TRANSPORT=zmq) opens with the ZMTP signature, 0xFF, 8
+ * bytes, 0x7F, and then waits for ours: as a length prefix it would stall until the peer gives
+ * up. Our own messages have "PKTR" where the signature has padding.
+ */
+static int
+is_zmtp_greeting(const uint8_t *buf, size_t len)
+{
+    return len >= 10 && buf[0] == 0xff && buf[9] == 0x7f && memcmp(buf + 4, "PKTR", 4) != 0;
+}
+
 /* Decides from the first bytes what the connection carries; 0 when it cannot tell yet. */
 static int
 classify(struct conn *c)
@@ -118,6 +129,16 @@ classify(struct conn *c)
 
     if (is_capture < 0)
         return 0;
+    if (!is_capture && c->len >= 1 && c->buf[0] == 0xff && c->len < 10)
+        return 0; /* perhaps a ZMTP signature: wait for its tenth byte */
+    if (is_zmtp_greeting(c->buf, c->len)) {
+        struct tcp_transport *tt = c->tt;
+        if (tt->base.on_peer)
+            tt->base.on_peer(&tt->base, PK_PEER_WRONG_PROTOCOL, c->peer);
+        report_bad_framing(c);
+        close_conn(c, 1);
+        return 0;
+    }
     c->kind = is_capture ? CONN_CAPTURE_STREAM : CONN_MESSAGES;
     if (is_capture && (c->capstream = pk_capstream_new(c->peer, on_capstream_message, c)) == NULL)
         c->kind = CONN_MESSAGES; /* out of memory: it will fail as messages and be dropped */

@@ -44,7 +44,8 @@ struct pk_peer {
 enum pk_peer_event {
     PK_PEER_UP,
     PK_PEER_DOWN,
-    PK_PEER_REFUSED, /* sender: the handshake failed; `peer` says why */
+    PK_PEER_REFUSED,        /* sender: the handshake failed; `peer` says why */
+    PK_PEER_WRONG_PROTOCOL, /* receiver: `peer` speaks another transport; it is closed */
 };
 
 struct pk_transport_counters {

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 conf=$(cd "$TESTS_DIR/../conf" && pwd)
 "$PCKTR" --help | awk '/^  [A-Z_]+ / {print $1}' >"$W/help.names"
 
-python3 - "$conf/kubernetes/pcktr.yaml" "$W/help.names" "$W" <<'PY' || fail "manifest checks"
+/usr/bin/python3 - "$conf/kubernetes/pcktr.yaml" "$W/help.names" "$W" <<'PY' || fail "manifest checks"
 import re, shlex, sys, yaml
 path, names_file, out = sys.argv[1:]
 docs = [d for d in yaml.safe_load_all(open(path)) if d]

@@ -104,3 +104,53 @@ assert "web-1" in html and "connected" in html
 PY
 cp "$W/agent.png" "$WORK_ROOT/status-page-agent.png" 2>/dev/null || true
 pass "agent page in Chromium: its own capture figures"
+
+# 200 sources: a tcp-raw collector takes four pcapng streams of 50 interfaces each (one source
+# per interface, as 200 hosts would be). The page must list them all; the screenshot is kept to
+# be looked at.
+kill -TERM "${agents[0]}" "${agents[2]}"
+port2=$(free_port); mcol2=$(free_port)
+MODE=collect RELAY_TRANSPORT=tcp-raw COLLECT_ENDPOINT=tcp://127.0.0.1:$port2 \
+    METRICS_ADDRPORT=127.0.0.1:$mcol2 bg collector200 "$PCKTR" >/dev/null
+wait_log collector200 "collecting on"
+python3 - "$port2" <<'PY' &
+import socket, struct, sys, time
+def block(btype, body):
+    body += b"\0" * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+def option(code, value):
+    return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+frame = b"\xff" * 12 + b"\x08\x00" + b"\x45" + b"\0" * 45
+conns = []
+for c in range(4):
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    for i in range(50):
+        name = b"host-%03d.dc%d:eth0" % (50 * c + i, i % 3)
+        out += block(1, struct.pack("<HHI", 1, 0, 262144) + option(2, name) + option(0, b""))
+    for i in range(50):
+        for k in range(i % 7 + 1):
+            ts = int(time.time() * 1e6)
+            out += block(6, struct.pack("<IIIII", i, ts >> 32, ts & 0xffffffff, len(frame),
+                                        len(frame)) + frame)
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(out)
+    conns.append(s)
+time.sleep(20) # stays connected while the page is rendered
+PY
+PIDS+=($!)
+wait_log collector200 'host-199' 10
+browse --window-size=1400,900 --dump-dom "http://127.0.0.1:$mcol2/" >"$W/c200.html" ||
+    fail "chromium could not load the page with 200 sources"
+browse --window-size=1400,900 --screenshot="$W/c200.png" "http://127.0.0.1:$mcol2/" >/dev/null || true
+python3 - "$W/c200.html" <<'PY' || fail "rendered page with 200 sources"
+import re, sys
+html = open(sys.argv[1]).read()
+rows = re.findall(r'<tr data-source="([^"]*)" data-state="([^"]*)"', html)
+print(len(rows), "rows;", rows[:2])
+assert len(rows) == 200 and all(st == "up" for _, st in rows), len(rows)
+assert len({n for n, _ in rows}) == 200
+assert re.search(r'id="summary"[^>]*>[^<]*200 sources: 200 up', html), "summary"
+PY
+cp "$W/c200.png" "$WORK_ROOT/status-page-200-sources.png" 2>/dev/null || true
+pass "collector page in Chromium with 200 sources: every one listed"
