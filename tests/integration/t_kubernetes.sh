@@ -138,7 +138,10 @@ pass "the collector's command writes a ring of files tcpdump reads: $files"
 # The image's runtime stage installs the package of every library pcktr links against.
 runtime=$(awk '/^FROM debian:12-slim/ {rt = 1} rt' "$conf/container/Dockerfile")
 for lib in $(readelf -d "$PCKTR" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p'); do
-    [ "$lib" = libc.so.6 ] && continue # in every Debian image
+    case $lib in
+    libc.so.6) continue ;;                    # in every Debian image
+    libasan.so.* | libubsan.so.*) continue ;; # this is a sanitizer build; the image's is not
+    esac
     file=$(ldd "$PCKTR" | awk -v l="$lib" '$1 == l {print $3}')
     pkg=$(dpkg -S "$(readlink -f "$file")" 2>/dev/null | head -1 | cut -d: -f1)
     [ -n "$pkg" ] || pkg=$(dpkg -S "$file" 2>/dev/null | head -1 | cut -d: -f1)
