@@ -26,9 +26,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/utsname.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define MAX_SOURCES 1024
@@ -52,11 +53,12 @@ struct collector {
     uv_loop_t loop;
     const struct pk_config *cfg;
     struct pk_transport *tr;
-    const struct pk_curve_keys *keys;
+    struct pk_curve_keys *keys; /* COLLECT_CURVE_ALLOWED is reloaded on SIGHUP */
     struct pk_access access; /* who may send; refusal counters */
     struct pk_output *out;
     struct pk_sources sources;
     struct pk_signals signals;
+    uv_signal_t sighup;
     uv_prepare_t flush_prepare;
     uv_timer_t linger_timer, state_timer, isb_timer, merge_timer;
     struct pk_writer writer;
@@ -526,6 +528,39 @@ on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
     }
 }
 
+/*
+ * SIGHUP: COLLECT_CURVE_ALLOWED is read again, so that an agent can be added (or removed)
+ * without a restart that would cut every other source's stream. ZAP asks at each handshake, so
+ * the new list applies to the next connection; connected agents keep theirs. A file that does
+ * not parse changes nothing.
+ */
+static void
+on_sighup(uv_signal_t *h, int signum)
+{
+    struct collector *c = h->data;
+    char errbuf[PK_ERRBUF_SIZE];
+    size_t before = c->keys->nallowed;
+
+    (void)signum;
+    if (c->keys->allowed == NULL) {
+        pk_info("SIGHUP: nothing to reload (COLLECT_CURVE_ALLOWED is not set)");
+        return;
+    }
+    if (pk_keys_reload_allowed(c->cfg->collect_curve_allowed, c->keys, errbuf) != 0) {
+        pk_warn_with(&(struct pk_log_fields){.event = "allowed_keys_reload_failed"},
+                     "SIGHUP: %s; the %zu keys in force stay", errbuf, before);
+        return;
+    }
+    c->access.keys = (const char(*)[PK_KEY_Z85_LEN + 1]) c->keys->allowed;
+    c->access.nkeys = c->keys->nallowed;
+    c->access.nlogged = 0; /* a new policy: its refusals are news again */
+    c->access.logged_full = 0;
+    pk_info_with(&(struct pk_log_fields){.event = "allowed_keys_reloaded"},
+                 "SIGHUP: COLLECT_CURVE_ALLOWED=\"%s\" reloaded: %zu keys (were %zu); connected "
+                 "agents keep their connections, the list applies to new ones",
+                 c->cfg->collect_curve_allowed, c->keys->nallowed, before);
+}
+
 /* Says at start how the relay is protected, and warns where it is not. */
 static void
 log_security(struct collector *c, const struct pk_endpoint *ep)
@@ -557,7 +592,7 @@ log_security(struct collector *c, const struct pk_endpoint *ep)
 }
 
 int
-pk_collector_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
+pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
 {
     struct collector *c = calloc(1, sizeof(*c));
     struct pk_endpoint ep = cfg->collect_ep;
@@ -653,6 +688,10 @@ pk_collector_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
     if (c->merging) /* release held packets as their time comes, even when nothing arrives */
         uv_timer_start(&c->merge_timer, on_merge_timer, MERGE_TICK_MS, MERGE_TICK_MS);
     pk_signals_start(&c->signals, &c->loop, on_stop_signal, c);
+    uv_signal_init(&c->loop, &c->sighup);
+    c->sighup.data = c;
+    uv_signal_start(&c->sighup, on_sighup, SIGHUP);
+    uv_unref((uv_handle_t *)&c->sighup);
     goto out_loop;
 
 out_output:

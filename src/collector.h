@@ -10,6 +10,6 @@ struct pk_config;
 struct pk_curve_keys;
 
 /** Runs the collector until stopped or its reader leaves; returns the process exit code. */
-int pk_collector_run(const struct pk_config *cfg, const struct pk_curve_keys *keys);
+int pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys);
 
 #endif

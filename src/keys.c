@@ -291,6 +291,22 @@ pk_keys_load(const struct pk_config *cfg, struct pk_curve_keys *k, char *errbuf)
     return 0;
 }
 
+int
+pk_keys_reload_allowed(const char *path, struct pk_curve_keys *k, char *errbuf)
+{
+    struct pk_curve_keys fresh = {0};
+    int rc = load_allowed(path, &fresh, errbuf);
+
+    if (rc != 0) {
+        free(fresh.allowed);
+        return rc;
+    }
+    free(k->allowed);
+    k->allowed = fresh.allowed;
+    k->nallowed = fresh.nallowed;
+    return 0;
+}
+
 void
 pk_keys_free(struct pk_curve_keys *k)
 {

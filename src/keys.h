@@ -28,6 +28,13 @@ struct pk_curve_keys {
  */
 int pk_keys_load(const struct pk_config *cfg, struct pk_curve_keys *k, char *errbuf);
 
+/**
+ * Collector: reads the COLLECT_CURVE_ALLOWED file at path again. On success the new list
+ * replaces k->allowed (the old array is freed: whoever pointed at it must take the new one) and
+ * 0 is returned; on any error k is untouched and errbuf says why.
+ */
+int pk_keys_reload_allowed(const char *path, struct pk_curve_keys *k, char *errbuf);
+
 void pk_keys_free(struct pk_curve_keys *k);
 
 /**
