@@ -21,8 +21,8 @@
 #define MAX_IOV 32
 /*
  * A chunk is larger than glibc's mmap threshold, so a freed chunk goes back to the kernel and
- * the next one is faulted in page by page: perf counted a page fault per 4.7 KB written, and
- * the collector spent a fifth of its time in them. A few spare chunks cover a steady stream.
+ * the next one is faulted in page by page (perf: about a page fault per 4.7 KB written; see
+ * also tune_allocator() in main.c). A few spare chunks cover a steady stream.
  */
 #define SPARE_CHUNKS 8
 
