@@ -147,6 +147,15 @@ pk_cidr_match_str(const struct pk_cidr *ranges, int n, const char *addr)
     return n == 0;
 }
 
+void
+pk_access_set_keys(struct pk_access *a, const char (*keys)[PK_KEY_Z85_LEN + 1], size_t n)
+{
+    a->keys = keys;
+    a->nkeys = n;
+    a->nlogged = 0; /* a new policy: its refusals are news again */
+    a->logged_full = 0;
+}
+
 int
 pk_access_key_allowed(const struct pk_access *a, const char *key_z85)
 {

@@ -52,6 +52,10 @@ pk_access_refused_count(const struct pk_access *a, int why)
     return a != NULL ? a->refused[why] : 0;
 }
 
+/** Sets the allowed client keys (NULL: any key), at start or on a reload; refusals are logged
+ *  afresh under the new list. */
+void pk_access_set_keys(struct pk_access *a, const char (*keys)[PK_KEY_Z85_LEN + 1], size_t n);
+
 /** 1 when key (Z85) is allowed: in the list, or no list is set. */
 int pk_access_key_allowed(const struct pk_access *a, const char *key_z85);
 

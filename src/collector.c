@@ -551,10 +551,8 @@ on_sighup(uv_signal_t *h, int signum)
                      "SIGHUP: %s; the %zu keys in force stay", errbuf, before);
         return;
     }
-    c->access.keys = (const char(*)[PK_KEY_Z85_LEN + 1]) c->keys->allowed;
-    c->access.nkeys = c->keys->nallowed;
-    c->access.nlogged = 0; /* a new policy: its refusals are news again */
-    c->access.logged_full = 0;
+    pk_access_set_keys(&c->access, (const char(*)[PK_KEY_Z85_LEN + 1]) c->keys->allowed,
+                       c->keys->nallowed);
     pk_info_with(&(struct pk_log_fields){.event = "allowed_keys_reloaded"},
                  "SIGHUP: COLLECT_CURVE_ALLOWED=\"%s\" reloaded: %zu keys (were %zu); connected "
                  "agents keep their connections, the list applies to new ones",
@@ -609,8 +607,8 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
     pk_log_set_context(&(struct pk_log_fields){.endpoint = cfg->collect_endpoint});
     c->access.allow = cfg->allow;
     c->access.nallow = cfg->nallow;
-    c->access.keys = (const char(*)[PK_KEY_Z85_LEN + 1])keys->allowed;
-    c->access.nkeys = keys->nallowed;
+    pk_access_set_keys(&c->access, (const char(*)[PK_KEY_Z85_LEN + 1]) keys->allowed,
+                       keys->nallowed);
     topts.access = &c->access;
     if (keys->enabled) {
         topts.public_key = keys->public_key;

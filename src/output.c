@@ -1,7 +1,8 @@
 /*
  * Output queue: a list of fixed-size chunks (allocated while the queue grows, at most
- * limit/CHUNK_SIZE + 2 of them), written with writev. Drained chunks are kept for reuse, up to
- * SPARE_CHUNKS; beyond that, memory is returned as chunks drain.
+ * limit/CHUNK_SIZE + 2 of them), written with writev. Memory is returned as chunks drain; the
+ * allocator keeps it for the next chunks rather than giving it back to the kernel
+ * (tune_allocator() in main.c: without that, every chunk was faulted in page by page).
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "output.h"
@@ -19,12 +20,6 @@
 
 #define CHUNK_SIZE (256u * 1024u)
 #define MAX_IOV 32
-/*
- * A chunk is larger than glibc's mmap threshold, so a freed chunk goes back to the kernel and
- * the next one is faulted in page by page (perf: about a page fault per 4.7 KB written; see
- * also tune_allocator() in main.c). A few spare chunks cover a steady stream.
- */
-#define SPARE_CHUNKS 8
 
 struct chunk {
     struct chunk *next;
@@ -39,9 +34,7 @@ struct pk_output {
     int failed;
     size_t limit, queued;
     uint64_t written;
-    struct chunk *head, *tail;
-    struct chunk *spare; /* drained chunks for reuse, linked by next */
-    unsigned nspare;
+    struct chunk *head, *tail, *spare;
     uv_poll_t poll;
     struct pk_output_callbacks cbs;
 };
@@ -100,10 +93,9 @@ new_chunk(struct pk_output *o)
 {
     struct chunk *c = o->spare;
 
-    if (c != NULL) {
-        o->spare = c->next;
-        o->nspare--;
-    } else if ((c = malloc(sizeof(*c))) == NULL)
+    if (c != NULL)
+        o->spare = NULL;
+    else if ((c = malloc(sizeof(*c))) == NULL)
         abort(); /* a bounded queue of 256 KiB chunks: failing here means the host is out */
     c->next = NULL;
     c->start = c->end = 0;
@@ -145,13 +137,10 @@ release_head(struct pk_output *o)
     o->head = c->next;
     if (o->head == NULL)
         o->tail = NULL;
-    if (o->nspare < SPARE_CHUNKS) {
-        c->next = o->spare;
+    if (o->spare == NULL)
         o->spare = c;
-        o->nspare++;
-    } else {
+    else
         free(c);
-    }
 }
 
 static void
@@ -253,12 +242,8 @@ pk_output_close(struct pk_output *o)
 {
     while (o->head != NULL)
         release_head(o);
-    while (o->spare != NULL) {
-        struct chunk *c = o->spare;
-        o->spare = c->next;
-        free(c);
-    }
-    o->nspare = 0;
+    free(o->spare);
+    o->spare = NULL;
     if (o->pollable)
         uv_close((uv_handle_t *)&o->poll, on_poll_closed);
     else
