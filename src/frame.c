@@ -201,6 +201,8 @@ decode_hello(const uint8_t *buf, size_t len, size_t off, struct pk_hello *h)
     if (len - off < 24)
         return -EBADMSG;
     h->linktype = get32(buf + off);
+    if (h->linktype > PK_LINKTYPE_MAX)
+        return -EBADMSG; /* it could not be written without being cut to another link type */
     h->snaplen = get32(buf + off + 4);
     h->tsresol = get32(buf + off + 8);
     h->heartbeat_ms = get32(buf + off + 12);
@@ -221,6 +223,8 @@ decode_packets(const uint8_t *buf, size_t len, size_t off, struct pk_packets *p)
     if (len - off < PK_PACKETS_BODY_HEADER_LEN)
         return -EBADMSG;
     p->linktype = get32(buf + off);
+    if (p->linktype > PK_LINKTYPE_MAX)
+        return -EBADMSG; /* it could not be written without being cut to another link type */
     p->count = get32(buf + off + 4);
     if (get64(buf + off + 8) != 0)
         return -EBADMSG;

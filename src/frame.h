@@ -14,6 +14,7 @@
 #define PK_FRAME_HEADER_LEN 32      /* without the source name */
 #define PK_FRAME_MAX (16u << 20)    /* the largest message a receiver accepts */
 #define PK_FRAME_MAX_CAPLEN 262144u /* the largest packet record */
+#define PK_LINKTYPE_MAX 65535u      /* pcap and pcapng hold a link type in 16 bits */
 #define PK_RECORD_HEADER_LEN 16
 #define PK_PACKETS_BODY_HEADER_LEN 24
 
@@ -78,7 +79,7 @@ struct pk_frame_source {
 
 /**
  * Decodes and validates a whole message. 0, or -EBADMSG (malformed, truncated, trailing bytes,
- * bad lengths), -EPROTONOSUPPORT (another protocol version), -EMSGSIZE (over PK_FRAME_MAX).
+ * bad lengths, a link type over PK_LINKTYPE_MAX), -EPROTONOSUPPORT (another protocol version), -EMSGSIZE (over PK_FRAME_MAX).
  * Pointers in f borrow from buf.
  */
 int pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f);

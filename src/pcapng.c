@@ -116,6 +116,8 @@ pk_pcapng_idb(uint8_t *buf, size_t cap, uint32_t linktype, uint32_t snaplen, con
     struct blockw w = {buf, cap, 0, 0};
     uint8_t tsresol = 9;
 
+    if (linktype > 0xffff)
+        return 0; /* the field has 16 bits: never write another link type than asked */
     begin(&w, BT_IDB);
     put16(&w, (uint16_t)linktype);
     put16(&w, 0);

@@ -14,7 +14,8 @@
 size_t pk_pcapng_shb(uint8_t *buf, size_t cap, const char *hardware, const char *os,
                      const char *application);
 
-/** An interface with nanosecond timestamps (if_tsresol 9). Strings may be NULL or "". */
+/** An interface with nanosecond timestamps (if_tsresol 9). Strings may be NULL or "".
+ *  0 also for a link type over 65535, which the block cannot hold. */
 size_t pk_pcapng_idb(uint8_t *buf, size_t cap, uint32_t linktype, uint32_t snaplen,
                      const char *name, const char *description, const char *filter);
 

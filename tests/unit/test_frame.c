@@ -161,6 +161,29 @@ test_rejects_bad_fields(void **state)
     memset(copy + body + PK_PACKETS_BODY_HEADER_LEN + 8, 0xff, 8);
     assert_int_equal(pk_frame_decode(copy, len, &f), -EBADMSG);
     assert_int_equal(pk_frame_decode(buf, PK_FRAME_MAX + 1, &f), -EMSGSIZE);
+    memcpy(copy, buf, len);
+    copy[body + 2] = 1; /* link type 65537: pcap and pcapng would cut it to 1 (Ethernet) */
+    assert_int_equal(pk_frame_decode(copy, len, &f), -EBADMSG);
+    copy[body + 2] = 0;
+    copy[body] = 0xff, copy[body + 1] = 0xff; /* 65535 is the largest */
+    assert_int_equal(pk_frame_decode(copy, len, &f), 0);
+}
+
+/* A hello's link type over 65535 is refused as well. */
+static void
+test_rejects_wide_linktype_in_hello(void **state)
+{
+    uint8_t buf[512];
+    struct pk_frame f;
+    struct pk_hello h = {.linktype = 0x10001, .snaplen = 1500, .tsresol = 9};
+    size_t len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "h", "d", "", "v");
+
+    (void)state;
+    assert_true(len > 0);
+    assert_int_equal(pk_frame_decode(buf, len, &f), -EBADMSG);
+    h.linktype = 0xffff;
+    len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "h", "d", "", "v");
+    assert_int_equal(pk_frame_decode(buf, len, &f), 0);
 }
 
 /* Random bytes, and valid messages with random bytes flipped, never crash the decoder. */
@@ -204,6 +227,7 @@ main(void)
         cmocka_unit_test(test_hello_and_stats_round_trip),
         cmocka_unit_test(test_rejects_truncated_and_trailing),
         cmocka_unit_test(test_rejects_bad_fields),
+        cmocka_unit_test(test_rejects_wide_linktype_in_hello),
         cmocka_unit_test(test_random_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
