@@ -34,6 +34,7 @@
 
 #define MAX_SOURCES 1024
 #define BAD_LOG_INTERVAL_NS (10ull * 1000000000ull)
+#define REFUSED_LOG_INTERVAL_NS 1000000000ull /* refusing peers: at most a line a second */
 #define ISB_INTERVAL_MS 5000 /* pcapng: interface statistics blocks this often, and at exit */
 #define STATE_CHECK_MS 250
 #define MERGE_TICK_MS 10 /* MERGE_WINDOW: how often held packets are checked for release */ /* how often silent sources are checked for stale and gone */
@@ -74,7 +75,7 @@ struct collector {
     struct pk_transport_counters counters; /* the transport's, kept after it is closed */
     int per_connection; /* the transport's peers name connections (ops->per_connection_peers) */
     uint64_t bad_logged_ns;
-    int refused_logged;
+    uint64_t refused_logged_ns, refused_unlogged; /* refusing peers: one line per interval */
     int wrong_protocol_logged; /* a zmq agent reached this tcp-raw collector */
 };
 
@@ -113,7 +114,9 @@ write_record(struct collector *c, struct pk_source *s, uint32_t linktype,
             c->last_ts_ns = rec->ts_ns;
         }
     }
-    if (pk_writer_record(&c->writer, s, linktype, rec)) {
+    int rc = pk_writer_record(&c->writer, s, linktype, rec);
+
+    if (rc > 0) {
         if (first && c->writer.format == PK_FORMAT_PCAP)
             pk_info("output stream link type %u (from source \"%s\")", linktype, s->name);
         s->written++;
@@ -123,7 +126,13 @@ write_record(struct collector *c, struct pk_source *s, uint32_t linktype,
     }
     s->linktype_drops++;
     c->out_linktype_drops++;
-    if (!s->warned_linktype) {
+    if (rc < 0 && !s->warned_interfaces) {
+        pk_warn_with(SOURCE_FIELDS(s, "source_linktype_mismatch"),
+                     "source \"%s\" sends a link type (%u) beyond the %d pcapng interfaces a "
+                     "source may have: dropping those packets (counted as link-type drops)",
+                     s->name, linktype, PK_SOURCE_INTERFACES);
+        s->warned_interfaces = 1;
+    } else if (rc == 0 && !s->warned_linktype) {
         pk_warn_with(SOURCE_FIELDS(s, "source_linktype_mismatch"),
                      "source \"%s\" has link type %u but the pcap stream has %u: dropping its "
                      "packets (counted as link-type drops; OUTPUT_FORMAT=pcapng takes every link "
@@ -232,28 +241,51 @@ on_state_timer(uv_timer_t *h)
         update_state(&c->sources, c->sources.v[i], now);
 }
 
-static int
-on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const struct pk_peer *who)
+/*
+ * A message the source table did not take. Each refusing peer is logged once (the table keeps
+ * the 64 most recent apart); a peer that keeps coming back, or a crowd of them, is only
+ * counted: at most one line per REFUSED_LOG_INTERVAL, saying how many went unlogged.
+ */
+static void
+note_refused(struct collector *c, const struct pk_admission *a, const struct pk_frame *f,
+             uint64_t now_ns)
+{
+    const char *peer = a->peer->addr[0] ? a->peer->addr : "an unknown peer";
+
+    if (!a->first_refusal)
+        return;
+    if (c->refused_logged_ns != 0 && now_ns - c->refused_logged_ns < REFUSED_LOG_INTERVAL_NS) {
+        c->refused_unlogged++;
+        return;
+    }
+    if (a->why == PK_SR_OTHER_PEER)
+        pk_warn_with(
+            &(struct pk_log_fields){.event = "source_spoofed", .source = a->source->name,
+                                    .peer = a->peer->addr},
+            "refusing messages with the id of source \"%s\" (%016llx) from %s: it is bound to "
+            "%s and up (%llu other refusing peers not logged)",
+            a->source->name, (unsigned long long)f->source_id, peer, a->source->peer,
+            (unsigned long long)c->refused_unlogged);
+    else
+        pk_warn_with(
+            &(struct pk_log_fields){.event = "source_refused", .peer = a->peer->addr},
+            "refusing new sources from %s: %s (%zu sources, at most %zu per peer); counted in "
+            "sources_refused (%llu other refusing peers not logged)",
+            peer, a->why == PK_SR_TABLE_FULL ? "the source table is full of live sources"
+                                             : "it holds its limit of live sources",
+            c->sources.n, c->sources.per_peer_limit, (unsigned long long)c->refused_unlogged);
+    c->refused_logged_ns = now_ns;
+    c->refused_unlogged = 0;
+}
+
+/* Follows the address (and key) a source speaks from, for /status and the logs. */
+static void
+note_peer(struct collector *c, struct pk_source *s, const struct pk_admission *a,
+          const struct pk_peer *who, uint64_t now)
 {
     const char *peer = who->addr;
-    struct collector *c = t->data;
-    struct pk_frame f;
-    struct pk_source *s;
-    int rc, created;
 
-    if ((rc = pk_frame_decode(buf, len, &f)) != 0) {
-        note_bad(c, rc, peer);
-        return rc;
-    }
-    uint64_t now = pk_now_ns();
-    s = pk_sources_track(&c->sources, &f, now, &created);
-    if (s == NULL) {
-        if (!c->refused_logged++)
-            pk_warn_with(&(struct pk_log_fields){.event = "source_table_full", .peer = peer},
-                         "source table full (%d sources): refusing new sources", MAX_SOURCES);
-        return 0;
-    }
-    if (created)
+    if (a->what == PK_ADMIT_NEW)
         pk_info_with(
             &(struct pk_log_fields){.event = "source_new", .source = s->name, .peer = peer},
             "new source \"%s\" (id %016llx) from %s", s->name, (unsigned long long)s->id,
@@ -278,6 +310,41 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const struct 
                          s->key);
         snprintf(s->key, sizeof(s->key), "%s", who->key);
     }
+}
+
+static void
+note_loss(struct pk_source *s, uint64_t lost, const char *where)
+{
+    if (lost > 0)
+        pk_warn_with(SOURCE_FIELDS(s, "source_loss"),
+                     "source \"%s\": %llu packets lost in transit%s (%llu so far)", s->name,
+                     (unsigned long long)lost, where, (unsigned long long)s->lost_packets);
+}
+
+static int
+on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const struct pk_peer *who)
+{
+    struct collector *c = t->data;
+    struct pk_admission a;
+    struct pk_frame f;
+    struct pk_source *s;
+    int rc;
+
+    if ((rc = pk_frame_decode(buf, len, &f)) != 0) {
+        note_bad(c, rc, who->addr);
+        return rc;
+    }
+    uint64_t now = pk_now_ns();
+    /* A peer is its CURVE key when it has one (the address may change), else its address. */
+    pk_sources_admit(&c->sources, &f, who->key[0] ? who->key : who->addr, who->addr, now, &a);
+    if (a.what == PK_ADMIT_REFUSED) {
+        note_refused(c, &a, &f, now);
+        return 0; /* a valid message the table will not take: not the connection's fault */
+    }
+    if (a.what == PK_ADMIT_DUPLICATE)
+        return 0; /* counted in the source's duplicates; never written twice */
+    s = a.source;
+    note_peer(c, s, &a, who, now);
 
     switch (f.kind) {
     case PK_KIND_HELLO:
@@ -288,23 +355,17 @@ on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const struct 
                          s->name, s->host, s->device, s->linktype, s->snaplen, s->filter,
                          s->version);
         break;
-    case PK_KIND_PACKETS: {
-        uint64_t lost = pk_source_apply_packets(s, &f.u.packets);
-        if (lost > 0)
-            pk_warn_with(SOURCE_FIELDS(s, "source_loss"),
-                         "source \"%s\": %llu packets lost in transit (%llu so far)", s->name,
-                         (unsigned long long)lost, (unsigned long long)s->lost_packets);
+    case PK_KIND_PACKETS:
+        note_loss(s, pk_source_apply_packets(s, &f.u.packets), "");
         s->packets += f.u.packets.count;
         s->bytes += f.u.packets.records_len; /* records with their 16-byte headers */
         write_packets(c, s, &f.u.packets, now);
         break;
-    }
     case PK_KIND_STATS:
-        s->agent = f.u.stats;
+        note_loss(s, pk_source_apply_stats(s, &f.u.stats, 0), " (by its relayed total)");
         break;
     case PK_KIND_GOODBYE:
-        s->agent = f.u.stats;
-        s->said_goodbye = 1;
+        note_loss(s, pk_source_apply_stats(s, &f.u.stats, 1), " before its goodbye");
         s->state = PK_SOURCE_GONE;
         log_source_totals(s, "said goodbye", "source_goodbye");
         break;
@@ -653,6 +714,7 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
     }
     c->tr->data = c;
     c->per_connection = c->tr->ops->per_connection_peers;
+    c->sources.per_connection = c->per_connection; /* a source may move once its connection closed */
     c->tr->on_message = on_message;
     c->tr->on_peer = on_peer;
     log_security(c, &ep);

@@ -74,7 +74,8 @@ static const struct cfg_var vars[] = {
      "collect: hold packets this long to write them in timestamp order across sources (0: in "
      "arrival order, lowest latency)"},
     {"SOURCE_STALE_AFTER", CFG_DURATION, F(stale_after_ms), "5s", NULL, 100, 86400000,
-     "collect: a source silent this long is \"stale\" in /status and /metrics"},
+     "collect: a source silent this long (or three of its heartbeat intervals, if longer) is "
+     "\"stale\" in /status and /metrics"},
     {"SOURCE_GONE_AFTER", CFG_DURATION, F(gone_after_ms), "60s", NULL, 100, 604800000,
      "collect: a source silent this long (or that said goodbye) is \"gone\""},
     {"COLLECT_ALLOW", CFG_STRING, F(collect_allow), "", NULL, 0, 0,

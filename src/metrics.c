@@ -154,6 +154,12 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     per_source(b, t, "packeteur_source_linktype_drops_total", "counter",
                "Packets of the source dropped because their link type differs from the stream's.",
                SOURCE_FIELD(linktype_drops));
+    per_source(b, t, "packeteur_source_duplicate_messages_total", "counter",
+               "Messages of the source dropped: a sequence number below the next expected.",
+               SOURCE_FIELD(duplicates));
+    per_source(b, t, "packeteur_source_foreign_messages_total", "counter",
+               "Messages with the source's id from a peer it is not bound to, refused.",
+               SOURCE_FIELD(foreign));
 
     family(b, "packeteur_source_up", "gauge",
            "1 when the source was heard from within SOURCE_STALE_AFTER.");
@@ -174,7 +180,22 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
         pk_buf_printf(b, "packeteur_sources{state=\"%s\"} %" PRIu64 "\n", pk_source_state_names[s],
                       by_state[s]);
     single(b, "packeteur_sources_refused_total", "counter",
-           "Messages of new sources refused because the source table was full.", t->refused);
+           "Messages of new sources refused (the table full, or the peer at its limit).",
+           t->refused);
+    family(b, "packeteur_source_refusals_total", "counter",
+           "Messages the source table refused, by reason: table_full, peer_limit (the peer holds "
+           "its limit of live sources), other_peer (a source's id from a peer it is not bound to).");
+    for (int i = 0; i < PK_SR_REASONS; i++)
+        pk_buf_printf(b, "packeteur_source_refusals_total{reason=\"%s\"} %" PRIu64 "\n",
+                      pk_source_refusal_names[i], t->refused_by[i]);
+    single(b, "packeteur_refusing_peers", "gauge",
+           "Peers in the table of refusing peers (/status refusing_peers; the most recent).",
+           t->nrefusing);
+    single(b, "packeteur_refusing_peers_forgotten_total", "counter",
+           "Refusing peers dropped from that table to make room for newer ones.",
+           t->refusing_forgotten);
+    single(b, "packeteur_sources_forgotten_total", "counter",
+           "Sources that were not up, forgotten to make room for new ones.", t->evicted);
 
     single(b, "packeteur_output_packets_total", "counter", "Packets written to the output.",
            r->out_packets);

@@ -2,18 +2,38 @@
 #include "sources.h"
 #include "text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char *const pk_source_state_names[PK_SOURCE_STATES] = {"up", "stale", "gone"};
+const char *const pk_source_refusal_names[PK_SR_REASONS] = {"table_full", "peer_limit",
+                                                            "other_peer"};
 
 void
 pk_sources_init(struct pk_sources *t, size_t limit, uint64_t stale_ms, uint64_t gone_ms)
 {
     memset(t, 0, sizeof(*t));
     t->limit = limit;
+    t->per_peer_limit = PK_SOURCES_PER_PEER;
     t->stale_ms = stale_ms;
     t->gone_ms = gone_ms;
+}
+
+/*
+ * An agent says how often it speaks (the hello's heartbeat interval): one with a long interval
+ * is not stale between two heartbeats. Three intervals allow for one lost or late heartbeat;
+ * capped at gone_ms, so that a peer claiming an absurd interval cannot keep a slot up longer
+ * than SOURCE_GONE_AFTER.
+ */
+static uint64_t
+stale_after_ms(const struct pk_sources *t, const struct pk_source *s)
+{
+    uint64_t beats = 3ull * s->heartbeat_ms;
+
+    if (beats <= t->stale_ms)
+        return t->stale_ms;
+    return beats < t->gone_ms ? beats : t->gone_ms;
 }
 
 enum pk_source_state
@@ -23,26 +43,40 @@ pk_source_state(const struct pk_sources *t, const struct pk_source *s, uint64_t 
 
     if (s->said_goodbye || silent_ms >= t->gone_ms)
         return PK_SOURCE_GONE;
-    return silent_ms >= t->stale_ms ? PK_SOURCE_STALE : PK_SOURCE_UP;
+    return silent_ms >= stale_after_ms(t, s) ? PK_SOURCE_STALE : PK_SOURCE_UP;
 }
 
-/* Forgets the gone source heard from least recently; 0 when there is none. */
+static void
+remove_at(struct pk_sources *t, size_t i)
+{
+    free(t->v[i]->filter);
+    free(t->v[i]);
+    memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
+    t->n--;
+    t->evicted++;
+}
+
+/*
+ * Forgets the source heard from least recently among those that are not up (and hold nothing
+ * in the merge buffer); with owner, only among that peer's. 0 when there is none: nothing ever
+ * evicts a source that is up.
+ */
 static int
-evict_one(struct pk_sources *t, uint64_t now_ns)
+evict_one(struct pk_sources *t, const char *owner, uint64_t now_ns)
 {
     size_t victim = t->n;
 
-    for (size_t i = 0; i < t->n; i++)
-        if (pk_source_state(t, t->v[i], now_ns) == PK_SOURCE_GONE && t->v[i]->held == 0 &&
-            (victim == t->n || t->v[i]->last_seen_ns < t->v[victim]->last_seen_ns))
+    for (size_t i = 0; i < t->n; i++) {
+        const struct pk_source *s = t->v[i];
+        if (s->held > 0 || (owner != NULL && strcmp(s->owner, owner) != 0) ||
+            pk_source_state(t, s, now_ns) == PK_SOURCE_UP)
+            continue;
+        if (victim == t->n || s->last_seen_ns < t->v[victim]->last_seen_ns)
             victim = i;
+    }
     if (victim == t->n)
         return 0;
-    free(t->v[victim]->filter);
-    free(t->v[victim]);
-    memmove(&t->v[victim], &t->v[victim + 1], (t->n - victim - 1) * sizeof(t->v[0]));
-    t->n--;
-    t->evicted++;
+    remove_at(t, victim);
     return 1;
 }
 
@@ -85,13 +119,36 @@ find(struct pk_sources *t, uint64_t id)
     return NULL;
 }
 
+static size_t
+sources_of(const struct pk_sources *t, const char *owner)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < t->n; i++)
+        n += strcmp(t->v[i]->owner, owner) == 0;
+    return n;
+}
+
+/* Makes room for a new source of owner: 0, or the reason it cannot have one. */
+static int
+make_room(struct pk_sources *t, const char *owner, uint64_t now_ns, enum pk_source_refusal *why)
+{
+    if (sources_of(t, owner) >= t->per_peer_limit && !evict_one(t, owner, now_ns)) {
+        *why = PK_SR_PEER_LIMIT;
+        return -1;
+    }
+    if (t->n >= t->limit && !evict_one(t, NULL, now_ns)) {
+        *why = PK_SR_TABLE_FULL;
+        return -1;
+    }
+    return 0;
+}
+
 static struct pk_source *
-add(struct pk_sources *t, const struct pk_frame *f, uint64_t now_ns)
+add(struct pk_sources *t, const struct pk_frame *f, const char *owner, uint64_t now_ns)
 {
     struct pk_source *s, **v;
 
-    if (t->n >= t->limit && !evict_one(t, now_ns))
-        return NULL;
     s = calloc(1, sizeof(*s));
     v = realloc(t->v, (t->n + 1) * sizeof(*v));
     if (s == NULL || v == NULL || (s->filter = strdup("")) == NULL) {
@@ -106,35 +163,144 @@ add(struct pk_sources *t, const struct pk_frame *f, uint64_t now_ns)
     t->n++;
     s->id = f->source_id;
     copy_str(s->name, sizeof(s->name), &f->name);
+    snprintf(s->owner, sizeof(s->owner), "%s", owner);
     s->first_seen_ns = now_ns;
     return s;
+}
+
+/* The refusal-table entry of peer: found, or made in place of the least recent one. */
+static struct pk_refusing_peer *
+refusing_peer(struct pk_sources *t, const char *peer, uint64_t now_ns, int *first)
+{
+    size_t i, oldest = 0;
+
+    *first = 0;
+    if (t->nrefusing > 0 && strcmp(t->refusing[t->last_refusing].peer, peer) == 0)
+        return &t->refusing[t->last_refusing]; /* a flood comes from one peer: found first */
+    for (i = 0; i < t->nrefusing; i++) {
+        if (strcmp(t->refusing[i].peer, peer) == 0)
+            break;
+        if (t->refusing[i].last_ns < t->refusing[oldest].last_ns)
+            oldest = i;
+    }
+    if (i == t->nrefusing) {
+        if (t->nrefusing < PK_REFUSING_PEERS) {
+            t->nrefusing++;
+        } else {
+            i = oldest;
+            t->refusing_forgotten++;
+        }
+        memset(&t->refusing[i], 0, sizeof(t->refusing[i]));
+        snprintf(t->refusing[i].peer, sizeof(t->refusing[i].peer), "%s", peer);
+        t->refusing[i].first_ns = now_ns;
+        *first = 1;
+    }
+    t->last_refusing = i;
+    return &t->refusing[i];
+}
+
+static void
+refuse(struct pk_sources *t, const char *peer, const char *addr, enum pk_source_refusal why,
+       uint64_t now_ns, struct pk_admission *a)
+{
+    struct pk_refusing_peer *p = refusing_peer(t, peer, now_ns, &a->first_refusal);
+
+    snprintf(p->addr, sizeof(p->addr), "%s", addr);
+    p->count[why]++;
+    p->last_ns = now_ns;
+    t->refused_by[why]++;
+    if (why != PK_SR_OTHER_PEER)
+        t->refused++;
+    a->what = PK_ADMIT_REFUSED;
+    a->why = why;
+    a->peer = p;
+}
+
+/*
+ * A known id from another peer. The source moves to it only when it is not up, or when its own
+ * connection closed (a tcp-raw agent that reconnects comes from a new port): so a peer that
+ * read the id in /status cannot say goodbye for a live source, nor send its packets.
+ */
+static int
+may_move(const struct pk_sources *t, const struct pk_source *s, uint64_t now_ns)
+{
+    return pk_source_state(t, s, now_ns) != PK_SOURCE_UP || (t->per_connection && !s->connected);
+}
+
+/* The source now speaks from owner. A sequence that starts over is a new run of the same id
+ * (a capture stream whose id came round again): its bases are taken afresh. */
+static void
+move(struct pk_source *s, const struct pk_frame *f, const char *owner)
+{
+    snprintf(s->owner, sizeof(s->owner), "%s", owner);
+    if (s->have_seq && f->seq < s->next_seq)
+        s->have_seq = s->have_index = 0;
+}
+
+/* Sequence bookkeeping of an admitted message; 0, or -1 for a duplicate (dropped). */
+static int
+track_seq(struct pk_source *s, const struct pk_frame *f)
+{
+    if (s->have_seq && f->seq < s->next_seq) {
+        s->duplicates++; /* a repeat, or older than one already taken: never written twice */
+        return -1;
+    }
+    if (s->have_seq) {
+        s->lost_messages += f->seq - s->next_seq;
+    } else if (f->seq == 0) {
+        /* Seen from its very first message: every packet it relays should arrive here. */
+        s->have_index = 1;
+        s->index_base = s->next_index = 0;
+    }
+    /* Otherwise this collector started (or restarted) after the source: the base is here. */
+    s->next_seq = f->seq + 1;
+    s->have_seq = 1;
+    return 0;
+}
+
+void
+pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *peer,
+                 const char *addr, uint64_t now_ns, struct pk_admission *a)
+{
+    struct pk_source *s = find(t, f->source_id);
+
+    memset(a, 0, sizeof(*a));
+    a->what = PK_ADMIT_KNOWN;
+    if (s == NULL) {
+        /* a->why stays PK_SR_TABLE_FULL when add() is out of memory */
+        if (make_room(t, peer, now_ns, &a->why) != 0 || (s = add(t, f, peer, now_ns)) == NULL) {
+            refuse(t, peer, addr, a->why, now_ns, a);
+            return;
+        }
+        a->what = PK_ADMIT_NEW;
+    } else if (strcmp(s->owner, peer) != 0) {
+        if (!may_move(t, s, now_ns)) {
+            s->foreign++;
+            refuse(t, peer, addr, PK_SR_OTHER_PEER, now_ns, a);
+            a->source = s;
+            return;
+        }
+        move(s, f, peer);
+        a->what = PK_ADMIT_MOVED;
+    }
+    a->source = s;
+    if (track_seq(s, f) != 0) {
+        a->what = PK_ADMIT_DUPLICATE;
+        return;
+    }
+    s->last_seen_ns = now_ns;
+    s->messages++;
+    s->said_goodbye = 0; /* a source that speaks after its goodbye is up again */
 }
 
 struct pk_source *
 pk_sources_track(struct pk_sources *t, const struct pk_frame *f, uint64_t now_ns, int *created)
 {
-    struct pk_source *s = find(t, f->source_id);
+    struct pk_admission a;
 
-    *created = 0;
-    if (s == NULL) {
-        if ((s = add(t, f, now_ns)) == NULL) {
-            t->refused++;
-            return NULL;
-        }
-        *created = 1;
-    }
-    s->last_seen_ns = now_ns;
-    s->messages++;
-    if (!s->have_seq || f->seq >= s->next_seq) {
-        /* The first message a collector sees of a source (it may have restarted) sets the base. */
-        if (s->have_seq)
-            s->lost_messages += f->seq - s->next_seq;
-        s->next_seq = f->seq + 1;
-        s->have_seq = 1;
-    } else {
-        s->out_of_order++;
-    }
-    return s;
+    pk_sources_admit(t, f, "", "", now_ns, &a);
+    *created = a.what == PK_ADMIT_NEW;
+    return a.what == PK_ADMIT_REFUSED || a.what == PK_ADMIT_DUPLICATE ? NULL : a.source;
 }
 
 int
@@ -178,5 +344,33 @@ pk_source_apply_packets(struct pk_source *s, const struct pk_packets *p)
     if (!s->have_index || p->first_index + p->count > s->next_index)
         s->next_index = p->first_index + p->count;
     s->have_index = 1;
+    return lost;
+}
+
+/*
+ * The agent counts a batch as relayed when its transport takes it, before it sends the stats
+ * that include it; messages arrive in sequence order and older ones are dropped. So when a
+ * stats or goodbye arrives, every packet below its relayed total has arrived or never will:
+ * lost = relayed - (index_base + received + lost so far), which is relayed - next_index.
+ */
+uint64_t
+pk_source_apply_stats(struct pk_source *s, const struct pk_stats *st, int goodbye)
+{
+    uint64_t lost = 0;
+
+    s->agent = *st;
+    if (goodbye)
+        s->said_goodbye = 1;
+    if (!s->have_index) {
+        /* The first count this collector sees of a source it joined late: the base. */
+        s->index_base = s->next_index = st->relayed;
+        s->have_index = 1;
+        return 0;
+    }
+    if (st->relayed > s->next_index) {
+        lost = st->relayed - s->next_index;
+        s->lost_packets += lost;
+        s->next_index = st->relayed;
+    }
     return lost;
 }

@@ -1,7 +1,9 @@
 /*
  * The collector's per-source table: identity, metadata from hello messages, counters, and the
  * sequence and packet-index bookkeeping that detects what was lost in transit. Pure (no I/O,
- * no loop); bounded to a fixed number of sources. Single-threaded.
+ * no loop); bounded to a fixed number of sources, and of sources per peer. Each source is bound
+ * to the peer it was first seen from, so that no other peer can speak for it while it is up.
+ * Single-threaded.
  */
 #ifndef PK_SOURCES_H
 #define PK_SOURCES_H
@@ -15,22 +17,43 @@ enum pk_source_state { PK_SOURCE_UP, PK_SOURCE_STALE, PK_SOURCE_GONE, PK_SOURCE_
 
 extern const char *const pk_source_state_names[PK_SOURCE_STATES]; /* "up", "stale", "gone" */
 
+/* Why the table did not take a message (docs/PROTOCOL.md, "Who may speak for a source"). */
+enum pk_source_refusal {
+    PK_SR_TABLE_FULL, /* a new id, and every slot holds a source that is up */
+    PK_SR_PEER_LIMIT, /* a new id from a peer that holds PK_SOURCES_PER_PEER sources, all up */
+    PK_SR_OTHER_PEER, /* a known id from a peer other than the one the source is bound to */
+    PK_SR_REASONS
+};
+
+extern const char *const pk_source_refusal_names[PK_SR_REASONS]; /* "table_full", ... */
+
+#define PK_SOURCES_PER_PEER 64 /* a pcapng capture stream carries up to 64 interfaces */
+#define PK_SOURCE_INTERFACES 8 /* pcapng output: link types one source may use */
+#define PK_REFUSING_PEERS 64   /* peers whose refusals are kept apart (the most recent) */
+#define PK_PEER_ID_LEN 64      /* a peer identity: an address "ip:port", or a CURVE key */
+
+/* A pcapng output interface of a source: one per link type it sent. */
+struct pk_source_if {
+    uint32_t linktype, id;
+};
+
 struct pk_source {
     uint64_t id;
     char name[256], host[256], device[256], version[256];
     char peer[64]; /* transport peer address of the latest message, "" when unknown */
     char key[41];  /* the CURVE public key (Z85) it authenticated with, "" when none */
+    char owner[PK_PEER_ID_LEN]; /* the peer it is bound to: its key, else its address */
     char *filter; /* owned; "" until a hello arrives */
     uint32_t linktype, snaplen, tsresol, heartbeat_ms;
     uint64_t start_ns;
-    int have_hello, have_seq, have_index, said_goodbye, warned_linktype;
+    int have_hello, have_seq, have_index, said_goodbye, warned_linktype, warned_interfaces;
     enum pk_source_state state; /* as last logged by the owner */
     int connected;               /* its transport connection is open (tcp-raw tells; zmq not) */
     uint64_t connected_since_ns; /* when messages started coming from the current peer */
     uint64_t reconnects;         /* times it came back from another peer address */
     uint64_t disconnects;        /* times its connection closed */
-    uint32_t if_id_plus1;        /* pcapng output: its interface id + 1; 0 before its first packet */
-    uint32_t if_linktype;        /* pcapng output: the link type that interface was described with */
+    struct pk_source_if ifs[PK_SOURCE_INTERFACES]; /* pcapng output, in order of first use */
+    uint32_t nifs;
     uint32_t held;               /* packets held in the MERGE_WINDOW buffer: not evicted while > 0 */
     uint64_t late;               /* packets written after a later timestamp (MERGE_WINDOW) */
     uint64_t first_seen_ns, last_seen_ns;
@@ -38,32 +61,76 @@ struct pk_source {
     uint64_t index_base; /* packets it had relayed before the first one this collector saw */
 
     uint64_t messages, packets, bytes;    /* received (packets, captured bytes) */
-    uint64_t lost_messages, lost_packets; /* sequence and packet-index gaps */
-    uint64_t out_of_order;                /* messages older than one already seen */
+    uint64_t lost_messages, lost_packets; /* sequence and packet-index gaps, and the agent's
+                                             relayed total beyond what arrived */
+    uint64_t duplicates; /* messages with a sequence number below the next expected (dropped) */
+    uint64_t foreign;                     /* messages with its id from another peer (refused) */
     uint64_t written, linktype_drops;     /* what became of the received packets */
     struct pk_stats agent;                /* the agent's latest stats or goodbye */
 };
 
+/* A peer the table refused messages from, with counts by reason. */
+struct pk_refusing_peer {
+    char peer[PK_PEER_ID_LEN]; /* its identity: CURVE key, else address */
+    char addr[64];             /* the address of its latest refused message */
+    uint64_t count[PK_SR_REASONS];
+    uint64_t first_ns, last_ns;
+};
+
 struct pk_sources {
     struct pk_source **v;
-    size_t n, limit;
-    uint64_t refused; /* messages from new sources past the limit */
-    uint64_t evicted; /* gone sources forgotten to make room */
+    size_t n, limit, per_peer_limit;
+    int per_connection; /* peer addresses name connections, and closes are reported (tcp-raw) */
+    uint64_t refused; /* messages of new sources refused (table full or peer at its limit) */
+    uint64_t refused_by[PK_SR_REASONS];
+    uint64_t evicted; /* sources that were not up, forgotten to make room */
     uint64_t stale_ms, gone_ms; /* liveness thresholds (SOURCE_STALE_AFTER, SOURCE_GONE_AFTER) */
+    struct pk_refusing_peer refusing[PK_REFUSING_PEERS];
+    size_t nrefusing, last_refusing;
+    uint64_t refusing_forgotten; /* refusing peers dropped from that table for newer ones */
 };
 
 void pk_sources_init(struct pk_sources *t, size_t limit, uint64_t stale_ms, uint64_t gone_ms);
 void pk_sources_free(struct pk_sources *t);
 
+/* What became of a message (pk_sources_admit). */
+enum pk_admit {
+    PK_ADMIT_KNOWN,     /* a known source, from the peer it is bound to */
+    PK_ADMIT_NEW,       /* a new source, now bound to this peer */
+    PK_ADMIT_MOVED,     /* a known source that was not up (or whose connection had closed),
+                           now bound to this peer */
+    PK_ADMIT_DUPLICATE, /* sequence below the next expected: drop it (counted in the source) */
+    PK_ADMIT_REFUSED,   /* drop it: counted by reason and per peer */
+};
+
+struct pk_admission {
+    enum pk_admit what;
+    struct pk_source *source;      /* NULL when refused as a new source */
+    enum pk_source_refusal why;    /* PK_ADMIT_REFUSED */
+    struct pk_refusing_peer *peer; /* PK_ADMIT_REFUSED: the peer's entry (borrowed) */
+    int first_refusal;             /* PK_ADMIT_REFUSED: the first the table knows of this peer */
+};
+
 /**
- * Finds or adds the source of a decoded message and does its sequence bookkeeping. When the
- * table is full, the gone source heard from least recently is forgotten to make room; with none
- * gone, returns NULL (counted in refused). *created is set to 1 for a new source.
+ * Finds or adds the source of a decoded message from peer (its identity: the CURVE key when
+ * there is one, else the transport address; addr is that address) and does its sequence
+ * bookkeeping. A source is bound to the peer it was first seen from; a message with its id from
+ * another peer is refused while the source is up (and, with per_connection, its connection
+ * open). A new id evicts, when it must, a source that is not up: first of this peer's when the
+ * peer holds per_peer_limit sources, then the least recently heard of all when the table is full.
  */
+void pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *peer,
+                      const char *addr, uint64_t now_ns, struct pk_admission *a);
+
+/** pk_sources_admit from an unknown peer; the source, or NULL when refused or a duplicate. */
 struct pk_source *pk_sources_track(struct pk_sources *t, const struct pk_frame *f,
                                    uint64_t now_ns, int *created);
 
-/** up: heard from within stale_ms; stale: silent longer; gone: said goodbye or silent gone_ms. */
+/**
+ * up: heard from within the stale threshold, which is SOURCE_STALE_AFTER or three of the
+ * source's heartbeat intervals (its hello), whichever is longer, but at most SOURCE_GONE_AFTER;
+ * stale: silent longer; gone: said goodbye or silent gone_ms.
+ */
 enum pk_source_state pk_source_state(const struct pk_sources *t, const struct pk_source *s,
                                      uint64_t now_ns);
 
@@ -72,5 +139,11 @@ int pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h);
 
 /** Packet-index bookkeeping for a packets message; returns packets lost before it. */
 uint64_t pk_source_apply_packets(struct pk_source *s, const struct pk_packets *p);
+
+/**
+ * Applies a stats or goodbye message. Its relayed total closes the books: packets the agent
+ * relayed before it and that never arrived are lost (returned, and added to lost_packets).
+ */
+uint64_t pk_source_apply_stats(struct pk_source *s, const struct pk_stats *st, int goodbye);
 
 #endif

@@ -133,10 +133,35 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "lost_messages", (double)s->lost_messages);
     cJSON_AddNumberToObject(o, "lost_packets", (double)s->lost_packets);
     cJSON_AddNumberToObject(o, "relayed_before_first_seen", (double)s->index_base);
-    cJSON_AddNumberToObject(o, "out_of_order", (double)s->out_of_order);
+    cJSON_AddNumberToObject(o, "duplicates", (double)s->duplicates);
+    cJSON_AddNumberToObject(o, "refused_from_other_peers", (double)s->foreign);
     agent = cJSON_AddObjectToObject(o, "agent");
     add_stats(agent, &s->agent);
     return o;
+}
+
+/* Messages the source table refused, by reason, and the most recent peers it refused. */
+static void
+add_refusals(cJSON *o, const struct pk_sources *t)
+{
+    cJSON *by = cJSON_AddObjectToObject(o, "source_refusals"), *peers;
+
+    for (int i = 0; i < PK_SR_REASONS; i++)
+        cJSON_AddNumberToObject(by, pk_source_refusal_names[i], (double)t->refused_by[i]);
+    cJSON_AddNumberToObject(o, "sources_per_peer_limit", (double)t->per_peer_limit);
+    peers = cJSON_AddArrayToObject(o, "refusing_peers");
+    for (size_t i = 0; i < t->nrefusing; i++) {
+        const struct pk_refusing_peer *p = &t->refusing[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "peer", p->peer);
+        cJSON_AddStringToObject(e, "address", p->addr);
+        for (int r = 0; r < PK_SR_REASONS; r++)
+            cJSON_AddNumberToObject(e, pk_source_refusal_names[r], (double)p->count[r]);
+        add_time(e, "first_refused", p->first_ns);
+        add_time(e, "last_refused", p->last_ns);
+        cJSON_AddItemToArray(peers, e);
+    }
+    cJSON_AddNumberToObject(o, "refusing_peers_forgotten", (double)t->refusing_forgotten);
 }
 
 char *
@@ -156,6 +181,7 @@ pk_status_collect(const struct pk_collect_report *r)
         cJSON_AddNumberToObject(counts, pk_source_state_names[s], (double)by_state[s]);
     cJSON_AddNumberToObject(o, "sources_refused", (double)t->refused);
     cJSON_AddNumberToObject(o, "sources_forgotten", (double)t->evicted);
+    add_refusals(o, t);
     cJSON_AddNumberToObject(o, "stale_after_seconds", (double)t->stale_ms / 1e3);
     cJSON_AddNumberToObject(o, "gone_after_seconds", (double)t->gone_ms / 1e3);
 

@@ -3,6 +3,7 @@
 #include "pcapng.h"
 #include "pcapout.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,25 +38,38 @@ start(struct pk_writer *w, uint32_t linktype)
     w->started = 1;
 }
 
-/* pcapng: the source's interface, described when it first writes or changes link type. */
-static uint32_t
-interface_of(struct pk_writer *w, struct pk_source *s, uint32_t linktype)
+/*
+ * pcapng: the source's interface for this link type, described the first time the source uses
+ * it and reused after, so that a source flipping link types costs one block per link type, not
+ * one per packet. -ENOSPC past PK_SOURCE_INTERFACES link types (the packet is not written).
+ */
+static int
+interface_of(struct pk_writer *w, struct pk_source *s, uint32_t linktype, uint32_t *if_id)
 {
     uint8_t buf[2048];
     char description[600];
     size_t n;
 
-    if (s->if_id_plus1 != 0 && s->if_linktype == linktype)
-        return s->if_id_plus1 - 1;
+    for (uint32_t i = 0; i < s->nifs; i++) {
+        if (s->ifs[i].linktype == linktype) {
+            *if_id = s->ifs[i].id;
+            return 0;
+        }
+    }
+    if (s->nifs == PK_SOURCE_INTERFACES)
+        return -ENOSPC;
     snprintf(description, sizeof(description), "%s on %s (host %s)", s->device[0] ? s->device : "?",
              s->peer[0] ? s->peer : "?", s->host[0] ? s->host : "?");
     n = pk_pcapng_idb(buf, sizeof(buf), linktype,
                       s->snaplen ? s->snaplen : PK_PCAP_STREAM_SNAPLEN, s->name, description,
                       s->filter);
+    if (n == 0)
+        return -EINVAL; /* a link type the block cannot hold (the decoder refuses those) */
     pk_output_append(w->out, buf, n);
-    s->if_id_plus1 = ++w->interfaces;
-    s->if_linktype = linktype;
-    return s->if_id_plus1 - 1;
+    s->ifs[s->nifs].linktype = linktype;
+    s->ifs[s->nifs].id = *if_id = w->interfaces++;
+    s->nifs++;
+    return 0;
 }
 
 int
@@ -74,8 +88,11 @@ pk_writer_record(struct pk_writer *w, struct pk_source *s, uint32_t linktype,
         pk_output_append(w->out, rec->data, rec->caplen);
     } else {
         uint8_t tail[8];
-        pk_pcapng_epb_head(head, interface_of(w, s, linktype), rec->ts_ns, rec->caplen,
-                           rec->origlen);
+        uint32_t if_id;
+        int rc = interface_of(w, s, linktype, &if_id);
+        if (rc != 0)
+            return rc;
+        pk_pcapng_epb_head(head, if_id, rec->ts_ns, rec->caplen, rec->origlen);
         pk_output_append(w->out, head, sizeof(head));
         pk_output_append(w->out, rec->data, rec->caplen);
         pk_output_append(w->out, tail, pk_pcapng_epb_tail(tail, rec->caplen));
@@ -102,12 +119,12 @@ pk_writer_stats(struct pk_writer *w, const struct pk_sources *t, uint64_t now_ns
             .usrdeliv = s->written,
             .comment = comment,
         };
-        if (s->if_id_plus1 == 0)
+        if (s->nifs == 0)
             continue;
         snprintf(comment, sizeof(comment),
                  "relay drops %llu, lost in transit %llu, kernel drops %llu, interface drops %llu",
                  (unsigned long long)s->agent.relay_drops, (unsigned long long)s->lost_packets,
                  (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
-        pk_output_append(w->out, buf, pk_pcapng_isb(buf, sizeof(buf), s->if_id_plus1 - 1, &st));
+        pk_output_append(w->out, buf, pk_pcapng_isb(buf, sizeof(buf), s->ifs[0].id, &st));
     }
 }

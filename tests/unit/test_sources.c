@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -40,11 +41,13 @@ test_sequence_gaps(void **state)
     f = frame(1, 15); /* 12, 13, 14 lost */
     pk_sources_track(&t, &f, 300, &created);
     assert_true(s->lost_messages == 3);
-    f = frame(1, 13); /* late */
-    pk_sources_track(&t, &f, 400, &created);
-    assert_true(s->out_of_order == 1 && s->lost_messages == 3);
-    assert_true(s->messages == 4);
-    assert_true(s->first_seen_ns == 100 && s->last_seen_ns == 400);
+    f = frame(1, 13); /* late: counted as lost already, so dropped (never counted twice) */
+    assert_null(pk_sources_track(&t, &f, 400, &created));
+    f = frame(1, 15); /* a repeat */
+    assert_null(pk_sources_track(&t, &f, 400, &created));
+    assert_true(s->duplicates == 2 && s->lost_messages == 3);
+    assert_true(s->messages == 3);
+    assert_true(s->first_seen_ns == 100 && s->last_seen_ns == 300);
     pk_sources_free(&t);
 }
 
@@ -52,7 +55,7 @@ static void
 test_packet_index_gaps(void **state)
 {
     struct pk_sources t;
-    struct pk_frame f = frame(2, 0);
+    struct pk_frame f = frame(2, 3); /* joined late: the first batch's index is the base */
     struct pk_packets p = {.linktype = 1};
     struct pk_source *s;
     int created;
@@ -156,6 +159,272 @@ test_name_sanitized(void **state)
     }
 }
 
+static const uint64_t MS = 1000000;
+
+static enum pk_admit
+admit(struct pk_sources *t, uint64_t id, uint64_t seq, int kind, const char *peer,
+      uint64_t now_ns, struct pk_admission *a)
+{
+    struct pk_frame f = frame(id, seq);
+
+    f.kind = (uint8_t)kind;
+    pk_sources_admit(t, &f, peer, peer, now_ns, a);
+    return a->what;
+}
+
+/* A source is bound to its first peer: another peer can neither say goodbye for it nor evict
+ * it, however many ids it brings; the source's own messages keep coming in. */
+static void
+test_bound_to_first_peer(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_source *s;
+
+    (void)state;
+    pk_sources_init(&t, 1024, 5000, 60000);
+    assert_int_equal(admit(&t, 7, 0, PK_KIND_HELLO, "10.0.0.1:4000", 1 * MS, &a), PK_ADMIT_NEW);
+    s = a.source;
+    assert_string_equal(s->owner, "10.0.0.1:4000");
+    assert_int_equal(admit(&t, 7, 1, PK_KIND_GOODBYE, "10.0.0.9:5000", 2 * MS, &a),
+                     PK_ADMIT_REFUSED);
+    assert_int_equal(a.why, PK_SR_OTHER_PEER);
+    assert_ptr_equal(a.source, s);
+    assert_true(a.first_refusal);
+    assert_int_equal(admit(&t, 7, 2, PK_KIND_STATS, "10.0.0.9:5000", 3 * MS, &a),
+                     PK_ADMIT_REFUSED);
+    assert_false(a.first_refusal); /* logged once per peer */
+    assert_true(s->foreign == 2 && t.refused_by[PK_SR_OTHER_PEER] == 2 && t.refused == 0);
+    assert_true(s->messages == 1 && s->next_seq == 1); /* the spoofed ones changed nothing */
+    for (uint64_t id = 100; id < 100 + 2000; id++)
+        admit(&t, id, 0, PK_KIND_HELLO, "10.0.0.9:5000", 4 * MS, &a);
+    assert_int_equal(admit(&t, 7, 1, PK_KIND_STATS, "10.0.0.1:4000", 5 * MS, &a), PK_ADMIT_KNOWN);
+    assert_ptr_equal(a.source, s);
+    assert_int_equal(pk_source_state(&t, s, 5 * MS), PK_SOURCE_UP);
+    assert_true(t.n == 1 + PK_SOURCES_PER_PEER && t.evicted == 0);
+    assert_true(t.nrefusing == 1 && t.refusing[0].count[PK_SR_PEER_LIMIT] == 2000 - 64);
+    assert_true(t.refusing[0].count[PK_SR_OTHER_PEER] == 2);
+    assert_string_equal(t.refusing[0].peer, "10.0.0.9:5000");
+    pk_sources_free(&t);
+}
+
+/* A source moves to another peer only when it is not up, or (per-connection transports) when
+ * its own connection closed: an agent that reconnects from a new port. */
+static void
+test_moves_when_not_up_or_disconnected(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_source *s;
+
+    (void)state;
+    pk_sources_init(&t, 1024, 5000, 60000);
+    t.per_connection = 1;
+    admit(&t, 7, 0, PK_KIND_HELLO, "127.0.0.1:4000", 1000 * MS, &a);
+    s = a.source;
+    s->connected = 1;
+    assert_int_equal(admit(&t, 7, 1, PK_KIND_STATS, "127.0.0.1:4001", 1001 * MS, &a),
+                     PK_ADMIT_REFUSED);
+    s->connected = 0; /* the transport said its connection closed */
+    assert_int_equal(admit(&t, 7, 1, PK_KIND_HELLO, "127.0.0.1:4001", 1002 * MS, &a),
+                     PK_ADMIT_MOVED);
+    assert_string_equal(s->owner, "127.0.0.1:4001");
+    assert_true(s->next_seq == 2 && s->lost_messages == 0);
+    /* Without per-connection peers (zmq), only silence frees it. */
+    t.per_connection = 0;
+    assert_int_equal(admit(&t, 7, 2, PK_KIND_STATS, "key-B", 1003 * MS, &a), PK_ADMIT_REFUSED);
+    assert_int_equal(admit(&t, 7, 2, PK_KIND_STATS, "key-B", 7000 * MS, &a), PK_ADMIT_MOVED);
+    assert_string_equal(s->owner, "key-B");
+    /* A run that starts over on the new peer gets new bases, not 2^64 lost messages. */
+    s->connected = 0;
+    t.per_connection = 1;
+    assert_int_equal(admit(&t, 7, 0, PK_KIND_HELLO, "127.0.0.1:4002", 7001 * MS, &a),
+                     PK_ADMIT_MOVED);
+    assert_true(s->next_seq == 1 && s->duplicates == 0 && s->lost_messages == 0);
+    pk_sources_free(&t);
+}
+
+/* A goodbye from its own peer makes a source gone; anything it sends after brings it back. */
+static void
+test_speaks_after_goodbye(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_stats st = {.relayed = 0};
+    struct pk_source *s;
+
+    (void)state;
+    pk_sources_init(&t, 1024, 5000, 60000);
+    admit(&t, 7, 0, PK_KIND_HELLO, "A", 1 * MS, &a);
+    s = a.source;
+    admit(&t, 7, 1, PK_KIND_GOODBYE, "A", 2 * MS, &a);
+    pk_source_apply_stats(s, &st, 1);
+    assert_int_equal(pk_source_state(&t, s, 2 * MS), PK_SOURCE_GONE);
+    assert_int_equal(admit(&t, 7, 2, PK_KIND_HELLO, "A", 3 * MS, &a), PK_ADMIT_KNOWN);
+    assert_false(s->said_goodbye);
+    assert_int_equal(pk_source_state(&t, s, 3 * MS), PK_SOURCE_UP);
+    pk_sources_free(&t);
+}
+
+/* One peer may hold PK_SOURCES_PER_PEER sources; past that its new ids are refused while its
+ * sources are up, and replace its own oldest once they are not. Others are not affected. */
+static void
+test_per_peer_limit(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    const uint64_t flood = 100000;
+
+    (void)state;
+    pk_sources_init(&t, 1024, 5000, 60000);
+    for (uint64_t id = 1; id <= flood; id++)
+        admit(&t, id, 0, PK_KIND_STATS, "evil", 10 * MS, &a);
+    assert_true(t.n == PK_SOURCES_PER_PEER);
+    assert_true(t.refused == flood - 64 && t.refused_by[PK_SR_PEER_LIMIT] == flood - 64);
+    assert_true(t.nrefusing == 1 && t.refusing[0].count[PK_SR_PEER_LIMIT] == flood - 64);
+    assert_int_equal(admit(&t, flood + 1, 0, PK_KIND_HELLO, "good", 11 * MS, &a), PK_ADMIT_NEW);
+    /* Once evil's sources are stale, its new ids take their places, one for one. */
+    assert_int_equal(admit(&t, flood + 2, 0, PK_KIND_STATS, "evil", 6000 * MS, &a),
+                     PK_ADMIT_NEW);
+    assert_true(t.n == PK_SOURCES_PER_PEER + 1 && t.evicted == 1);
+    assert_int_equal(admit(&t, flood + 1, 1, PK_KIND_STATS, "good", 6000 * MS, &a),
+                     PK_ADMIT_KNOWN); /* "good" went stale too, but was not evicted for evil */
+    pk_sources_free(&t);
+}
+
+/* A full table forgets the least recently heard source that is not up (stale or gone, holding
+ * nothing for the merge), and refuses when every source is up. */
+static void
+test_full_table_evicts_not_up(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_source *old, *older;
+
+    (void)state;
+    pk_sources_init(&t, 3, 5000, 60000);
+    admit(&t, 1, 0, PK_KIND_HELLO, "p1", 1000 * MS, &a);
+    older = a.source;
+    admit(&t, 2, 0, PK_KIND_HELLO, "p2", 2000 * MS, &a);
+    old = a.source;
+    admit(&t, 3, 0, PK_KIND_HELLO, "p3", 9000 * MS, &a);
+    older->held = 1; /* in the merge buffer: kept */
+    assert_int_equal(admit(&t, 4, 0, PK_KIND_HELLO, "p4", 9500 * MS, &a), PK_ADMIT_NEW);
+    assert_true(t.evicted == 1 && t.n == 3);
+    for (size_t i = 0; i < t.n; i++)
+        assert_true(t.v[i] != old && t.v[i]->id != 2);
+    assert_int_equal(admit(&t, 5, 0, PK_KIND_HELLO, "p5", 9500 * MS, &a), PK_ADMIT_REFUSED);
+    assert_int_equal(a.why, PK_SR_TABLE_FULL);
+    assert_true(t.refused == 1 && t.refused_by[PK_SR_TABLE_FULL] == 1);
+    pk_sources_free(&t);
+}
+
+/* The table of refusing peers keeps the most recent PK_REFUSING_PEERS; the rest are counted. */
+static void
+test_refusing_peers_bounded(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    char peer[32];
+    int firsts = 0;
+
+    (void)state;
+    pk_sources_init(&t, 1, 5000, 60000);
+    admit(&t, 1, 0, PK_KIND_HELLO, "owner", 1 * MS, &a);
+    for (int i = 0; i < 200; i++) {
+        snprintf(peer, sizeof(peer), "10.0.%d.%d:99", i / 250, i % 250);
+        admit(&t, 1000 + (uint64_t)i, 0, PK_KIND_HELLO, peer, (2 + (uint64_t)i) * MS, &a);
+        assert_int_equal(a.what, PK_ADMIT_REFUSED);
+        firsts += a.first_refusal;
+    }
+    assert_int_equal(firsts, 200);
+    assert_true(t.nrefusing == PK_REFUSING_PEERS && t.refusing_forgotten == 200 - 64);
+    for (size_t i = 0; i < t.nrefusing; i++) /* the most recent ones are kept */
+        assert_true(t.refusing[i].last_ns >= (2 + 200 - 64) * MS);
+    pk_sources_free(&t);
+}
+
+/* The relayed total of a stats or goodbye closes the books on what never arrived, also for a
+ * collector that joined the source late (index_base). */
+static void
+test_relayed_total_closes_the_books(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_packets p = {.linktype = 1};
+    struct pk_stats st = {0};
+    struct pk_source *s;
+
+    (void)state;
+    pk_sources_init(&t, 8, 5000, 60000);
+    /* Seen from its first message: a batch lost right before the goodbye is counted. */
+    admit(&t, 1, 0, PK_KIND_HELLO, "A", 1, &a);
+    s = a.source;
+    admit(&t, 1, 1, PK_KIND_PACKETS, "A", 2, &a);
+    p.first_index = 0, p.count = 10;
+    assert_true(pk_source_apply_packets(s, &p) == 0);
+    s->packets += 10;
+    admit(&t, 1, 3, PK_KIND_GOODBYE, "A", 3, &a); /* seq 2, packets 10..19, lost */
+    st.relayed = 20;
+    assert_true(pk_source_apply_stats(s, &st, 1) == 10);
+    assert_true(s->lost_packets == 10 && s->lost_messages == 1 && s->said_goodbye);
+    assert_true(st.relayed == s->index_base + s->packets + s->lost_packets);
+    /* Seen from its first message, but its first batch lost: counted at the next one. */
+    admit(&t, 2, 0, PK_KIND_HELLO, "B", 1, &a);
+    s = a.source;
+    admit(&t, 2, 2, PK_KIND_PACKETS, "B", 2, &a);
+    p.first_index = 5, p.count = 5;
+    assert_true(pk_source_apply_packets(s, &p) == 5 && s->index_base == 0);
+    /* Joined late (a collector restart): what was relayed before is not lost here. */
+    admit(&t, 3, 500, PK_KIND_STATS, "C", 1, &a);
+    s = a.source;
+    st.relayed = 1000;
+    assert_true(pk_source_apply_stats(s, &st, 0) == 0 && s->index_base == 1000);
+    admit(&t, 3, 501, PK_KIND_PACKETS, "C", 2, &a);
+    p.first_index = 1000, p.count = 10;
+    assert_true(pk_source_apply_packets(s, &p) == 0);
+    s->packets += 10;
+    st.relayed = 1030; /* 1010..1029 never came */
+    admit(&t, 3, 503, PK_KIND_GOODBYE, "C", 3, &a);
+    assert_true(pk_source_apply_stats(s, &st, 1) == 20);
+    assert_true(st.relayed == s->index_base + s->packets + s->lost_packets);
+    /* Joined late at a packets message: its first index is the base. */
+    admit(&t, 4, 77, PK_KIND_PACKETS, "D", 1, &a);
+    s = a.source;
+    p.first_index = 300, p.count = 3;
+    assert_true(pk_source_apply_packets(s, &p) == 0 && s->index_base == 300);
+    st.relayed = 303;
+    assert_true(pk_source_apply_stats(s, &st, 1) == 0);
+    pk_sources_free(&t);
+}
+
+/* A source that says it speaks every 10 s is not stale 5 s into a silence; an absurd interval
+ * still ends at SOURCE_GONE_AFTER. */
+static void
+test_heartbeat_sets_liveness(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_hello h = {.linktype = 1, .heartbeat_ms = 10000};
+    struct pk_source *s;
+
+    (void)state;
+    pk_sources_init(&t, 8, 5000, 60000);
+    admit(&t, 1, 0, PK_KIND_HELLO, "A", 1000 * MS, &a);
+    s = a.source;
+    pk_source_apply_hello(s, &h);
+    assert_int_equal(pk_source_state(&t, s, 30999 * MS), PK_SOURCE_UP);
+    assert_int_equal(pk_source_state(&t, s, 31000 * MS), PK_SOURCE_STALE);
+    h.heartbeat_ms = 1000; /* a short interval: SOURCE_STALE_AFTER rules */
+    pk_source_apply_hello(s, &h);
+    assert_int_equal(pk_source_state(&t, s, 6000 * MS), PK_SOURCE_STALE);
+    h.heartbeat_ms = 0xffffffffu;
+    pk_source_apply_hello(s, &h);
+    assert_int_equal(pk_source_state(&t, s, 60999 * MS), PK_SOURCE_UP);
+    assert_int_equal(pk_source_state(&t, s, 61000 * MS), PK_SOURCE_GONE);
+    pk_sources_free(&t);
+}
+
 int
 main(void)
 {
@@ -163,6 +432,14 @@ main(void)
         cmocka_unit_test(test_sequence_gaps),   cmocka_unit_test(test_packet_index_gaps),
         cmocka_unit_test(test_hello_and_limit), cmocka_unit_test(test_states),
         cmocka_unit_test(test_name_sanitized),
+        cmocka_unit_test(test_bound_to_first_peer),
+        cmocka_unit_test(test_moves_when_not_up_or_disconnected),
+        cmocka_unit_test(test_speaks_after_goodbye),
+        cmocka_unit_test(test_per_peer_limit),
+        cmocka_unit_test(test_full_table_evicts_not_up),
+        cmocka_unit_test(test_refusing_peers_bounded),
+        cmocka_unit_test(test_relayed_total_closes_the_books),
+        cmocka_unit_test(test_heartbeat_sets_liveness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
