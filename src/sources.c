@@ -46,6 +46,13 @@ pk_source_state(const struct pk_sources *t, const struct pk_source *s, uint64_t 
     return silent_ms >= stale_after_ms(t, s) ? PK_SOURCE_STALE : PK_SOURCE_UP;
 }
 
+/* A stored peer identity (cut to PK_PEER_ID_LEN - 1 bytes) is peer's: compared as stored. */
+static int
+same_peer(const char *stored, const char *peer)
+{
+    return strncmp(stored, peer, PK_PEER_ID_LEN - 1) == 0;
+}
+
 static void
 remove_at(struct pk_sources *t, size_t i)
 {
@@ -68,7 +75,7 @@ evict_one(struct pk_sources *t, const char *owner, uint64_t now_ns)
 
     for (size_t i = 0; i < t->n; i++) {
         const struct pk_source *s = t->v[i];
-        if (s->held > 0 || (owner != NULL && strcmp(s->owner, owner) != 0) ||
+        if (s->held > 0 || (owner != NULL && !same_peer(s->owner, owner)) ||
             pk_source_state(t, s, now_ns) == PK_SOURCE_UP)
             continue;
         if (victim == t->n || s->last_seen_ns < t->v[victim]->last_seen_ns)
@@ -125,7 +132,7 @@ sources_of(const struct pk_sources *t, const char *owner)
     size_t n = 0;
 
     for (size_t i = 0; i < t->n; i++)
-        n += strcmp(t->v[i]->owner, owner) == 0;
+        n += same_peer(t->v[i]->owner, owner);
     return n;
 }
 
@@ -175,10 +182,10 @@ refusing_peer(struct pk_sources *t, const char *peer, uint64_t now_ns, int *firs
     size_t i, oldest = 0;
 
     *first = 0;
-    if (t->nrefusing > 0 && strcmp(t->refusing[t->last_refusing].peer, peer) == 0)
+    if (t->nrefusing > 0 && same_peer(t->refusing[t->last_refusing].peer, peer))
         return &t->refusing[t->last_refusing]; /* a flood comes from one peer: found first */
     for (i = 0; i < t->nrefusing; i++) {
-        if (strcmp(t->refusing[i].peer, peer) == 0)
+        if (same_peer(t->refusing[i].peer, peer))
             break;
         if (t->refusing[i].last_ns < t->refusing[oldest].last_ns)
             oldest = i;
@@ -273,7 +280,7 @@ pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *pee
             return;
         }
         a->what = PK_ADMIT_NEW;
-    } else if (strcmp(s->owner, peer) != 0) {
+    } else if (!same_peer(s->owner, peer)) {
         if (!may_move(t, s, now_ns)) {
             s->foreign++;
             refuse(t, peer, addr, PK_SR_OTHER_PEER, now_ns, a);
