@@ -142,6 +142,7 @@ void pk_tcp_raw_close_conns(struct tcp_transport *tt);
 
 /* tcp_raw_recv.c: reading, framing, the receive budget */
 void pk_tcp_raw_read_start(struct conn *c);
+void pk_tcp_raw_read_now(struct conn *c); /* one read, outside the loop's order */
 void pk_tcp_raw_parse(struct conn *c);
 void pk_tcp_raw_unqueue(struct conn *c);       /* leaves the budget queue (closing) */
 void pk_tcp_raw_release(struct conn *c);       /* frees its buffer and budget (closed) */

@@ -136,17 +136,18 @@ conns_from(struct tcp_transport *tt, const struct sockaddr_storage *addr)
 }
 
 /*
- * At the connection limit, a connection that has not proven itself (no valid first message
- * yet) makes room for a new one, the one that waited longest first: idle connections opened
- * faster than FIRST_MESSAGE_MS expires cannot keep an agent out. 1 when one was closed.
+ * At a limit (of all connections, or of those from `from`), a connection that has not proven
+ * itself (no valid first message yet) makes room for a new one, the one that waited longest
+ * first: idle connections opened faster than FIRST_MESSAGE_MS expires cannot keep an agent
+ * out. 1 when one was closed.
  */
 static int
-displace_unproven(struct tcp_transport *tt)
+displace_unproven(struct tcp_transport *tt, const struct sockaddr_storage *from)
 {
     struct conn *oldest = NULL;
 
     for (struct conn *c = tt->conns; c != NULL; c = c->next) /* newest first */
-        if (!c->closing && !c->valid)
+        if (!c->closing && !c->valid && (from == NULL || same_host(&c->addr, from)))
             oldest = c;
     if (oldest == NULL)
         return 0;
@@ -165,11 +166,11 @@ refuse_reason(struct tcp_transport *tt, struct conn *c)
         pk_access_refuse(tt->access, PK_REFUSED_ADDRESS, ip, "");
         return -EACCES;
     }
-    if (conns_from(tt, &c->addr) >= MAX_CONNS_PER_ADDR) {
+    if (conns_from(tt, &c->addr) >= MAX_CONNS_PER_ADDR && !displace_unproven(tt, &c->addr)) {
         tt->base.counters.conns_refused_per_addr++;
         return -EUSERS;
     }
-    if (tt->nlive >= tt->max_conns && !displace_unproven(tt)) {
+    if (tt->nlive >= tt->max_conns && !displace_unproven(tt, NULL)) {
         tt->base.counters.conns_refused_limit++;
         return -EMFILE;
     }
@@ -215,9 +216,10 @@ on_connection(uv_stream_t *server, int status)
 /* ---- back-pressure -------------------------------------------------------------------- */
 
 /*
- * Parses what connections buffered while intake was paused, and reads them again: round-robin
- * from where the last pause struck, so that when the output fills again part-way, the next
- * resume starts with the connections this one did not reach.
+ * Intake resumes round-robin, from where the last pause struck: each connection in turn has
+ * what it buffered parsed and gets one read, in this order (not the kernel's), until the output
+ * fills again, and the next resume starts with the connections this one did not reach. Only
+ * after a whole round without a pause does reading go back to the loop.
  */
 static void
 on_resume_idle(uv_idle_t *h)
@@ -232,9 +234,12 @@ on_resume_idle(uv_idle_t *h)
     for (; n > 0 && c != NULL && tt->receiving; n--) {
         struct conn *next = c->next != NULL ? c->next : tt->conns;
         pk_tcp_raw_parse(c);
-        pk_tcp_raw_read_start(c);
+        if (tt->receiving)
+            pk_tcp_raw_read_now(c);
         c = next;
     }
+    for (c = tt->conns; c != NULL && tt->receiving; c = c->next)
+        pk_tcp_raw_read_start(c);
 }
 
 void

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static uint32_t
 get_len(const uint8_t *p)
@@ -334,4 +335,34 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     pk_tcp_raw_parse(c);
     if (!c->closing)
         shrink(c);
+}
+
+/*
+ * One read now, in the caller's order, instead of the loop's: the kernel reports readable
+ * sockets in a stable order, so after each pause the same few connections would be read first
+ * and fill the output again (the others never got a turn). libuv does not touch the socket of
+ * a stream that is not reading, and the bytes go through on_read like any others.
+ */
+void
+pk_tcp_raw_read_now(struct conn *c)
+{
+    uv_stream_t *s = (uv_stream_t *)&c->tcp;
+    uv_os_fd_t fd;
+    uv_buf_t b;
+    ssize_t n;
+
+    if (c->closing || c->starved || uv_fileno((uv_handle_t *)s, &fd) != 0)
+        return;
+    on_alloc((uv_handle_t *)s, READ_CHUNK, &b);
+    if (b.base == NULL) {
+        on_read(s, UV_ENOBUFS, &b);
+        return;
+    }
+    n = recv(fd, b.base, b.len, MSG_DONTWAIT);
+    if (n > 0)
+        on_read(s, n, &b);
+    else if (n == 0)
+        on_read(s, UV_EOF, &b);
+    else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        on_read(s, -errno, &b); /* libuv's error codes are negated errnos on Unix */
 }
