@@ -233,6 +233,8 @@ parse_capture(struct conn *c)
     char err[PK_ERRBUF_SIZE];
     long n;
 
+    if (c->len == 0)
+        return; /* nothing to parse, and buf may be NULL */
     if ((n = pk_capstream_parse(c->capstream, c->buf, c->len, err)) < 0) {
         report_bad_framing(c);
         pk_tcp_raw_close_conn(c, CLOSE_BAD_FRAMING);
