@@ -6,6 +6,7 @@
  */
 #define PK_LOG_MODULE "http"
 #include "http.h"
+#include "listen.h"
 #include "log.h"
 #include "pcktr.h"
 
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LISTENERS 2
 #define REQ_TIMEOUT_MS 1000   /* idle keep-alive and silent connections close after this */
 #define DRAIN_GRACE_MS 2500   /* how long stop waits for open connections */
 #define DRAIN_POLL_MS 50
@@ -24,8 +24,7 @@ struct pk_http {
     h2o_globalconf_t conf;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
-    uv_tcp_t listeners[MAX_LISTENERS];
-    int nlisteners;
+    struct pk_listen_set listeners;
     int live_conns;
     uv_timer_t drain_timer;
     uint64_t drain_started;
@@ -119,46 +118,17 @@ on_accept(uv_stream_t *listener, int status)
 }
 
 static int
-listen_on(struct pk_http *h, const struct sockaddr *sa, char *errbuf, const char *what)
-{
-    uv_tcp_t *l = &h->listeners[h->nlisteners];
-    char addr[INET6_ADDRSTRLEN + 8];
-    int rc;
-
-    uv_tcp_init(h->loop, l);
-    l->data = h;
-    h->nlisteners++;
-    if ((rc = uv_tcp_bind(l, sa, 0)) != 0 || (rc = uv_listen((uv_stream_t *)l, 128, on_accept)) != 0)
-        return pk_seterr(errbuf, rc, "METRICS_ADDRPORT=\"%s\": cannot listen on %s: %s", what,
-                         pk_sockaddr_str(sa, addr, sizeof(addr)), uv_strerror(rc));
-    return 0;
-}
-
-static int
 open_listeners(struct pk_http *h, const struct pk_endpoint *ep, const char *what, char *errbuf)
 {
     struct pk_endpoint resolved = *ep;
+    char why[PK_ERRBUF_SIZE];
     int rc;
 
-    if (ep->host[0] == '\0') {
-        struct sockaddr_in6 any6;
-        struct sockaddr_in any4;
-        uv_ip6_addr("::", ep->port, &any6);
-        uv_ip4_addr("0.0.0.0", ep->port, &any4);
-        /* "::" takes IPv4 too unless the host sets bindv6only; without IPv6 use 0.0.0.0. */
-        rc = listen_on(h, (struct sockaddr *)&any6, errbuf, what);
-        if (rc == UV_EAFNOSUPPORT || rc == UV_EADDRNOTAVAIL) {
-            uv_close((uv_handle_t *)&h->listeners[--h->nlisteners], NULL);
-            rc = listen_on(h, (struct sockaddr *)&any4, errbuf, what);
-        }
-        return rc;
-    }
-    if ((rc = pk_endpoint_resolve(&resolved, errbuf)) != 0)
+    if (ep->host[0] != '\0' && (rc = pk_endpoint_resolve(&resolved, errbuf)) != 0)
         return pk_seterr(errbuf, rc, "METRICS_ADDRPORT=\"%s\": cannot resolve \"%s\"", what,
                          ep->host);
-    for (int i = 0; i < resolved.naddrs && i < MAX_LISTENERS; i++)
-        if ((rc = listen_on(h, (struct sockaddr *)&resolved.addrs[i], errbuf, what)) != 0)
-            return rc;
+    if ((rc = pk_listen_open(&h->listeners, h->loop, &resolved, on_accept, h, "", why)) != 0)
+        return pk_seterr(errbuf, rc, "METRICS_ADDRPORT=\"%s\": %s", what, why);
     return 0;
 }
 
@@ -233,9 +203,7 @@ pk_http_stop(struct pk_http *h, void (*cb)(void *data), void *data)
     }
     h->stopped_cb = cb;
     h->stopped_data = data;
-    for (int i = 0; i < h->nlisteners; i++)
-        uv_close((uv_handle_t *)&h->listeners[i], NULL);
-    h->nlisteners = 0;
+    pk_listen_close(&h->listeners);
     if (h->live_conns == 0) {
         dispose(h);
         return;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char *
 env_lookup(const char *name)
@@ -41,6 +42,24 @@ tune_allocator(void)
 {
     (void)mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
     (void)mallopt(M_TRIM_THRESHOLD, TRIM_BYTES);
+}
+
+/*
+ * Every connection, capture handle and HTTP client is a descriptor, and a collector's soft
+ * limit is often 1024 (systemd's default), the hard one far higher: take the hard limit, so
+ * that the transports' connection limits (derived from the soft one) leave room for /metrics.
+ */
+static void
+raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        pk_warn("cannot raise the open-file limit to %llu: %s", (unsigned long long)rl.rlim_max,
+                strerror(errno));
 }
 
 int
@@ -92,6 +111,7 @@ main(int argc, char **argv)
     /* A reader that leaves (tcpdump -c N) must end the collector through EPIPE, not a signal. */
     signal(SIGPIPE, SIG_IGN);
     tune_allocator();
+    raise_fd_limit();
     rc = cfg.mode == PK_MODE_CAPTURE ? pk_agent_run(&cfg, &keys) : pk_collector_run(&cfg, &keys);
     pk_keys_free(&keys);
     return rc;

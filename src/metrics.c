@@ -236,6 +236,25 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     single(b, "packeteur_receive_buffer_waits_total", "counter",
            "Times a connection waited because the shared receive-buffer budget was spent (tcp-raw).",
            r->transport.buffer_waits);
+    family(b, "packeteur_connections_refused_total", "counter",
+           "tcp-raw connections refused at accept, by reason: limit (the connection limit, all "
+           "proven peers), per_address (the most one address may hold).");
+    pk_buf_printf(b, "packeteur_connections_refused_total{reason=\"limit\"} %" PRIu64 "\n",
+                  r->transport.conns_refused_limit);
+    pk_buf_printf(b, "packeteur_connections_refused_total{reason=\"per_address\"} %" PRIu64 "\n",
+                  r->transport.conns_refused_per_addr);
+    family(b, "packeteur_connections_timed_out_total", "counter",
+           "tcp-raw connections closed for a deadline, by reason: first_message (none valid in "
+           "time, or made room at the limit), stalled (a partial message got no byte in time), "
+           "budget_held (held receive budget others waited for, and did not finish).");
+    pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"first_message\"} %" PRIu64
+                  "\n", r->transport.conns_no_first_message);
+    pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"stalled\"} %" PRIu64 "\n",
+                  r->transport.conns_stalled);
+    pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"budget_held\"} %" PRIu64
+                  "\n", r->transport.conns_budget_held);
+    single(b, "packeteur_connections_limit", "gauge",
+           "The tcp-raw connection limit in force (0 with zmq).", r->transport.max_connections);
     single(b, "packeteur_collector_encrypted", "gauge", "1 when agents must use CURVE encryption.",
            (uint64_t)r->encrypted);
     family(b, "packeteur_collector_refused_total", "counter",

@@ -223,6 +223,14 @@ pk_status_collect(const struct pk_collect_report *r)
     cJSON_AddNumberToObject(conns, "accepted", (double)r->transport.connects);
     cJSON_AddNumberToObject(conns, "handshakes", (double)r->transport.handshakes);
     cJSON_AddNumberToObject(conns, "handshake_failures", (double)r->transport.handshake_failures);
+    cJSON_AddNumberToObject(conns, "limit", (double)r->transport.max_connections);
+    cJSON_AddNumberToObject(conns, "refused_limit", (double)r->transport.conns_refused_limit);
+    cJSON_AddNumberToObject(conns, "refused_per_address",
+                            (double)r->transport.conns_refused_per_addr);
+    cJSON_AddNumberToObject(conns, "timed_out_first_message",
+                            (double)r->transport.conns_no_first_message);
+    cJSON_AddNumberToObject(conns, "timed_out_stalled", (double)r->transport.conns_stalled);
+    cJSON_AddNumberToObject(conns, "timed_out_budget_held", (double)r->transport.conns_budget_held);
     cJSON *refused = cJSON_AddObjectToObject(sec, "refused");
     for (int i = 0; i < PK_REFUSALS; i++)
         cJSON_AddNumberToObject(refused, pk_refusal_names[i], (double)pk_access_refused_count(r->access, i));

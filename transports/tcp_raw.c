@@ -3,8 +3,8 @@
  * little-endian). The agent side keeps a bounded queue of messages (RELAY_QUEUE), writes them in
  * batches with TCP_NODELAY, and reconnects with capped exponential backoff and jitter. The
  * collector side accepts many connections; a connection whose framing is broken (a length under
- * the minimum or over the maximum) or whose messages the owner rejects is closed, counted and
- * logged by the owner, and no other connection notices. Unencrypted: for trusted networks or a
+ * the minimum or over the maximum) is closed and counted, and no other connection notices; an
+ * invalid message inside intact framing is only dropped (by the owner, counted). Unencrypted: for trusted networks or a
  * tunnel (docs/PROTOCOL.md).
  *
  * A connection whose first bytes are a pcap or pcapng magic is a plain capture stream
@@ -283,6 +283,7 @@ pk_tcp_raw_maybe_finish_close(struct tcp_transport *tt)
         uv_close((uv_handle_t *)&tt->linger_timer, on_handle_closed);
         uv_close((uv_handle_t *)&tt->reconnect_timer, on_handle_closed);
         uv_close((uv_handle_t *)&tt->resume_idle, on_handle_closed);
+        uv_close((uv_handle_t *)&tt->sweep_timer, on_handle_closed);
         return;
     }
     if (tt->handles_open > 0)
@@ -292,7 +293,8 @@ pk_tcp_raw_maybe_finish_close(struct tcp_transport *tt)
         tt->head = m->next;
         free(m);
     }
-    tt->closed_cb(tt->closed_data, flushed);
+    if (tt->closed_cb != NULL) /* NULL: open failed, nobody waits */
+        tt->closed_cb(tt->closed_data, flushed);
     free(tt);
 }
 
@@ -326,8 +328,10 @@ tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     uv_timer_init(loop, &tt->reconnect_timer);
     uv_timer_init(loop, &tt->linger_timer);
     uv_idle_init(loop, &tt->resume_idle);
+    uv_timer_init(loop, &tt->sweep_timer);
     tt->reconnect_timer.data = tt->linger_timer.data = tt->resume_idle.data = tt;
-    tt->handles_open = 3;
+    tt->sweep_timer.data = tt;
+    tt->handles_open = 4;
     if (opts->role == PK_TRANSPORT_SENDER) {
         struct in6_addr a6;
         struct in_addr a4;
@@ -340,9 +344,9 @@ tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         return &tt->base;
     }
     if (pk_tcp_raw_listen(tt, ep, errbuf) != 0) {
-        /* The handles are closed by the owner's loop teardown; the struct is leaked with it. */
-        for (int i = 0; i < tt->nlisteners; i++)
-            uv_close((uv_handle_t *)&tt->listeners[i], NULL);
+        /* Nothing listens; tt frees itself after its handles' close callbacks. */
+        tt->closing = 1;
+        pk_tcp_raw_maybe_finish_close(tt);
         return NULL;
     }
     return &tt->base;
@@ -365,9 +369,7 @@ tcp_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb cb,
     tt->closed_cb = cb;
     tt->closed_data = data;
     uv_timer_stop(&tt->reconnect_timer);
-    for (int i = 0; i < tt->nlisteners; i++)
-        uv_close((uv_handle_t *)&tt->listeners[i], on_handle_closed);
-    pk_tcp_raw_close_conns(tt);
+    pk_tcp_raw_close_conns(tt); /* and the listeners */
     if (tt->role == PK_TRANSPORT_SENDER && tt->head != NULL && linger_ms > 0) {
         if (tt->sock == NULL)
             start_connect(tt); /* one more try within the linger time */

@@ -6,6 +6,7 @@
 #define PK_TCP_RAW_H
 
 #include "endpoint.h"
+#include "listen.h"
 #include "transport.h"
 
 #include <netdb.h>
@@ -17,16 +18,39 @@
 #define MAX_WRITE_BUFS 64   /* messages per uv_write */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define MAX_CONNECTIONS 1024
 /*
- * Receive buffers: each connection may grow its own to CONN_FREE_BUFFER without asking;
- * beyond that (a message larger than a default batch) it draws on one budget shared by all
- * connections, and waits, counted, while the budget is spent. Worst case in total:
- * MAX_CONNECTIONS * (CONN_FREE_BUFFER + a read) + RECEIVE_BUDGET.
+ * Connections. At most MAX_CONNECTIONS, and never more than the open-file limit less FD_RESERVE
+ * (listeners, stdout, logs, libuv's own, the HTTP server's clients). At most
+ * MAX_CONNS_PER_ADDR from one address: one host may run an agent per interface (a router has
+ * dozens) and a few capture streams, while an attacker on one address cannot take more than
+ * 1/16 of the table. Past a limit a connection is accepted and closed at once, counted.
+ */
+#define MAX_CONNECTIONS 1024
+#define MAX_CONNS_PER_ADDR 64
+#define FD_RESERVE 64
+/*
+ * Deadlines, on a clock that runs only while the collector reads the connection (not while
+ * intake is paused for a slow reader, nor while it waits for receive budget): a connection
+ * that sends no valid first message within FIRST_MESSAGE_MS, or whose partial message gets no
+ * byte for STALL_MS, is closed and counted. While other connections wait for receive budget, one
+ * that holds some must complete its message within HOLD_MS (16 MiB at >= 1.6 MiB/s).
+ */
+#define FIRST_MESSAGE_MS 5000
+#define STALL_MS 5000
+#define HOLD_MS 10000
+#define SWEEP_MS 500
+/*
+ * Receive buffers: each connection may grow its own to CONN_FREE_BUFFER without asking; a
+ * larger message (its length prefix says how large) reserves its whole size beyond that from
+ * one budget shared by all connections before it is read further, so that every message that
+ * got budget can complete; capture streams, whose records have no prefix, grow with what arrives.
+ * Budget goes to waiting connections in the order they asked (a connection that finished one
+ * message queues behind those already waiting). Worst case in total:
+ * MAX_CONNECTIONS * CONN_FREE_BUFFER + RECEIVE_BUDGET (docs/SECURITY.md).
  */
 #define CONN_FREE_BUFFER (192u << 10)
+#define READ_CHUNK (64u << 10)
 #define RECEIVE_BUDGET (64u << 20)
-#define MAX_LISTENERS PK_ENDPOINT_MAX_ADDRS
 
 extern const struct pk_transport_ops pk_transport_tcp_raw;
 
@@ -61,14 +85,19 @@ struct tcp_transport {
 
     /* receiver */
     struct pk_access *access; /* NULL: every address may connect */
-    uv_tcp_t listeners[MAX_LISTENERS];
-    int nlisteners;
-    struct conn *conns;
-    size_t nconns;
+    struct pk_listen_set listen;
+    struct conn *conns;       /* newest first */
+    size_t nconns;            /* with those closing */
+    size_t nlive;             /* without */
+    size_t max_conns;         /* MAX_CONNECTIONS, or less under a low open-file limit */
     int receiving;
-    uv_idle_t resume_idle; /* parses what connections buffered while intake was paused */
+    uv_idle_t resume_idle;  /* parses what connections buffered while intake was paused */
+    struct conn *resume_at; /* where the next resume starts: round-robin; NULL: the head */
+    uv_timer_t sweep_timer; /* deadlines (FIRST_MESSAGE_MS, STALL_MS, HOLD_MS) */
+    uint64_t last_sweep;
     size_t budget_used;    /* bytes of receive buffer beyond CONN_FREE_BUFFER, all connections */
-    size_t nstarved;       /* connections waiting for budget */
+    struct conn *wait_head, *wait_tail; /* connections waiting for budget, in order */
+    size_t nstarved;
 
     /* closing */
     uv_timer_t linger_timer;
@@ -79,17 +108,27 @@ struct tcp_transport {
 
 enum conn_kind { CONN_UNKNOWN, CONN_MESSAGES, CONN_CAPTURE_STREAM };
 
+/* Why a connection is closed; each but CLOSE_CLEAN is counted. */
+enum close_reason { CLOSE_CLEAN, CLOSE_BAD_FRAMING, CLOSE_NO_HELLO, CLOSE_STALLED, CLOSE_HELD };
+
 struct conn {
     uv_tcp_t tcp;
     struct tcp_transport *tt;
     struct conn *prev, *next;
+    struct sockaddr_storage addr;
     enum conn_kind kind;
     struct pk_capstream *capstream; /* CONN_CAPTURE_STREAM */
     uint8_t *buf;
     size_t len, cap;
     char peer[64];
     struct pk_peer who; /* {peer, ""}: what on_message is told */
-    int closing, starved;
+    int closing;
+    int valid;          /* a valid message (or capture-stream header) arrived */
+    int progressed;     /* bytes arrived since the last sweep */
+    uint64_t unproven_ms, quiet_ms; /* deadline clocks (FIRST_MESSAGE_MS, STALL_MS) */
+    uint64_t held_ms; /* time it held budget while others waited (HOLD_MS) */
+    int starved;                    /* waiting for budget: in tt's wait queue */
+    struct conn *wait_next;
 };
 
 /* tcp_raw.c */
@@ -98,6 +137,15 @@ void pk_tcp_raw_maybe_finish_close(struct tcp_transport *tt);
 /* tcp_raw_listen.c */
 int pk_tcp_raw_listen(struct tcp_transport *tt, const struct pk_endpoint *ep, char *errbuf);
 void pk_tcp_raw_set_receiving(struct pk_transport *t, int on);
+void pk_tcp_raw_close_conn(struct conn *c, enum close_reason why);
 void pk_tcp_raw_close_conns(struct tcp_transport *tt);
+
+/* tcp_raw_recv.c: reading, framing, the receive budget */
+void pk_tcp_raw_read_start(struct conn *c);
+void pk_tcp_raw_read_now(struct conn *c); /* one read, outside the loop's order */
+void pk_tcp_raw_parse(struct conn *c);
+void pk_tcp_raw_unqueue(struct conn *c);       /* leaves the budget queue (closing) */
+void pk_tcp_raw_release(struct conn *c);       /* frees its buffer and budget (closed) */
+void pk_tcp_raw_wake_waiters(struct tcp_transport *tt);
 
 #endif

@@ -52,10 +52,17 @@ struct pk_transport_counters {
     uint64_t messages_sent, bytes_sent;
     uint64_t messages_received, bytes_received;
     uint64_t connects, disconnects;
-    uint64_t peers_dropped; /* receiver: connections closed for bad framing or bad messages */
+    uint64_t peers_dropped; /* receiver: connections closed for bad framing */
     uint64_t buffer_waits;  /* receiver: times a connection waited for receive-buffer memory */
     uint64_t handshakes;         /* security handshakes that succeeded (zmq) */
     uint64_t handshake_failures; /* security handshakes that failed (zmq) */
+    /* receiver, tcp-raw: connections refused at accept and closed for their deadlines */
+    uint64_t conns_refused_limit;    /* the connection limit was reached by proven peers */
+    uint64_t conns_refused_per_addr; /* their address had the most one address may have */
+    uint64_t conns_no_first_message; /* no valid first message in time (or made room at the limit) */
+    uint64_t conns_stalled;          /* a partial message got no byte in time */
+    uint64_t conns_budget_held;      /* held receive budget others waited for, did not finish */
+    uint64_t max_connections;        /* the connection limit in force (a gauge); 0: none */
 };
 
 typedef void (*pk_transport_closed_cb)(void *data, int flushed);
@@ -87,11 +94,14 @@ struct pk_transport_ops {
 struct pk_transport {
     const struct pk_transport_ops *ops;
     /*
-     * peer: who sent it (addr "" when the transport does not know). Returns 0,
-     * or a negative errno when the message was invalid: a transport that can tell peers apart
-     * then disconnects that peer (tcp-raw); one that cannot (zmq) just goes on. A framing
-     * error (a bad length, a stream that ends inside a message) arrives as len == 0, so the
-     * owner counts it with the malformed messages.
+     * peer: who sent it (addr "" when the transport does not know). Returns 0 when the message
+     * was valid, or a negative errno when it was not: the owner drops and counts an invalid
+     * message, and no transport closes a connection for it (the messages queued behind it on
+     * that connection are good ones). tcp-raw uses the result only to see that a connection
+     * speaks the protocol (its first valid message ends its FIRST_MESSAGE_MS deadline). A
+     * transport closes a connection only when its framing is broken (a bad length, a stream
+     * that ends inside a message); that arrives as len == 0, so the owner counts it with the
+     * malformed messages.
      */
     int (*on_message)(struct pk_transport *t, const uint8_t *buf, size_t len,
                       const struct pk_peer *peer);
