@@ -12,14 +12,37 @@
 #include "transport.h"
 #include "zmq_zap.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <zmq.h>
 
 #define RECV_BUDGET 256    /* messages per callback before yielding to other handles */
-#define RECEIVER_RCVHWM 64 /* per-peer messages buffered inside the collector's libzmq */
+/*
+ * What one connection can make the collector's libzmq hold (docs/SECURITY.md): ZMQ_RCVHWM whole
+ * messages queued, one more decoded that did not fit (its engine stops reading), and one being
+ * received, which the v2 decoder allocates whole as soon as its header arrives (libzmq
+ * src/v2_decoder.cpp, size_ready): (RCVHWM + 2) x ZMQ_MAXMSGSIZE. RCVHWM is derived from this
+ * budget and the message size, at least RCVHWM_MIN.
+ */
+#define PEER_BUFFER_BYTES (4u << 20)
+#define RCVHWM_MIN 2
+/*
+ * libzmq drops a message over ZMQ_MAXMSGSIZE together with its connection, and says nothing
+ * about it (no monitor event tells an EMSGSIZE disconnect from another one). So ZMQ_MAXMSGSIZE
+ * is twice the largest message taken (COLLECT_MAX_MESSAGE): a message in between is received,
+ * dropped and counted as oversized, which shows an agent whose BATCH_BYTES is too large. A
+ * CURVE frame carries 33 bytes more than the message (MESSAGE command name, nonce, MAC, flags).
+ */
+#define MAXMSGSIZE_FACTOR 2
+#define CURVE_FRAME_OVERHEAD 64
+/* Connections closed at accept for the peer limit, by fd, until libzmq reports them gone. */
+#define REFUSED_FD_MAX 65536
+enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_ZAP = 16 }; /* uv handles initialised */
 #define RECONNECT_IVL_MS 100
 #define RECONNECT_IVL_MAX_MS 2000
 /* libzmq gives up on an endpoint whose handshake failed for a protocol reason (a refused key);
@@ -40,7 +63,12 @@ struct zmq_transport {
     struct zap_handler zap; /* receiver with CURVE or COLLECT_ALLOW */
     int zap_on;
     struct pk_access *access; /* receiver: where failed handshakes are counted; may be NULL */
+    uv_loop_t *loop;
     int receiving, want_writable, npeers, handles_open;
+    unsigned handles; /* H_*: which uv handles were initialised (and must be closed) */
+    uint64_t max_message, max_peers; /* receiver: larger messages dropped; 0 peers: no limit */
+    int failure_pending; /* receiver: a "no detail" failure waits for its DISCONNECTED */
+    uint8_t refused_fds[REFUSED_FD_MAX / 8];
     uint64_t linger_ms, closed_at_ns, term_ns;
     pk_transport_closed_cb closed_cb;
     void *closed_data;
@@ -92,6 +120,11 @@ process(struct zmq_transport *zt)
         if (zmq_msg_recv(&msg, zt->sock, ZMQ_DONTWAIT) >= 0) {
             t->counters.messages_received++;
             t->counters.bytes_received += zmq_msg_size(&msg);
+            if (zmq_msg_size(&msg) > zt->max_message) {
+                t->counters.messages_oversized++; /* dropped; the connection stays */
+                zmq_msg_close(&msg);
+                continue;
+            }
             const char *addr = zmq_msg_gets(&msg, "Peer-Address");
             const char *key = zt->zap_on ? zmq_msg_gets(&msg, "User-Id") : NULL;
             struct pk_peer peer = {addr ? addr : "", key ? key : ""};
@@ -156,31 +189,116 @@ on_retry_timer(uv_timer_t *h)
     zmq_connect(zt->sock, zt->connect_uri);
 }
 
+/* Counts a failed handshake; for the receiver, also a refusal (AUTH: ZAP counted it already). */
+static void
+handshake_failed(struct zmq_transport *zt, uint16_t event, uint32_t value)
+{
+    struct pk_transport *t = &zt->base;
+    const char *detail = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "refused by the collector"
+                         : event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                             ? "no detail"
+                             : protocol_error_name(value);
+
+    t->counters.handshake_failures++;
+    if (zt->role == PK_TRANSPORT_SENDER) {
+        /* After a protocol or auth failure libzmq stops trying; after others it goes on. */
+        if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
+            !uv_is_active((uv_handle_t *)&zt->retry_timer))
+            uv_timer_start(&zt->retry_timer, on_retry_timer, REFUSED_RETRY_MS, 0);
+        if (t->on_peer)
+            t->on_peer(t, PK_PEER_REFUSED, detail);
+    } else if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && zt->access != NULL) {
+        pk_access_refuse(zt->access, PK_REFUSED_HANDSHAKE, "", detail);
+    }
+}
+
+/* 1 when fd was closed at accept for the peer limit; clear: forget it (it is gone). */
+static int
+fd_refused(struct zmq_transport *zt, uint32_t fd, int clear)
+{
+    uint8_t bit = (uint8_t)(1u << (fd % 8));
+    int on = fd < REFUSED_FD_MAX && (zt->refused_fds[fd / 8] & bit);
+
+    if (on && clear)
+        zt->refused_fds[fd / 8] &= (uint8_t)~bit;
+    return on;
+}
+
+/*
+ * The peer limit (COLLECT_MAX_PEERS). libzmq cannot refuse a connection, and its decoder takes
+ * up to ZMQ_MAXMSGSIZE from a peer before the handshake (and ZAP) even begins, so the limit
+ * holds from accept: ZMQ_EVENT_ACCEPTED carries the new connection's fd, and shutdown() makes
+ * libzmq read the end of the stream and close it itself (DISCONNECTED, same fd). The fd stays
+ * libzmq's; it is never closed here. libzmq queues DISCONNECTED before it closes an fd, so an
+ * fd is not reused before its DISCONNECTED is read, except by a connection accepted after this
+ * drain of the monitor: then that newer connection is closed instead (an agent connects again).
+ * Returns 1 when the fd is tracked until its DISCONNECTED (not counted as a peer).
+ */
+static int
+refuse_connection(struct zmq_transport *zt, uint32_t fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    char addr[INET6_ADDRSTRLEN] = "";
+
+    if (getpeername((int)fd, (struct sockaddr *)&ss, &sslen) == 0) {
+        const void *ip = ss.ss_family == AF_INET6
+                             ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+        if (inet_ntop(ss.ss_family, ip, addr, sizeof(addr)) == NULL)
+            addr[0] = '\0';
+    }
+    shutdown((int)fd, SHUT_RDWR);
+    if (zt->access != NULL)
+        pk_access_refuse(zt->access, PK_REFUSED_PEER_LIMIT, addr, "");
+    if (fd >= REFUSED_FD_MAX)
+        return 0; /* not tracked: counted as a peer until it is gone, so the books balance */
+    zt->refused_fds[fd / 8] |= (uint8_t)(1u << (fd % 8));
+    return 1;
+}
+
 /*
  * The sender counts a peer from its handshake to its disconnect. The receiver counts TCP
  * connections (accepted to disconnected): a refused or garbage connection disconnects
- * without a handshake, and a handshake event does not say which connection it was.
+ * without a handshake, and a handshake event does not say which connection it was. The
+ * receiver's "no detail" failure is counted at the DISCONNECTED that libzmq emits right after
+ * it (stream_engine_base.cpp error()), which names the fd: not for a connection refused here.
  */
 static void
 on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const char *peer)
 {
     struct pk_transport *t = &zt->base;
     int sender = zt->role == PK_TRANSPORT_SENDER;
-    char detail[96];
 
+    if (zt->failure_pending && event != ZMQ_EVENT_DISCONNECTED) {
+        zt->failure_pending = 0;
+        handshake_failed(zt, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
+    }
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
         t->counters.handshakes++;
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !sender)
         return; /* the receiver counts connections from ACCEPTED */
     switch (event) {
+    case ZMQ_EVENT_ACCEPTED: /* receiver (a sender never accepts) */
+        if (zt->max_peers > 0 && (uint64_t)zt->npeers >= zt->max_peers &&
+            refuse_connection(zt, value))
+            break;
+        /* fall through */
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: /* sender */
-    case ZMQ_EVENT_ACCEPTED:            /* receiver (a sender never accepts) */
         zt->npeers++;
         t->counters.connects++;
         if (t->on_peer)
             t->on_peer(t, PK_PEER_UP, sender ? peer : "");
         break;
     case ZMQ_EVENT_DISCONNECTED:
+        if (!sender) {
+            int refused = fd_refused(zt, value, 1);
+            if (zt->failure_pending && !refused)
+                handshake_failed(zt, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
+            zt->failure_pending = 0;
+            if (refused)
+                break;
+        }
         if (zt->npeers == 0)
             break; /* the sender's handshake never succeeded */
         zt->npeers--;
@@ -188,25 +306,15 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
         if (t->on_peer)
             t->on_peer(t, PK_PEER_DOWN, sender ? peer : "");
         break;
-    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-        t->counters.handshake_failures++;
-        snprintf(detail, sizeof(detail), "%s",
-                 event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "refused by the collector"
-                 : event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ? "no detail"
-                                                                 : protocol_error_name(value));
-        if (sender) {
-            /* After a protocol or auth failure libzmq stops trying; after others it goes on. */
-            if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
-                !uv_is_active((uv_handle_t *)&zt->retry_timer))
-                uv_timer_start(&zt->retry_timer, on_retry_timer, REFUSED_RETRY_MS, 0);
-            if (t->on_peer)
-                t->on_peer(t, PK_PEER_REFUSED, detail);
-        } else if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && zt->access != NULL) {
-            /* AUTH failures are the ZAP handler's own refusals, counted there. */
-            pk_access_refuse(zt->access, PK_REFUSED_HANDSHAKE, "", detail);
+        if (!sender) {
+            zt->failure_pending = 1;
+            break;
         }
+        /* fall through */
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        handshake_failed(zt, event, value);
         break;
     }
 }
@@ -292,12 +400,26 @@ setopt_key(struct zmq_transport *zt, int opt, const char *z85, char *errbuf)
     return 0;
 }
 
+/* What peers may make the receiver hold (the constants above; docs/SECURITY.md). */
+static void
+set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *opts)
+{
+    uint64_t max = opts->peer_max_message ? opts->peer_max_message : opts->max_message;
+    int64_t zmax = (int64_t)(max * MAXMSGSIZE_FACTOR + CURVE_FRAME_OVERHEAD);
+    uint64_t hwm = PEER_BUFFER_BYTES / (uint64_t)zmax;
+
+    zt->max_message = max;
+    zt->max_peers = opts->max_peers;
+    zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &zmax, sizeof(zmax));
+    setopt_int(zt->sock, ZMQ_RCVHWM, hwm < RCVHWM_MIN ? RCVHWM_MIN : (int)hwm);
+}
+
 /* CURVE keys, and the ZAP handler that checks peers on the receiver. Before bind/connect. */
 static int
 configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_transport_opts *opts,
                    char *errbuf)
 {
-    int curve = opts->secret_key != NULL;
+    int curve = opts->secret_key != NULL, rc;
 
     zt->access = opts->access;
     if (opts->role == PK_TRANSPORT_SENDER) {
@@ -313,13 +435,18 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
     /* ZAP runs when there is something to check, or a key to attach to messages. */
     if (!curve && (opts->access == NULL || opts->access->nallow == 0))
         return 0;
-    if (pk_zap_start(&zt->zap, zt->ctx, loop, opts->access, errbuf) != 0)
+    rc = pk_zap_start(&zt->zap, zt->ctx, loop, opts->access, errbuf);
+    if (zt->zap.watching)
+        zt->handles |= H_ZAP;
+    if (rc != 0)
         return -1;
     zt->zap_on = 1;
     /* With the NULL mechanism libzmq asks ZAP only for sockets that name a ZAP domain. */
     zmq_setsockopt(zt->sock, ZMQ_ZAP_DOMAIN, PK_ZAP_DOMAIN, strlen(PK_ZAP_DOMAIN));
     return 0;
 }
+
+static void close_handles(struct zmq_transport *zt);
 
 static struct pk_transport *
 zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
@@ -336,6 +463,7 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         return NULL;
     }
     zt->base.ops = &pk_transport_zmq;
+    zt->loop = loop;
     zt->role = opts->role;
     zt->receiving = 1;
     zt->ctx = zmq_ctx_new();
@@ -352,9 +480,7 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         setopt_int(zt->sock, ZMQ_RECONNECT_IVL, RECONNECT_IVL_MS);
         setopt_int(zt->sock, ZMQ_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS);
     } else {
-        int64_t max = (int64_t)opts->max_message;
-        zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &max, sizeof(max));
-        setopt_int(zt->sock, ZMQ_RCVHWM, RECEIVER_RCVHWM);
+        set_receiver_bounds(zt, opts);
     }
     if (configure_security(zt, loop, opts, errbuf) != 0)
         goto fail;
@@ -374,24 +500,31 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
 
     uv_idle_init(loop, &zt->idle);
     uv_timer_init(loop, &zt->retry_timer);
+    zt->handles |= H_IDLE | H_TIMER;
     zmq_getsockopt(zt->sock, ZMQ_FD, &fd, &fdlen);
-    if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) != 0 ||
-        (rc = uv_poll_start(&zt->sock_poll, UV_READABLE, on_sock_poll)) != 0) {
+    if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) == 0) {
+        zt->handles |= H_SOCK;
+        rc = uv_poll_start(&zt->sock_poll, UV_READABLE, on_sock_poll);
+    }
+    if (rc != 0) {
         pk_seterr(errbuf, rc, "zmq: cannot watch socket: %s", uv_strerror(rc));
-        goto fail; /* not reached in practice; the idle handle is leaked with the process */
+        goto fail;
     }
     fdlen = sizeof(fd);
     zmq_getsockopt(zt->mon, ZMQ_FD, &fd, &fdlen);
-    uv_poll_init_socket(loop, &zt->mon_poll, fd);
+    if (uv_poll_init_socket(loop, &zt->mon_poll, fd) == 0)
+        zt->handles |= H_MON;
     uv_poll_start(&zt->mon_poll, UV_READABLE, on_mon_poll);
-    zt->handles_open = 4 + zt->zap_on;
     /* Both fds may have been signalled before they were watched: look once on the first turn. */
     uv_idle_start(&zt->idle, on_idle);
     return &zt->base;
 
 fail:
-    if (zt->zap_on) /* its poll handle is closed by the owner's loop teardown */
-        uv_close((uv_handle_t *)&zt->zap.poll, NULL);
+    if (zt->handles != 0) {
+        /* libuv still holds handles inside zt: it is freed in their close callbacks. */
+        close_handles(zt);
+        return NULL;
+    }
     if (zt->zap.sock)
         zmq_close(zt->zap.sock);
     if (zt->mon)
@@ -469,7 +602,8 @@ after_term(uv_work_t *req, int status)
                   (zt->linger_ms > 0 && zt->term_ns < zt->linger_ms * 1000000u);
 
     (void)status;
-    zt->closed_cb(zt->closed_data, flushed);
+    if (zt->closed_cb != NULL) /* NULL: zmq_open failed, nobody waits */
+        zt->closed_cb(zt->closed_data, flushed);
     free(zt);
 }
 
@@ -483,11 +617,31 @@ on_handle_closed(uv_handle_t *h)
     /* Only now: libuv no longer polls the fds that zmq_close will release. */
     setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms);
     zt->closed_at_ns = uv_hrtime();
-    zmq_close(zt->mon);
-    if (zt->zap_on)
+    if (zt->mon)
+        zmq_close(zt->mon);
+    if (zt->zap.sock)
         zmq_close(zt->zap.sock);
     zmq_close(zt->sock);
-    uv_queue_work(zt->sock_poll.loop, &zt->term_work, term_work, after_term);
+    uv_queue_work(zt->loop, &zt->term_work, term_work, after_term);
+}
+
+/* Closes every uv handle that was initialised; the last close callback releases the rest. */
+static void
+close_handles(struct zmq_transport *zt)
+{
+    uv_handle_t *const handles[] = {(uv_handle_t *)&zt->idle, (uv_handle_t *)&zt->retry_timer,
+                                    (uv_handle_t *)&zt->sock_poll, (uv_handle_t *)&zt->mon_poll,
+                                    (uv_handle_t *)&zt->zap.poll};
+
+    for (size_t i = 0; i < PK_ARRAY_LEN(handles); i++)
+        if (zt->handles & (1u << i))
+            zt->handles_open++;
+    for (size_t i = 0; i < PK_ARRAY_LEN(handles); i++) {
+        if (zt->handles & (1u << i)) {
+            handles[i]->data = zt;
+            uv_close(handles[i], on_handle_closed);
+        }
+    }
 }
 
 static void
@@ -499,15 +653,7 @@ zmq_close_transport(struct pk_transport *t, uint64_t linger_ms, pk_transport_clo
     zt->linger_ms = linger_ms;
     zt->closed_cb = cb;
     zt->closed_data = data;
-    zt->idle.data = zt->sock_poll.data = zt->mon_poll.data = zt->retry_timer.data = zt;
-    uv_close((uv_handle_t *)&zt->idle, on_handle_closed);
-    uv_close((uv_handle_t *)&zt->retry_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&zt->sock_poll, on_handle_closed);
-    uv_close((uv_handle_t *)&zt->mon_poll, on_handle_closed);
-    if (zt->zap_on) {
-        zt->zap.poll.data = zt;
-        uv_close((uv_handle_t *)&zt->zap.poll, on_handle_closed);
-    }
+    close_handles(zt);
 }
 
 const struct pk_transport_ops pk_transport_zmq = {
