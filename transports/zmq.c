@@ -2,7 +2,7 @@
  * ZeroMQ transport: PUSH connects (agents), PULL binds (collector). ZMQ_FD is edge-triggered
  * (libzmq doc/zmq_getsockopt.adoc), so ZMQ_EVENTS is read after every send and receive and in
  * every poll callback, and a uv_idle handle re-runs the receive loop when it stops early
- * (budget, resume). A monitor socket (PAIR over inproc) reports connects and disconnects.
+ * (budget, resume). A monitor socket (zmq_monitor.c) reports connects and disconnects.
  * Closing runs zmq_ctx_term (which blocks for up to ZMQ_LINGER) on the libuv thread pool, so
  * the loop keeps serving while queued messages drain. See shared RECIPES.md section 2.
  */
@@ -10,15 +10,13 @@
 #include "endpoint.h"
 #include "pcktr.h"
 #include "transport.h"
+#include "zmq_transport.h"
 #include "zmq_zap.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <zmq.h>
 
 #define RECV_BUDGET 256    /* messages per callback before yielding to other handles */
@@ -40,39 +38,11 @@
  */
 #define MAXMSGSIZE_FACTOR 2
 #define CURVE_FRAME_OVERHEAD 64
-/* Connections closed at accept for the peer limit, by fd, until libzmq reports them gone. */
-#define REFUSED_FD_MAX 65536
 enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_ZAP = 16 }; /* uv handles initialised */
 #define RECONNECT_IVL_MS 100
 #define RECONNECT_IVL_MAX_MS 2000
-/* libzmq gives up on an endpoint whose handshake failed for a protocol reason (a refused key);
- * the agent connects again after this long, so that a key allowed later is taken. */
-#define REFUSED_RETRY_MS 2000
 
 const struct pk_transport_ops pk_transport_zmq;
-
-struct zmq_transport {
-    struct pk_transport base; /* first: casts to struct pk_transport * are valid */
-    enum pk_transport_role role;
-    void *ctx, *sock, *mon;
-    uv_poll_t sock_poll, mon_poll;
-    uv_idle_t idle;
-    uv_timer_t retry_timer; /* sender: connects again after a failed handshake */
-    char connect_uri[300];
-    uv_work_t term_work;
-    struct zap_handler zap; /* receiver with CURVE or COLLECT_ALLOW */
-    int zap_on;
-    struct pk_access *access; /* receiver: where failed handshakes are counted; may be NULL */
-    uv_loop_t *loop;
-    int receiving, want_writable, npeers, handles_open;
-    unsigned handles; /* H_*: which uv handles were initialised (and must be closed) */
-    uint64_t max_message, max_peers; /* receiver: larger messages dropped; 0 peers: no limit */
-    int failure_pending; /* receiver: a "no detail" failure waits for its DISCONNECTED */
-    uint8_t refused_fds[REFUSED_FD_MAX / 8];
-    uint64_t linger_ms, closed_at_ns, term_ns;
-    pk_transport_closed_cb closed_cb;
-    void *closed_data;
-};
 
 static int
 zmq_fail(char *errbuf, const char *what, const char *uri)
@@ -134,14 +104,12 @@ process(struct zmq_transport *zt)
     }
 }
 
-static void drain_monitor(struct zmq_transport *zt);
-
 static void
 on_idle(uv_idle_t *h)
 {
     struct zmq_transport *zt = container_of(h, struct zmq_transport, idle);
 
-    drain_monitor(zt);
+    pk_zmq_monitor_drain(zt);
     if (zt->zap_on)
         pk_zap_process(&zt->zap);
     process(zt);
@@ -160,200 +128,7 @@ on_mon_poll(uv_poll_t *h, int status, int events)
 {
     (void)status;
     (void)events;
-    drain_monitor(container_of(h, struct zmq_transport, mon_poll));
-}
-
-static const char *
-protocol_error_name(uint32_t code)
-{
-    switch (code) {
-    case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
-        return "CURVE cryptographic error: a wrong key";
-    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
-        return "security mechanism mismatch: one side uses CURVE, the other not";
-    case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE:
-        return "CURVE key exchange failed";
-    default:
-        return "ZMTP protocol error";
-    }
-}
-
-static void
-on_retry_timer(uv_timer_t *h)
-{
-    struct zmq_transport *zt = container_of(h, struct zmq_transport, retry_timer);
-
-    if (zt->npeers > 0)
-        return; /* connected again meanwhile: a disconnect now would drop its queue */
-    zmq_disconnect(zt->sock, zt->connect_uri); /* ENOENT when libzmq dropped it already */
-    zmq_connect(zt->sock, zt->connect_uri);
-}
-
-/* Counts a failed handshake; for the receiver, also a refusal (AUTH: ZAP counted it already). */
-static void
-handshake_failed(struct zmq_transport *zt, uint16_t event, uint32_t value)
-{
-    struct pk_transport *t = &zt->base;
-    const char *detail = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "refused by the collector"
-                         : event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
-                             ? "no detail"
-                             : protocol_error_name(value);
-
-    t->counters.handshake_failures++;
-    if (zt->role == PK_TRANSPORT_SENDER) {
-        /* After a protocol or auth failure libzmq stops trying; after others it goes on. */
-        if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
-            !uv_is_active((uv_handle_t *)&zt->retry_timer))
-            uv_timer_start(&zt->retry_timer, on_retry_timer, REFUSED_RETRY_MS, 0);
-        if (t->on_peer)
-            t->on_peer(t, PK_PEER_REFUSED, detail);
-    } else if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && zt->access != NULL) {
-        pk_access_refuse(zt->access, PK_REFUSED_HANDSHAKE, "", detail);
-    }
-}
-
-/* 1 when fd was closed at accept for the peer limit; clear: forget it (it is gone). */
-static int
-fd_refused(struct zmq_transport *zt, uint32_t fd, int clear)
-{
-    uint8_t bit = (uint8_t)(1u << (fd % 8));
-    int on = fd < REFUSED_FD_MAX && (zt->refused_fds[fd / 8] & bit);
-
-    if (on && clear)
-        zt->refused_fds[fd / 8] &= (uint8_t)~bit;
-    return on;
-}
-
-/*
- * The peer limit (COLLECT_MAX_PEERS). libzmq cannot refuse a connection, and its decoder takes
- * up to ZMQ_MAXMSGSIZE from a peer before the handshake (and ZAP) even begins, so the limit
- * holds from accept: ZMQ_EVENT_ACCEPTED carries the new connection's fd, and shutdown() makes
- * libzmq read the end of the stream and close it itself (DISCONNECTED, same fd). The fd stays
- * libzmq's; it is never closed here. libzmq queues DISCONNECTED before it closes an fd, so an
- * fd is not reused before its DISCONNECTED is read, except by a connection accepted after this
- * drain of the monitor: then that newer connection is closed instead (an agent connects again).
- * Returns 1 when the fd is tracked until its DISCONNECTED (not counted as a peer).
- */
-static int
-refuse_connection(struct zmq_transport *zt, uint32_t fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof(ss);
-    char addr[INET6_ADDRSTRLEN] = "";
-
-    if (getpeername((int)fd, (struct sockaddr *)&ss, &sslen) == 0) {
-        const void *ip = ss.ss_family == AF_INET6
-                             ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-        if (inet_ntop(ss.ss_family, ip, addr, sizeof(addr)) == NULL)
-            addr[0] = '\0';
-    }
-    shutdown((int)fd, SHUT_RDWR);
-    if (zt->access != NULL)
-        pk_access_refuse(zt->access, PK_REFUSED_PEER_LIMIT, addr, "");
-    if (fd >= REFUSED_FD_MAX)
-        return 0; /* not tracked: counted as a peer until it is gone, so the books balance */
-    zt->refused_fds[fd / 8] |= (uint8_t)(1u << (fd % 8));
-    return 1;
-}
-
-/*
- * The sender counts a peer from its handshake to its disconnect. The receiver counts TCP
- * connections (accepted to disconnected): a refused or garbage connection disconnects
- * without a handshake, and a handshake event does not say which connection it was. The
- * receiver's "no detail" failure is counted at the DISCONNECTED that libzmq emits right after
- * it (stream_engine_base.cpp error()), which names the fd: not for a connection refused here.
- */
-static void
-on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const char *peer)
-{
-    struct pk_transport *t = &zt->base;
-    int sender = zt->role == PK_TRANSPORT_SENDER;
-
-    if (zt->failure_pending && event != ZMQ_EVENT_DISCONNECTED) {
-        zt->failure_pending = 0;
-        handshake_failed(zt, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
-    }
-    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-        t->counters.handshakes++;
-    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !sender)
-        return; /* the receiver counts connections from ACCEPTED */
-    switch (event) {
-    case ZMQ_EVENT_ACCEPTED: /* receiver (a sender never accepts) */
-        if (zt->max_peers > 0 && (uint64_t)zt->npeers >= zt->max_peers &&
-            refuse_connection(zt, value))
-            break;
-        /* fall through */
-    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: /* sender */
-        zt->npeers++;
-        t->counters.connects++;
-        if (t->on_peer)
-            t->on_peer(t, PK_PEER_UP, sender ? peer : "");
-        break;
-    case ZMQ_EVENT_DISCONNECTED:
-        if (!sender) {
-            int refused = fd_refused(zt, value, 1);
-            if (zt->failure_pending && !refused)
-                handshake_failed(zt, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
-            zt->failure_pending = 0;
-            if (refused)
-                break;
-        }
-        if (zt->npeers == 0)
-            break; /* the sender's handshake never succeeded */
-        zt->npeers--;
-        t->counters.disconnects++;
-        if (t->on_peer)
-            t->on_peer(t, PK_PEER_DOWN, sender ? peer : "");
-        break;
-    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-        if (!sender) {
-            zt->failure_pending = 1;
-            break;
-        }
-        /* fall through */
-    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-        handshake_failed(zt, event, value);
-        break;
-    }
-}
-
-static void
-drain_monitor(struct zmq_transport *zt)
-{
-    for (;;) {
-        int zevents = 0;
-        size_t len = sizeof(zevents);
-        zmq_msg_t head, addr;
-        uint16_t event;
-        char peer[128] = "";
-
-        if (zmq_getsockopt(zt->mon, ZMQ_EVENTS, &zevents, &len) != 0 || !(zevents & ZMQ_POLLIN))
-            return;
-        zmq_msg_init(&head);
-        zmq_msg_init(&addr);
-        if (zmq_msg_recv(&head, zt->mon, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&head);
-            zmq_msg_close(&addr);
-            continue;
-        }
-        /* A monitor event is two frames: [u16 event, u32 value] and the endpoint string. */
-        if (zmq_msg_more(&head) && zmq_msg_recv(&addr, zt->mon, 0) >= 0) {
-            size_t n = zmq_msg_size(&addr) < sizeof(peer) - 1 ? zmq_msg_size(&addr)
-                                                               : sizeof(peer) - 1;
-            memcpy(peer, zmq_msg_data(&addr), n);
-            peer[n] = '\0';
-        }
-        if (zmq_msg_size(&head) >= 6) {
-            uint32_t value;
-            memcpy(&event, zmq_msg_data(&head), sizeof(event));
-            memcpy(&value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof(value));
-            on_monitor_event(zt, event, value, peer);
-        }
-        zmq_msg_close(&head);
-        zmq_msg_close(&addr);
-    }
+    pk_zmq_monitor_drain(container_of(h, struct zmq_transport, mon_poll));
 }
 
 static int
@@ -453,7 +228,6 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
          char *errbuf)
 {
     struct zmq_transport *zt = calloc(1, sizeof(*zt));
-    char mon_uri[64];
     uv_os_sock_t fd;
     size_t fdlen = sizeof(fd);
     int rc;
@@ -484,17 +258,8 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     }
     if (configure_security(zt, loop, opts, errbuf) != 0)
         goto fail;
-    snprintf(mon_uri, sizeof(mon_uri), "inproc://pk-monitor-%p", (void *)zt);
-    if (zmq_socket_monitor(zt->sock, mon_uri,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_ACCEPTED |
-                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
-        (zt->mon = zmq_socket(zt->ctx, ZMQ_PAIR)) == NULL || zmq_connect(zt->mon, mon_uri) != 0) {
-        zmq_fail(errbuf, "zmq monitor", mon_uri);
+    if (pk_zmq_monitor_open(zt, errbuf) != 0)
         goto fail;
-    }
-    setopt_int(zt->mon, ZMQ_LINGER, 0);
     if (attach_endpoints(zt, ep, errbuf) != 0)
         goto fail;
 
