@@ -33,11 +33,13 @@ hwm_mib() { awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$col/status"; }
 attack() { # NAME ARGS...: starts zmq_hostile.py, waits until its peers have sent what they can
     local name=$1; shift
     bg "$name" "$PY" "$TESTS_DIR/zmq_hostile.py" "$port" "$@"
+    HOSTILE+=("$BG_PID")
     local out="$W/$name.log" i
     for ((i = 0; i < 600; i++)); do grep -q '^ready' "$out" 2>/dev/null && break; sleep 0.1; done
     grep "^ready" "$out" || fail "$name: the hostile peers did not get going"
 }
 
+HOSTILE=()
 attack fill valid 1 60 $((384 * 1024 - 1024))
 for ((i = 0; i < 100; i++)); do [ "$(field 'd["output"]["blocked"]')" = True ] && break; sleep 0.1; done
 expect_eq "$(field 'd["output"]["blocked"]')" True "the stalled reader stops intake"
@@ -56,7 +58,26 @@ grep -q 'COLLECT_MAX_PEERS connections are open' "$W/collector.log" || fail "the
     fail "refusals from one address are logged once"
 kill -0 "$col" || fail "the collector died"
 pass "hostile peers with a stalled reader: peak ${peak} MiB < ${BOUND_MIB} MiB, $refused refused"
+# The hostile peers go and the reader comes back: the peer limit is free again (every refused
+# connection's DISCONNECTED was matched), and a new agent gets in.
+kill -9 "${HOSTILE[@]}"
+cat "$W/stall" >/dev/null &
+PIDS+=("$!")
+"$PY" - "$port" "$mport" "$TESTS_DIR" <<'PY' || fail "a new agent after the attack"
+import json, sys, time, urllib.request
+sys.path.insert(0, sys.argv[3])
+import pktr_wire as w
+z = w.Zmq("tcp://127.0.0.1:%s" % sys.argv[1])
+for i in range(600):
+    z.send(w.hello(77, i, "after"))
+    s = json.load(urllib.request.urlopen("http://127.0.0.1:%s/status" % sys.argv[2], timeout=5))
+    if any(x["name"] == "after" for x in s["sources"]):
+        break
+    time.sleep(0.1)
+z.close()
+assert any(x["name"] == "after" for x in s["sources"]), "the new agent was not let in"
+PY
+pass "after the attack a new agent is let in"
 kill -TERM "$col"
-exec 7<&- # the reader goes away: the collector's flush ends
 wait_exit "$col" 20
 pass "the collector stops on SIGTERM (exit $EXIT_CODE)"
