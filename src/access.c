@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const pk_refusal_names[PK_REFUSALS] = {"address", "key", "handshake"};
+const char *const pk_refusal_names[PK_REFUSALS] = {"address", "key", "handshake", "peer_limit"};
 
 static void
 clear_host_bits(uint8_t *addr, unsigned len, unsigned prefix)
@@ -183,6 +183,7 @@ pk_access_refuse(struct pk_access *a, enum pk_refusal why, const char *peer, con
         "its address is not in COLLECT_ALLOW",
         "its CURVE key is not in COLLECT_CURVE_ALLOWED",
         "its handshake failed (wrong key, wrong mechanism or not this protocol)",
+        "COLLECT_MAX_PEERS connections are open; it was closed at accept",
     };
 
     a->refused[why]++;

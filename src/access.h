@@ -30,7 +30,13 @@ int pk_cidr_match(const struct pk_cidr *ranges, int n, const struct sockaddr *ad
 /** The same for an address in text ("192.0.2.7", "::1"); 0 for text that is no address. */
 int pk_cidr_match_str(const struct pk_cidr *ranges, int n, const char *addr);
 
-enum pk_refusal { PK_REFUSED_ADDRESS, PK_REFUSED_KEY, PK_REFUSED_HANDSHAKE, PK_REFUSALS };
+enum pk_refusal {
+    PK_REFUSED_ADDRESS,
+    PK_REFUSED_KEY,
+    PK_REFUSED_HANDSHAKE,
+    PK_REFUSED_PEER_LIMIT, /* zmq: COLLECT_MAX_PEERS connections were open */
+    PK_REFUSALS
+};
 
 extern const char *const pk_refusal_names[PK_REFUSALS]; /* metric label values */
 

@@ -655,7 +655,8 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
 {
     struct collector *c = calloc(1, sizeof(*c));
     struct pk_endpoint ep = cfg->collect_ep;
-    struct pk_transport_opts topts = {.role = PK_TRANSPORT_RECEIVER, .max_message = PK_FRAME_MAX};
+    struct pk_transport_opts topts = {.role = PK_TRANSPORT_RECEIVER, .max_message = PK_FRAME_MAX,
+        .peer_max_message = cfg->collect_max_message, .max_peers = cfg->collect_max_peers};
     struct pk_output_callbacks ocb = {on_drained, on_output_error, NULL};
     char errbuf[PK_ERRBUF_SIZE], os[160], app[64];
     int rc, out_fd = STDOUT_FILENO;

@@ -78,6 +78,14 @@ static const struct cfg_var vars[] = {
      "\"stale\" in /status and /metrics"},
     {"SOURCE_GONE_AFTER", CFG_DURATION, F(gone_after_ms), "60s", NULL, 100, 604800000,
      "collect: a source silent this long (or that said goodbye) is \"gone\""},
+    /* The smallest: one batch of a single largest packet (header, 255-byte name, body, record). */
+    {"COLLECT_MAX_MESSAGE", CFG_SIZE, F(collect_max_message), "384K", NULL, 262471, 16ULL << 20,
+     "collect (zmq): largest relay message taken; larger ones are dropped and counted as "
+     "oversized. An agent sends up to BATCH_BYTES + 256K + 327 bytes: raise it for BATCH_BYTES "
+     "over 120K"},
+    {"COLLECT_MAX_PEERS", CFG_UINT, F(collect_max_peers), "64", NULL, 1, 65536,
+     "collect (zmq): connections at once; more are closed at accept and counted "
+     "(refused peer_limit). With COLLECT_MAX_MESSAGE it bounds the collector's memory"},
     {"COLLECT_ALLOW", CFG_STRING, F(collect_allow), "", NULL, 0, 0,
      "collect: comma-separated addresses or CIDRs (IPv4, IPv6) allowed to send, e.g. "
      "10.0.0.0/8,2001:db8::/32; others are refused and counted; empty: any address"},

@@ -40,6 +40,8 @@ struct pk_config {
     uint64_t merge_window_ms; /* 0: arrival order */
     uint64_t stale_after_ms;
     uint64_t gone_after_ms;
+    uint64_t collect_max_message; /* zmq: largest message taken; libzmq holds at most 2x */
+    uint64_t collect_max_peers;   /* zmq: connections at once */
     const char *collect_allow; /* as written; parsed into allow */
     const char *collect_curve_secretkey, *collect_curve_allowed; /* "" when unset */
     const char *relay_curve_serverkey, *relay_curve_secretkey, *relay_curve_publickey;

@@ -225,7 +225,7 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     pk_buf_printf(b, "packeteur_messages_dropped_total{reason=\"version\"} %" PRIu64 "\n",
                   r->bad_version);
     pk_buf_printf(b, "packeteur_messages_dropped_total{reason=\"oversized\"} %" PRIu64 "\n",
-                  r->bad_oversized);
+                  r->bad_oversized + r->transport.messages_oversized);
     single(b, "packeteur_messages_received_total", "counter", "Messages received.",
            r->transport.messages_received);
     single(b, "packeteur_peers_dropped_total", "counter",
@@ -259,7 +259,7 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
            (uint64_t)r->encrypted);
     family(b, "packeteur_collector_refused_total", "counter",
            "Peers refused, by reason: address (COLLECT_ALLOW), key (COLLECT_CURVE_ALLOWED), "
-           "handshake (wrong key or mechanism, not this protocol).");
+           "handshake (wrong key or mechanism, not this protocol), peer_limit (COLLECT_MAX_PEERS).");
     for (int i = 0; i < PK_REFUSALS; i++)
         pk_buf_printf(b, "packeteur_collector_refused_total{reason=\"%s\"} %" PRIu64 "\n",
                       pk_refusal_names[i], pk_access_refused_count(r->access, i));

@@ -207,7 +207,8 @@ pk_status_collect(const struct pk_collect_report *r)
     cJSON_AddNumberToObject(msgs, "bytes", (double)r->transport.bytes_received);
     cJSON_AddNumberToObject(msgs, "malformed", (double)r->bad_malformed);
     cJSON_AddNumberToObject(msgs, "wrong_version", (double)r->bad_version);
-    cJSON_AddNumberToObject(msgs, "oversized", (double)r->bad_oversized);
+    cJSON_AddNumberToObject(msgs, "oversized",
+                            (double)(r->bad_oversized + r->transport.messages_oversized));
     cJSON_AddNumberToObject(msgs, "peers_dropped", (double)r->transport.peers_dropped);
     cJSON_AddNumberToObject(msgs, "buffer_waits", (double)r->transport.buffer_waits);
 

@@ -32,6 +32,10 @@ struct pk_transport_opts {
     /* Receiver: who may send (addresses, client keys), and where refusals are counted; NULL:
      * anyone. The transport refuses peers where it sees them and counts each refusal there. */
     struct pk_access *access;
+    /* Receiver (zmq; tcp-raw has its own bounds), what peers may make libzmq hold: messages over
+     * peer_max_message are dropped and counted (0: max_message); at most max_peers connections
+     * at once (0: no limit), more are closed at accept and counted in access. */
+    uint64_t peer_max_message, max_peers;
 };
 
 /* Who sent a message, as far as the transport knows. */
@@ -63,6 +67,7 @@ struct pk_transport_counters {
     uint64_t conns_stalled;          /* a partial message got no byte in time */
     uint64_t conns_budget_held;      /* held receive budget others waited for, did not finish */
     uint64_t max_connections;        /* the connection limit in force (a gauge); 0: none */
+    uint64_t messages_oversized; /* receiver: dropped by the transport as too large (zmq) */
 };
 
 typedef void (*pk_transport_closed_cb)(void *data, int flushed);

@@ -2,7 +2,7 @@
  * ZeroMQ transport: PUSH connects (agents), PULL binds (collector). ZMQ_FD is edge-triggered
  * (libzmq doc/zmq_getsockopt.adoc), so ZMQ_EVENTS is read after every send and receive and in
  * every poll callback, and a uv_idle handle re-runs the receive loop when it stops early
- * (budget, resume). A monitor socket (PAIR over inproc) reports connects and disconnects.
+ * (budget, resume). A monitor socket (zmq_monitor.c) reports connects and disconnects.
  * Closing runs zmq_ctx_term (which blocks for up to ZMQ_LINGER) on the libuv thread pool, so
  * the loop keeps serving while queued messages drain. See shared RECIPES.md section 2.
  */
@@ -10,6 +10,7 @@
 #include "endpoint.h"
 #include "pcktr.h"
 #include "transport.h"
+#include "zmq_transport.h"
 #include "zmq_zap.h"
 
 #include <errno.h>
@@ -19,32 +20,29 @@
 #include <zmq.h>
 
 #define RECV_BUDGET 256    /* messages per callback before yielding to other handles */
-#define RECEIVER_RCVHWM 64 /* per-peer messages buffered inside the collector's libzmq */
+/*
+ * What one connection can make the collector's libzmq hold (docs/SECURITY.md): ZMQ_RCVHWM whole
+ * messages queued, one more decoded that did not fit (its engine stops reading), and one being
+ * received, which the v2 decoder allocates whole as soon as its header arrives (libzmq
+ * src/v2_decoder.cpp, size_ready): (RCVHWM + 2) x ZMQ_MAXMSGSIZE. RCVHWM is derived from this
+ * budget and the message size, at least RCVHWM_MIN.
+ */
+#define PEER_BUFFER_BYTES (4u << 20)
+#define RCVHWM_MIN 2
+/*
+ * libzmq drops a message over ZMQ_MAXMSGSIZE together with its connection, and says nothing
+ * about it (no monitor event tells an EMSGSIZE disconnect from another one). So ZMQ_MAXMSGSIZE
+ * is twice the largest message taken (COLLECT_MAX_MESSAGE): a message in between is received,
+ * dropped and counted as oversized, which shows an agent whose BATCH_BYTES is too large. A
+ * CURVE frame carries 33 bytes more than the message (MESSAGE command name, nonce, MAC, flags).
+ */
+#define MAXMSGSIZE_FACTOR 2
+#define CURVE_FRAME_OVERHEAD 64
+enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_ZAP = 16 }; /* uv handles initialised */
 #define RECONNECT_IVL_MS 100
 #define RECONNECT_IVL_MAX_MS 2000
-/* libzmq gives up on an endpoint whose handshake failed for a protocol reason (a refused key);
- * the agent connects again after this long, so that a key allowed later is taken. */
-#define REFUSED_RETRY_MS 2000
 
 const struct pk_transport_ops pk_transport_zmq;
-
-struct zmq_transport {
-    struct pk_transport base; /* first: casts to struct pk_transport * are valid */
-    enum pk_transport_role role;
-    void *ctx, *sock, *mon;
-    uv_poll_t sock_poll, mon_poll;
-    uv_idle_t idle;
-    uv_timer_t retry_timer; /* sender: connects again after a failed handshake */
-    char connect_uri[300];
-    uv_work_t term_work;
-    struct zap_handler zap; /* receiver with CURVE or COLLECT_ALLOW */
-    int zap_on;
-    struct pk_access *access; /* receiver: where failed handshakes are counted; may be NULL */
-    int receiving, want_writable, npeers, handles_open;
-    uint64_t linger_ms, closed_at_ns, term_ns;
-    pk_transport_closed_cb closed_cb;
-    void *closed_data;
-};
 
 static int
 zmq_fail(char *errbuf, const char *what, const char *uri)
@@ -92,6 +90,11 @@ process(struct zmq_transport *zt)
         if (zmq_msg_recv(&msg, zt->sock, ZMQ_DONTWAIT) >= 0) {
             t->counters.messages_received++;
             t->counters.bytes_received += zmq_msg_size(&msg);
+            if (zmq_msg_size(&msg) > zt->max_message) {
+                t->counters.messages_oversized++; /* dropped; the connection stays */
+                zmq_msg_close(&msg);
+                continue;
+            }
             const char *addr = zmq_msg_gets(&msg, "Peer-Address");
             const char *key = zt->zap_on ? zmq_msg_gets(&msg, "User-Id") : NULL;
             struct pk_peer peer = {addr ? addr : "", key ? key : ""};
@@ -101,14 +104,12 @@ process(struct zmq_transport *zt)
     }
 }
 
-static void drain_monitor(struct zmq_transport *zt);
-
 static void
 on_idle(uv_idle_t *h)
 {
     struct zmq_transport *zt = container_of(h, struct zmq_transport, idle);
 
-    drain_monitor(zt);
+    pk_zmq_monitor_drain(zt);
     if (zt->zap_on)
         pk_zap_process(&zt->zap);
     process(zt);
@@ -127,125 +128,7 @@ on_mon_poll(uv_poll_t *h, int status, int events)
 {
     (void)status;
     (void)events;
-    drain_monitor(container_of(h, struct zmq_transport, mon_poll));
-}
-
-static const char *
-protocol_error_name(uint32_t code)
-{
-    switch (code) {
-    case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
-        return "CURVE cryptographic error: a wrong key";
-    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
-        return "security mechanism mismatch: one side uses CURVE, the other not";
-    case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE:
-        return "CURVE key exchange failed";
-    default:
-        return "ZMTP protocol error";
-    }
-}
-
-static void
-on_retry_timer(uv_timer_t *h)
-{
-    struct zmq_transport *zt = container_of(h, struct zmq_transport, retry_timer);
-
-    if (zt->npeers > 0)
-        return; /* connected again meanwhile: a disconnect now would drop its queue */
-    zmq_disconnect(zt->sock, zt->connect_uri); /* ENOENT when libzmq dropped it already */
-    zmq_connect(zt->sock, zt->connect_uri);
-}
-
-/*
- * The sender counts a peer from its handshake to its disconnect. The receiver counts TCP
- * connections (accepted to disconnected): a refused or garbage connection disconnects
- * without a handshake, and a handshake event does not say which connection it was.
- */
-static void
-on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const char *peer)
-{
-    struct pk_transport *t = &zt->base;
-    int sender = zt->role == PK_TRANSPORT_SENDER;
-    char detail[96];
-
-    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-        t->counters.handshakes++;
-    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !sender)
-        return; /* the receiver counts connections from ACCEPTED */
-    switch (event) {
-    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: /* sender */
-    case ZMQ_EVENT_ACCEPTED:            /* receiver (a sender never accepts) */
-        zt->npeers++;
-        t->counters.connects++;
-        if (t->on_peer)
-            t->on_peer(t, PK_PEER_UP, sender ? peer : "");
-        break;
-    case ZMQ_EVENT_DISCONNECTED:
-        if (zt->npeers == 0)
-            break; /* the sender's handshake never succeeded */
-        zt->npeers--;
-        t->counters.disconnects++;
-        if (t->on_peer)
-            t->on_peer(t, PK_PEER_DOWN, sender ? peer : "");
-        break;
-    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-        t->counters.handshake_failures++;
-        snprintf(detail, sizeof(detail), "%s",
-                 event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "refused by the collector"
-                 : event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ? "no detail"
-                                                                 : protocol_error_name(value));
-        if (sender) {
-            /* After a protocol or auth failure libzmq stops trying; after others it goes on. */
-            if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
-                !uv_is_active((uv_handle_t *)&zt->retry_timer))
-                uv_timer_start(&zt->retry_timer, on_retry_timer, REFUSED_RETRY_MS, 0);
-            if (t->on_peer)
-                t->on_peer(t, PK_PEER_REFUSED, detail);
-        } else if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && zt->access != NULL) {
-            /* AUTH failures are the ZAP handler's own refusals, counted there. */
-            pk_access_refuse(zt->access, PK_REFUSED_HANDSHAKE, "", detail);
-        }
-        break;
-    }
-}
-
-static void
-drain_monitor(struct zmq_transport *zt)
-{
-    for (;;) {
-        int zevents = 0;
-        size_t len = sizeof(zevents);
-        zmq_msg_t head, addr;
-        uint16_t event;
-        char peer[128] = "";
-
-        if (zmq_getsockopt(zt->mon, ZMQ_EVENTS, &zevents, &len) != 0 || !(zevents & ZMQ_POLLIN))
-            return;
-        zmq_msg_init(&head);
-        zmq_msg_init(&addr);
-        if (zmq_msg_recv(&head, zt->mon, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&head);
-            zmq_msg_close(&addr);
-            continue;
-        }
-        /* A monitor event is two frames: [u16 event, u32 value] and the endpoint string. */
-        if (zmq_msg_more(&head) && zmq_msg_recv(&addr, zt->mon, 0) >= 0) {
-            size_t n = zmq_msg_size(&addr) < sizeof(peer) - 1 ? zmq_msg_size(&addr)
-                                                               : sizeof(peer) - 1;
-            memcpy(peer, zmq_msg_data(&addr), n);
-            peer[n] = '\0';
-        }
-        if (zmq_msg_size(&head) >= 6) {
-            uint32_t value;
-            memcpy(&event, zmq_msg_data(&head), sizeof(event));
-            memcpy(&value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof(value));
-            on_monitor_event(zt, event, value, peer);
-        }
-        zmq_msg_close(&head);
-        zmq_msg_close(&addr);
-    }
+    pk_zmq_monitor_drain(container_of(h, struct zmq_transport, mon_poll));
 }
 
 static int
@@ -292,12 +175,26 @@ setopt_key(struct zmq_transport *zt, int opt, const char *z85, char *errbuf)
     return 0;
 }
 
+/* What peers may make the receiver hold (the constants above; docs/SECURITY.md). */
+static void
+set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *opts)
+{
+    uint64_t max = opts->peer_max_message ? opts->peer_max_message : opts->max_message;
+    int64_t zmax = (int64_t)(max * MAXMSGSIZE_FACTOR + CURVE_FRAME_OVERHEAD);
+    uint64_t hwm = PEER_BUFFER_BYTES / (uint64_t)zmax;
+
+    zt->max_message = max;
+    zt->max_peers = opts->max_peers;
+    zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &zmax, sizeof(zmax));
+    setopt_int(zt->sock, ZMQ_RCVHWM, hwm < RCVHWM_MIN ? RCVHWM_MIN : (int)hwm);
+}
+
 /* CURVE keys, and the ZAP handler that checks peers on the receiver. Before bind/connect. */
 static int
 configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_transport_opts *opts,
                    char *errbuf)
 {
-    int curve = opts->secret_key != NULL;
+    int curve = opts->secret_key != NULL, rc;
 
     zt->access = opts->access;
     if (opts->role == PK_TRANSPORT_SENDER) {
@@ -313,7 +210,10 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
     /* ZAP runs when there is something to check, or a key to attach to messages. */
     if (!curve && (opts->access == NULL || opts->access->nallow == 0))
         return 0;
-    if (pk_zap_start(&zt->zap, zt->ctx, loop, opts->access, errbuf) != 0)
+    rc = pk_zap_start(&zt->zap, zt->ctx, loop, opts->access, errbuf);
+    if (zt->zap.watching)
+        zt->handles |= H_ZAP;
+    if (rc != 0)
         return -1;
     zt->zap_on = 1;
     /* With the NULL mechanism libzmq asks ZAP only for sockets that name a ZAP domain. */
@@ -321,12 +221,13 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
     return 0;
 }
 
+static void close_handles(struct zmq_transport *zt);
+
 static struct pk_transport *
 zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
          char *errbuf)
 {
     struct zmq_transport *zt = calloc(1, sizeof(*zt));
-    char mon_uri[64];
     uv_os_sock_t fd;
     size_t fdlen = sizeof(fd);
     int rc;
@@ -336,6 +237,7 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         return NULL;
     }
     zt->base.ops = &pk_transport_zmq;
+    zt->loop = loop;
     zt->role = opts->role;
     zt->receiving = 1;
     zt->ctx = zmq_ctx_new();
@@ -352,46 +254,42 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         setopt_int(zt->sock, ZMQ_RECONNECT_IVL, RECONNECT_IVL_MS);
         setopt_int(zt->sock, ZMQ_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS);
     } else {
-        int64_t max = (int64_t)opts->max_message;
-        zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &max, sizeof(max));
-        setopt_int(zt->sock, ZMQ_RCVHWM, RECEIVER_RCVHWM);
+        set_receiver_bounds(zt, opts);
     }
     if (configure_security(zt, loop, opts, errbuf) != 0)
         goto fail;
-    snprintf(mon_uri, sizeof(mon_uri), "inproc://pk-monitor-%p", (void *)zt);
-    if (zmq_socket_monitor(zt->sock, mon_uri,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_ACCEPTED |
-                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
-        (zt->mon = zmq_socket(zt->ctx, ZMQ_PAIR)) == NULL || zmq_connect(zt->mon, mon_uri) != 0) {
-        zmq_fail(errbuf, "zmq monitor", mon_uri);
+    if (pk_zmq_monitor_open(zt, errbuf) != 0)
         goto fail;
-    }
-    setopt_int(zt->mon, ZMQ_LINGER, 0);
     if (attach_endpoints(zt, ep, errbuf) != 0)
         goto fail;
 
     uv_idle_init(loop, &zt->idle);
     uv_timer_init(loop, &zt->retry_timer);
+    zt->handles |= H_IDLE | H_TIMER;
     zmq_getsockopt(zt->sock, ZMQ_FD, &fd, &fdlen);
-    if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) != 0 ||
-        (rc = uv_poll_start(&zt->sock_poll, UV_READABLE, on_sock_poll)) != 0) {
+    if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) == 0) {
+        zt->handles |= H_SOCK;
+        rc = uv_poll_start(&zt->sock_poll, UV_READABLE, on_sock_poll);
+    }
+    if (rc != 0) {
         pk_seterr(errbuf, rc, "zmq: cannot watch socket: %s", uv_strerror(rc));
-        goto fail; /* not reached in practice; the idle handle is leaked with the process */
+        goto fail;
     }
     fdlen = sizeof(fd);
     zmq_getsockopt(zt->mon, ZMQ_FD, &fd, &fdlen);
-    uv_poll_init_socket(loop, &zt->mon_poll, fd);
+    if (uv_poll_init_socket(loop, &zt->mon_poll, fd) == 0)
+        zt->handles |= H_MON;
     uv_poll_start(&zt->mon_poll, UV_READABLE, on_mon_poll);
-    zt->handles_open = 4 + zt->zap_on;
     /* Both fds may have been signalled before they were watched: look once on the first turn. */
     uv_idle_start(&zt->idle, on_idle);
     return &zt->base;
 
 fail:
-    if (zt->zap_on) /* its poll handle is closed by the owner's loop teardown */
-        uv_close((uv_handle_t *)&zt->zap.poll, NULL);
+    if (zt->handles != 0) {
+        /* libuv still holds handles inside zt: it is freed in their close callbacks. */
+        close_handles(zt);
+        return NULL;
+    }
     if (zt->zap.sock)
         zmq_close(zt->zap.sock);
     if (zt->mon)
@@ -469,7 +367,8 @@ after_term(uv_work_t *req, int status)
                   (zt->linger_ms > 0 && zt->term_ns < zt->linger_ms * 1000000u);
 
     (void)status;
-    zt->closed_cb(zt->closed_data, flushed);
+    if (zt->closed_cb != NULL) /* NULL: zmq_open failed, nobody waits */
+        zt->closed_cb(zt->closed_data, flushed);
     free(zt);
 }
 
@@ -483,11 +382,31 @@ on_handle_closed(uv_handle_t *h)
     /* Only now: libuv no longer polls the fds that zmq_close will release. */
     setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms);
     zt->closed_at_ns = uv_hrtime();
-    zmq_close(zt->mon);
-    if (zt->zap_on)
+    if (zt->mon)
+        zmq_close(zt->mon);
+    if (zt->zap.sock)
         zmq_close(zt->zap.sock);
     zmq_close(zt->sock);
-    uv_queue_work(zt->sock_poll.loop, &zt->term_work, term_work, after_term);
+    uv_queue_work(zt->loop, &zt->term_work, term_work, after_term);
+}
+
+/* Closes every uv handle that was initialised; the last close callback releases the rest. */
+static void
+close_handles(struct zmq_transport *zt)
+{
+    uv_handle_t *const handles[] = {(uv_handle_t *)&zt->idle, (uv_handle_t *)&zt->retry_timer,
+                                    (uv_handle_t *)&zt->sock_poll, (uv_handle_t *)&zt->mon_poll,
+                                    (uv_handle_t *)&zt->zap.poll};
+
+    for (size_t i = 0; i < PK_ARRAY_LEN(handles); i++)
+        if (zt->handles & (1u << i))
+            zt->handles_open++;
+    for (size_t i = 0; i < PK_ARRAY_LEN(handles); i++) {
+        if (zt->handles & (1u << i)) {
+            handles[i]->data = zt;
+            uv_close(handles[i], on_handle_closed);
+        }
+    }
 }
 
 static void
@@ -499,15 +418,7 @@ zmq_close_transport(struct pk_transport *t, uint64_t linger_ms, pk_transport_clo
     zt->linger_ms = linger_ms;
     zt->closed_cb = cb;
     zt->closed_data = data;
-    zt->idle.data = zt->sock_poll.data = zt->mon_poll.data = zt->retry_timer.data = zt;
-    uv_close((uv_handle_t *)&zt->idle, on_handle_closed);
-    uv_close((uv_handle_t *)&zt->retry_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&zt->sock_poll, on_handle_closed);
-    uv_close((uv_handle_t *)&zt->mon_poll, on_handle_closed);
-    if (zt->zap_on) {
-        zt->zap.poll.data = zt;
-        uv_close((uv_handle_t *)&zt->zap.poll, on_handle_closed);
-    }
+    close_handles(zt);
 }
 
 const struct pk_transport_ops pk_transport_zmq = {

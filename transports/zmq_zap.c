@@ -125,8 +125,11 @@ pk_zap_start(struct zap_handler *z, void *ctx, uv_loop_t *loop, struct pk_access
         z->sock = NULL;
         return pk_seterr(errbuf, -err, "zmq: cannot start the ZAP handler: %s", zmq_strerror(err));
     }
-    if ((rc = uv_poll_init_socket(loop, &z->poll, fd)) != 0 ||
-        (rc = uv_poll_start(&z->poll, UV_READABLE, on_zap_poll)) != 0)
+    if ((rc = uv_poll_init_socket(loop, &z->poll, fd)) == 0) {
+        z->watching = 1;
+        rc = uv_poll_start(&z->poll, UV_READABLE, on_zap_poll);
+    }
+    if (rc != 0)
         return pk_seterr(errbuf, rc, "zmq: cannot watch the ZAP handler: %s", uv_strerror(rc));
     return 0;
 }

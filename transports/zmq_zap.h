@@ -17,6 +17,7 @@ struct pk_access;
 struct zap_handler {
     void *sock; /* ZMQ_REP bound to inproc://zeromq.zap.01 */
     uv_poll_t poll;
+    int watching; /* poll was initialised: it must be closed before the handler is freed */
     struct pk_access *access;
     uint64_t requests;
 };

@@ -1,0 +1,111 @@
+"""Hostile ZeroMQ peers for t_zmq_memory: each attack from docs/SECURITY.md's table of bad
+inputs, played against a collector whose reader is stalled. Raw ZMTP 3.0 (NULL mechanism) where
+pyzmq cannot misbehave enough (half-sent messages, stalls), pyzmq for the rest.
+
+    zmq_hostile.py PORT valid   SENDERS COUNT SIZE # pyzmq PUSH senders of valid batches
+    zmq_hostile.py PORT flood   PEERS COUNT SIZE   # raw peers: COUNT messages of SIZE, then stall
+    zmq_hostile.py PORT half    PEERS SIZE         # raw peers: a SIZE message declared, SIZE-1 sent
+Each holds its connections open until killed (SIGTERM)."""
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+import pktr_wire as w  # noqa: E402
+
+GREETING = (b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00") +
+            b"\x00" + b"\x00" * 31)
+
+
+def ready():
+    body = b"\x05READY" + bytes([11]) + b"Socket-Type" + struct.pack(">I", 4) + b"PUSH"
+    return b"\x04" + bytes([len(body)]) + body
+
+
+def frame_header(size):
+    return b"\x02" + struct.pack(">Q", size)  # a "large" message frame, no more
+
+
+def raw_peer(port, handshake=True):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(GREETING + (ready() if handshake else b""))
+    return s
+
+
+def send_some(s, data, seconds):
+    """Sends what the collector takes within `seconds` (it stops reading when its queue is full)."""
+    s.settimeout(0.2)
+    end = time.time() + seconds
+    view = memoryview(data)
+    while view and time.time() < end:
+        try:
+            n = s.send(view[:1 << 20])
+            view = view[n:]
+        except (socket.timeout, BlockingIOError):
+            pass
+        except OSError:
+            return -1  # closed by the collector (peer limit)
+    return len(data) - len(view)
+
+
+def payload(size, source_id=9):
+    """A valid PACKETS batch of exactly `size` bytes: it fills the collector's output."""
+    frame = w.udp_frame(b"h" * 1400)
+    head = len(w.packets(source_id, 1, "hostile", 0, []))
+    n = (size - head) // (16 + len(frame))
+    rest = size - head - n * (16 + len(frame))
+    if rest < 16:
+        n, rest = n - 1, rest + 16 + len(frame)
+    recs = [w.record(frame)] * n + [w.record(b"h" * (rest - 16))]
+    msg = w.packets(source_id, 1, "hostile", 0, None, records=recs)
+    assert len(msg) == size
+    return msg
+
+
+def main():
+    port, kind = int(sys.argv[1]), sys.argv[2]
+    socks, threads, sent = [], [], []
+    if kind == "valid":
+        import zmq
+        n, count, size = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+        big = payload(size)
+        ctx = zmq.Context()
+        for _ in range(n):
+            z = ctx.socket(zmq.PUSH)
+            z.setsockopt(zmq.LINGER, 0)
+            z.setsockopt(zmq.SNDHWM, count)
+            z.connect("tcp://127.0.0.1:%d" % port)
+            for _ in range(count):
+                z.send(big, copy=False)
+            socks.append(z)
+    else:
+        n = int(sys.argv[3])
+
+        def flood(count, size):
+            s = raw_peer(port)
+            socks.append(s)
+            one = frame_header(size) + payload(size)
+            sent.append(send_some(s, one * count, 4))
+
+        def half(size):
+            s = raw_peer(port)
+            socks.append(s)
+            sent.append(send_some(s, frame_header(size) + payload(size)[:-1], 4))
+
+        for _ in range(n):
+            if kind == "flood":
+                t = threading.Thread(target=flood, args=(int(sys.argv[4]), int(sys.argv[5])))
+            else:
+                t = threading.Thread(target=half, args=(int(sys.argv[4]),))
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+    print("ready %s peers=%d refused=%d sent=%d" % (kind, len(socks), sent.count(-1),
+                                                   sum(x for x in sent if x > 0)), file=sys.stderr, flush=True)
+    time.sleep(600)
+
+
+main()

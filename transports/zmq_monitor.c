@@ -1,0 +1,234 @@
+/*
+ * The zmq transport's monitor: libzmq reports connections, disconnections and handshake results
+ * of zt->sock on an inproc PAIR socket, read on the loop thread. The sender follows its peer
+ * (and connects again after a refused handshake); the receiver counts connections and
+ * handshake failures, and enforces the peer limit (COLLECT_MAX_PEERS) at accept.
+ */
+#include "access.h"
+#include "pcktr.h"
+#include "zmq_transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <zmq.h>
+
+/* libzmq gives up on an endpoint whose handshake failed for a protocol reason (a refused key);
+ * the agent connects again after this long, so that a key allowed later is taken. */
+#define REFUSED_RETRY_MS 2000
+
+static const char *
+protocol_error_name(uint32_t code)
+{
+    switch (code) {
+    case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+        return "CURVE cryptographic error: a wrong key";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+        return "security mechanism mismatch: one side uses CURVE, the other not";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE:
+        return "CURVE key exchange failed";
+    default:
+        return "ZMTP protocol error";
+    }
+}
+
+static void
+on_retry_timer(uv_timer_t *h)
+{
+    struct zmq_transport *zt = container_of(h, struct zmq_transport, retry_timer);
+
+    if (zt->npeers > 0)
+        return; /* connected again meanwhile: a disconnect now would drop its queue */
+    zmq_disconnect(zt->sock, zt->connect_uri); /* ENOENT when libzmq dropped it already */
+    zmq_connect(zt->sock, zt->connect_uri);
+}
+
+/* Counts a failed handshake; for the receiver, also a refusal (AUTH: ZAP counted it already). */
+static void
+handshake_failed(struct zmq_transport *zt, uint16_t event, uint32_t value)
+{
+    struct pk_transport *t = &zt->base;
+    const char *detail = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "refused by the collector"
+                         : event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                             ? "no detail"
+                             : protocol_error_name(value);
+
+    t->counters.handshake_failures++;
+    if (zt->role == PK_TRANSPORT_SENDER) {
+        /* After a protocol or auth failure libzmq stops trying; after others it goes on. */
+        if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
+            !uv_is_active((uv_handle_t *)&zt->retry_timer))
+            uv_timer_start(&zt->retry_timer, on_retry_timer, REFUSED_RETRY_MS, 0);
+        if (t->on_peer)
+            t->on_peer(t, PK_PEER_REFUSED, detail);
+    } else if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && zt->access != NULL) {
+        pk_access_refuse(zt->access, PK_REFUSED_HANDSHAKE, "", detail);
+    }
+}
+
+/* 1 when fd was closed at accept for the peer limit; clear: forget it (it is gone). */
+static int
+fd_refused(struct zmq_transport *zt, uint32_t fd, int clear)
+{
+    uint8_t bit = (uint8_t)(1u << (fd % 8));
+    int on = fd < REFUSED_FD_MAX && (zt->refused_fds[fd / 8] & bit);
+
+    if (on && clear)
+        zt->refused_fds[fd / 8] &= (uint8_t)~bit;
+    return on;
+}
+
+/*
+ * The peer limit (COLLECT_MAX_PEERS). libzmq cannot refuse a connection, and its decoder takes
+ * up to ZMQ_MAXMSGSIZE from a peer before the handshake (and ZAP) even begins, so the limit
+ * holds from accept: ZMQ_EVENT_ACCEPTED carries the new connection's fd, and shutdown() makes
+ * libzmq read the end of the stream and close it itself (DISCONNECTED, same fd). The fd stays
+ * libzmq's; it is never closed here. libzmq queues DISCONNECTED before it closes an fd, so an
+ * fd is not reused before its DISCONNECTED is read, except by a connection accepted after this
+ * drain of the monitor: then that newer connection is closed instead (an agent connects again).
+ * Returns 1 when the fd is tracked until its DISCONNECTED (not counted as a peer).
+ */
+static int
+refuse_connection(struct zmq_transport *zt, uint32_t fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    char addr[INET6_ADDRSTRLEN] = "";
+
+    if (getpeername((int)fd, (struct sockaddr *)&ss, &sslen) == 0) {
+        const void *ip = ss.ss_family == AF_INET6
+                             ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+        if (inet_ntop(ss.ss_family, ip, addr, sizeof(addr)) == NULL)
+            addr[0] = '\0';
+    }
+    shutdown((int)fd, SHUT_RDWR);
+    if (zt->access != NULL)
+        pk_access_refuse(zt->access, PK_REFUSED_PEER_LIMIT, addr, "");
+    if (fd >= REFUSED_FD_MAX)
+        return 0; /* not tracked: counted as a peer until it is gone, so the books balance */
+    zt->refused_fds[fd / 8] |= (uint8_t)(1u << (fd % 8));
+    return 1;
+}
+
+/*
+ * The sender counts a peer from its handshake to its disconnect. The receiver counts TCP
+ * connections (accepted to disconnected): a refused or garbage connection disconnects
+ * without a handshake, and a handshake event does not say which connection it was. The
+ * receiver's "no detail" failure is counted at the DISCONNECTED that libzmq emits right after
+ * it (stream_engine_base.cpp error()), which names the fd: not for a connection refused here.
+ */
+static void
+on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const char *peer)
+{
+    struct pk_transport *t = &zt->base;
+    int sender = zt->role == PK_TRANSPORT_SENDER;
+
+    if (zt->failure_pending && event != ZMQ_EVENT_DISCONNECTED) {
+        zt->failure_pending = 0;
+        handshake_failed(zt, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
+    }
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        t->counters.handshakes++;
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !sender)
+        return; /* the receiver counts connections from ACCEPTED */
+    switch (event) {
+    case ZMQ_EVENT_ACCEPTED: /* receiver (a sender never accepts) */
+        if (zt->max_peers > 0 && (uint64_t)zt->npeers >= zt->max_peers &&
+            refuse_connection(zt, value))
+            break;
+        /* fall through */
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: /* sender */
+        zt->npeers++;
+        t->counters.connects++;
+        if (t->on_peer)
+            t->on_peer(t, PK_PEER_UP, sender ? peer : "");
+        break;
+    case ZMQ_EVENT_DISCONNECTED:
+        if (!sender) {
+            int refused = fd_refused(zt, value, 1);
+            if (zt->failure_pending && !refused)
+                handshake_failed(zt, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
+            zt->failure_pending = 0;
+            if (refused)
+                break;
+        }
+        if (zt->npeers == 0)
+            break; /* the sender's handshake never succeeded */
+        zt->npeers--;
+        t->counters.disconnects++;
+        if (t->on_peer)
+            t->on_peer(t, PK_PEER_DOWN, sender ? peer : "");
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        if (!sender) {
+            zt->failure_pending = 1;
+            break;
+        }
+        /* fall through */
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        handshake_failed(zt, event, value);
+        break;
+    }
+}
+
+void
+pk_zmq_monitor_drain(struct zmq_transport *zt)
+{
+    for (;;) {
+        int zevents = 0;
+        size_t len = sizeof(zevents);
+        zmq_msg_t head, addr;
+        uint16_t event;
+        char peer[128] = "";
+
+        if (zmq_getsockopt(zt->mon, ZMQ_EVENTS, &zevents, &len) != 0 || !(zevents & ZMQ_POLLIN))
+            return;
+        zmq_msg_init(&head);
+        zmq_msg_init(&addr);
+        if (zmq_msg_recv(&head, zt->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&head);
+            zmq_msg_close(&addr);
+            continue;
+        }
+        /* A monitor event is two frames: [u16 event, u32 value] and the endpoint string. */
+        if (zmq_msg_more(&head) && zmq_msg_recv(&addr, zt->mon, 0) >= 0) {
+            size_t n =
+                zmq_msg_size(&addr) < sizeof(peer) - 1 ? zmq_msg_size(&addr) : sizeof(peer) - 1;
+            memcpy(peer, zmq_msg_data(&addr), n);
+            peer[n] = '\0';
+        }
+        if (zmq_msg_size(&head) >= 6) {
+            uint32_t value;
+            memcpy(&event, zmq_msg_data(&head), sizeof(event));
+            memcpy(&value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof(value));
+            on_monitor_event(zt, event, value, peer);
+        }
+        zmq_msg_close(&head);
+        zmq_msg_close(&addr);
+    }
+}
+
+int
+pk_zmq_monitor_open(struct zmq_transport *zt, char *errbuf)
+{
+    char uri[64];
+    int linger = 0, err;
+
+    snprintf(uri, sizeof(uri), "inproc://pk-monitor-%p", (void *)zt);
+    if (zmq_socket_monitor(zt->sock, uri,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_ACCEPTED |
+                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+        (zt->mon = zmq_socket(zt->ctx, ZMQ_PAIR)) == NULL || zmq_connect(zt->mon, uri) != 0) {
+        err = zmq_errno();
+        return pk_seterr(errbuf, -err, "zmq monitor %s: %s", uri, zmq_strerror(err));
+    }
+    zmq_setsockopt(zt->mon, ZMQ_LINGER, &linger, sizeof(linger));
+    return 0;
+}
