@@ -464,6 +464,7 @@ fill_report(struct collector *c, struct pk_collect_report *r)
     r->public_key = c->keys->enabled ? c->keys->public_key : NULL;
     r->allow = c->cfg->collect_allow;
     r->access = &c->access;
+    r->http = pk_http_counters(c->http);
 }
 
 static char *
