@@ -230,6 +230,7 @@ on_state_timer(uv_timer_t *h)
 
     for (size_t i = 0; i < c->sources.n; i++)
         update_state(&c->sources, c->sources.v[i], now);
+    pk_log_flush(0); /* a flood that stopped still gets its "N more suppressed" line */
 }
 
 static int

@@ -30,6 +30,13 @@ void pk_log_setup(enum pk_log_level level, enum pk_log_format format);
  *  a record's own fields win. The strings must outlive the logger; NULL clears. */
 void pk_log_set_context(const struct pk_log_fields *context);
 
+/**
+ * Records with an event are rate-limited per event name: at most 20 per 10 s window are written,
+ * then one log_suppressed line says how many more there were. This writes the summaries of the
+ * windows that are over (all of them when `all` is set, at exit). Call it now and then.
+ */
+void pk_log_flush(int all);
+
 /** Writes one record; use the pk_log() macros, which skip argument evaluation when filtered. */
 void pk_log_write(enum pk_log_level level, const char *module, const struct pk_log_fields *fields,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -93,6 +93,7 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     tune_allocator();
     rc = cfg.mode == PK_MODE_CAPTURE ? pk_agent_run(&cfg, &keys) : pk_collector_run(&cfg, &keys);
+    pk_log_flush(1); /* rate-limited events: the last "N more suppressed" lines */
     pk_keys_free(&keys);
     return rc;
 }
