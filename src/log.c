@@ -129,7 +129,8 @@ json_fields(char *out, size_t len, size_t cap, const struct pk_log_fields *f)
     len = json_field(out, len, cap, "host", f->host, x->host);
     len = json_field(out, len, cap, "device", f->device, x->device);
     len = json_field(out, len, cap, "endpoint", f->endpoint, x->endpoint);
-    return json_field(out, len, cap, "peer", f->peer, x->peer);
+    len = json_field(out, len, cap, "peer", f->peer, x->peer);
+    return json_field(out, len, cap, "variable", f->variable, NULL);
 }
 
 /* Formats and writes one line; extra is appended to a JSON record as is ("" for none). */

@@ -21,6 +21,7 @@ struct pk_log_fields {
     const char *source, *host, *device; /* a capture source: SOURCE_NAME, its host and device */
     const char *endpoint;               /* RELAY_ENDPOINT or COLLECT_ENDPOINT */
     const char *peer;                   /* the network peer ("ip:port" or an IP) */
+    const char *variable;               /* a configuration variable a record is about */
 };
 
 /** Sets the threshold and output format; before this, INFO and text are used. */
