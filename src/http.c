@@ -4,17 +4,13 @@
  * without content_length the answer is chunked; h2o_context_dispose aborts while a connection
  * is open; h2o's context keeps the loop alive until it is disposed.
  *
- * What a client can make the server hold. h2o_send_inline copies the whole body into each
- * request's pool, and h2o 2.2.5 has no timeout while a response is being written: a client that
- * sends GET /status and never reads pinned a whole rendered /status (136 MB with 1,023 planted
- * sources) for as long as it liked. So a body is rendered once, held by reference count and
- * shared by the requests for the same path that arrive while it is still being sent (and is
- * under SHARE_MS old), handed to h2o in PIECE_BYTES pieces (the next one only when the kernel
- * took the last), and counted against HELD_MAX_BYTES over all clients (past it: 503). A client
- * whose connection takes no piece for STALL_MS is reset. At most MAX_CONNS connections.
+ * What a client can make the server hold: httpsend.c sends the responses (shared bodies, 64 KiB
+ * pieces, a bound over all clients, stalled clients reset); here, at most MAX_CONNS connections
+ * and MAX_CONNS_PER_IP from one address, each with a fixed kernel send buffer.
  */
 #define PK_LOG_MODULE "http"
 #include "http.h"
+#include "httpsend.h"
 #include "log.h"
 #include "pcktr.h"
 
@@ -28,33 +24,9 @@
 #define REQ_TIMEOUT_MS 1000   /* idle keep-alive and silent connections close after this */
 #define DRAIN_GRACE_MS 2500   /* how long stop waits for open connections */
 #define DRAIN_POLL_MS 50
-#define MAX_ROUTES 8
-#define PIECE_BYTES (64u << 10) /* handed to h2o (and the kernel) at a time */
-#define SHARE_MS 1000           /* a body still being sent is reused this long */
-#define STALL_MS 5000           /* a response whose client takes nothing this long is reset */
-#define WATCH_MS 500            /* how often responses are checked for a stall */
-#define HELD_MAX_BYTES (64u << 20) /* rendered bodies held for all clients together */
 #define MAX_CONNS 256
-
-/* A rendered body, shared by the responses that send it; freed with the last of them. */
-struct body {
-    size_t refs, len;
-    size_t route;
-    uint64_t rendered_ms;
-    char *data;
-};
-
-/* One response in progress; lives in the request's pool (freed by h2o with the request). */
-struct response {
-    h2o_generator_t super; /* first: h2o hands us this pointer */
-    struct pk_http *http;
-    h2o_req_t *req;
-    struct body *body;
-    size_t sent;          /* bytes handed to h2o */
-    uint64_t progress_ms; /* when the last piece was handed over (the one before was written) */
-    int reset;            /* the connection was reset for a stall */
-    struct response *prev, *next; /* in pk_http.responses */
-};
+#define MAX_CONNS_PER_IP 32
+#define SNDBUF_BYTES (128 << 10) /* per connection; Linux doubles it for bookkeeping */
 
 struct pk_http {
     uv_loop_t *loop;
@@ -64,10 +36,10 @@ struct pk_http {
     uv_tcp_t listeners[MAX_LISTENERS];
     int nlisteners;
     int live_conns;
-    uv_timer_t drain_timer, watch_timer;
+    uv_timer_t drain_timer;
     uint64_t drain_started;
-    struct body *latest[MAX_ROUTES]; /* per route: the newest body still being sent, or NULL */
-    struct response *responses;      /* in progress */
+    struct pk_http_sender sender;
+    struct http_conn *conns; /* accepted and handed to h2o */
     struct pk_http_counters counters;
     const struct pk_http_route *routes;
     size_t nroutes;
@@ -81,163 +53,6 @@ struct route_handler {
     h2o_handler_t super; /* first: h2o hands us this pointer */
     struct pk_http *http;
 };
-
-static void
-body_release(struct pk_http *h, struct body *b)
-{
-    if (--b->refs > 0)
-        return;
-    h->counters.held_bytes -= b->len;
-    if (h->latest[b->route] == b)
-        h->latest[b->route] = NULL;
-    free(b->data);
-    free(b);
-}
-
-/*
- * The body for a request on route i: the newest one of that route when it is still being sent
- * and young (so that many clients cost one body), else a new rendering. NULL with *busy set when
- * it would take the bodies held past HELD_MAX_BYTES; NULL alone when rendering failed.
- */
-static struct body *
-body_get(struct pk_http *h, size_t i, int *busy)
-{
-    struct body *b = h->latest[i];
-    uint64_t now = uv_now(h->loop);
-    size_t len = 0;
-    char *data;
-
-    *busy = 0;
-    if (b != NULL && now - b->rendered_ms < SHARE_MS) {
-        b->refs++;
-        return b;
-    }
-    if ((data = h->routes[i].render(h->data, &len)) == NULL)
-        return NULL;
-    if (h->counters.held_bytes + len > HELD_MAX_BYTES || (b = malloc(sizeof(*b))) == NULL) {
-        *busy = h->counters.held_bytes + len > HELD_MAX_BYTES;
-        free(data);
-        return NULL;
-    }
-    *b = (struct body){.refs = 1, .len = len, .route = i, .rendered_ms = now, .data = data};
-    h->counters.held_bytes += len;
-    if (h->counters.held_bytes > h->counters.held_peak)
-        h->counters.held_peak = h->counters.held_bytes;
-    h->latest[i] = b;
-    return b;
-}
-
-static void
-send_piece(struct response *r)
-{
-    size_t n = r->body->len - r->sent;
-    h2o_iovec_t buf;
-
-    if (n > PIECE_BYTES)
-        n = PIECE_BYTES;
-    buf = h2o_iovec_init(r->body->data + r->sent, n);
-    r->sent += n;
-    r->progress_ms = uv_now(r->http->loop);
-    h2o_send(r->req, &buf, 1,
-             r->sent == r->body->len ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
-}
-
-/* h2o calls this once the last piece is written: the client has taken it. */
-static void
-on_proceed(h2o_generator_t *self, h2o_req_t *req)
-{
-    (void)req;
-    send_piece((struct response *)self);
-}
-
-/* Called by h2o when the request's pool goes: the response is over, written or not. */
-static void
-on_response_dispose(void *p)
-{
-    struct response *r = p;
-    struct pk_http *h = r->http;
-
-    if (r->prev != NULL)
-        r->prev->next = r->next;
-    else
-        h->responses = r->next;
-    if (r->next != NULL)
-        r->next->prev = r->prev;
-    body_release(h, r->body);
-}
-
-/*
- * Resets the connection of a response: the write in progress fails, h2o closes the connection
- * and disposes of the request (and so of the response) through its usual error path. h2o 2.2.5
- * has no call to abort an HTTP/1 response from outside, hence shutdown(2) on its socket; a zero
- * linger makes the close an RST that drops what the kernel still holds for that client.
- */
-static void
-reset_response(struct response *r)
-{
-    h2o_socket_t *sock = r->req->conn->callbacks->get_socket(r->req->conn);
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    int fd = sock != NULL ? h2o_socket_get_fd(sock) : -1;
-
-    if (r->reset || fd < 0)
-        return;
-    r->reset = 1;
-    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    (void)shutdown(fd, SHUT_RDWR);
-}
-
-static void
-on_watch_timer(uv_timer_t *t)
-{
-    struct pk_http *h = container_of(t, struct pk_http, watch_timer);
-    uint64_t now = uv_now(h->loop);
-
-    for (struct response *r = h->responses; r != NULL; r = r->next)
-        if (!r->reset && now - r->progress_ms >= STALL_MS) {
-            h->counters.clients_stalled++;
-            reset_response(r);
-        }
-}
-
-static void
-respond(struct pk_http *h, h2o_req_t *req, size_t i)
-{
-    struct response *r;
-    struct body *b;
-    int busy;
-
-    if ((b = body_get(h, i, &busy)) == NULL) {
-        if (!busy) {
-            h2o_send_error_500(req, "Internal Server Error", "cannot render\n", 0);
-            return;
-        }
-        h->counters.responses_busy++;
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
-        h2o_send_error_503(req, "Service Unavailable",
-                           "busy: too much is being sent to other clients; try again\n",
-                           H2O_SEND_ERROR_KEEP_HEADERS);
-        return;
-    }
-    r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_response_dispose);
-    *r = (struct response){.super = {.proceed = on_proceed}, .http = h, .req = req, .body = b,
-                           .progress_ms = uv_now(h->loop), .next = h->responses};
-    if (h->responses != NULL)
-        h->responses->prev = r;
-    h->responses = r;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    req->res.content_length = b->len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   h->routes[i].content_type, strlen(h->routes[i].content_type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-                   H2O_STRLIT("no-store"));
-    h2o_start_response(req, &r->super);
-    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) ||
-        b->len == 0)
-        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
-    else
-        send_piece(r);
-}
 
 static int
 on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -260,7 +75,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
                            H2O_SEND_ERROR_KEEP_HEADERS);
         return 0;
     }
-    respond(h, req, i);
+    pk_httpsend_respond(&h->sender, req, i);
     return 0;
 }
 
@@ -268,15 +83,51 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 struct http_conn {
     uv_tcp_t tcp;
     struct pk_http *http;
+    struct sockaddr_storage peer; /* family 0 until known */
+    struct http_conn *prev, *next; /* in pk_http.conns */
 };
 
 static void
 on_conn_closed(uv_handle_t *handle)
 {
     struct http_conn *conn = container_of(handle, struct http_conn, tcp);
+    struct pk_http *h = conn->http;
 
-    conn->http->live_conns--;
+    if (conn->prev != NULL)
+        conn->prev->next = conn->next;
+    else if (h->conns == conn)
+        h->conns = conn->next;
+    if (conn->next != NULL)
+        conn->next->prev = conn->prev;
+    h->live_conns--;
     free(conn);
+}
+
+static int
+same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
+/* 1 when one more connection from conn's address would pass MAX_CONNS or MAX_CONNS_PER_IP. */
+static int
+over_limit(const struct pk_http *h, const struct http_conn *conn)
+{
+    int same = 0;
+
+    if (h->live_conns >= MAX_CONNS)
+        return 1;
+    for (const struct http_conn *c = h->conns; c != NULL; c = c->next)
+        same += same_ip(&c->peer, &conn->peer);
+    return same >= MAX_CONNS_PER_IP;
 }
 
 static void
@@ -285,23 +136,38 @@ on_accept(uv_stream_t *listener, int status)
     struct pk_http *h = listener->data;
     struct http_conn *conn;
     h2o_socket_t *sock;
+    int len = sizeof(struct sockaddr_storage);
 
     if (status != 0)
         return;
-    if ((conn = malloc(sizeof(*conn))) == NULL)
+    if ((conn = calloc(1, sizeof(*conn))) == NULL)
         return;
     uv_tcp_init(h->loop, &conn->tcp);
     conn->http = h;
     h->live_conns++;
-    /* Past MAX_CONNS a connection is accepted and closed at once: left in the backlog, it
-     * would keep the listener readable and the loop spinning. */
-    if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0 || h->live_conns > MAX_CONNS) {
-        if (h->live_conns > MAX_CONNS)
-            h->counters.connections_refused++;
+    /* Past a limit a connection is accepted and closed at once: left in the backlog, it would
+     * keep the listener readable and the loop spinning. */
+    if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
         uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
         return;
     }
+    (void)uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&conn->peer, &len);
+    h->live_conns--; /* over_limit counts the others */
+    if (over_limit(h, conn)) {
+        h->live_conns++;
+        h->counters.connections_refused++;
+        uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
+        return;
+    }
+    h->live_conns++;
+    conn->next = h->conns;
+    if (h->conns != NULL)
+        h->conns->prev = conn;
+    h->conns = conn;
     h->counters.connections++;
+    /* Fixed, so that the kernel's autotuning (up to 4 MB on loopback) does not hold that much
+     * of a response for each client that does not read; ample for a LAN. */
+    (void)uv_send_buffer_size((uv_handle_t *)&conn->tcp, &(int){SNDBUF_BYTES});
     sock = h2o_uv_socket_create((uv_stream_t *)&conn->tcp, on_conn_closed);
     h2o_accept(&h->accept_ctx, sock);
 }
@@ -366,8 +232,7 @@ pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoint *e
         return pk_seterr(errbuf, -ENOMEM, "out of memory");
     h->loop = loop;
     h->routes = routes;
-    h->nroutes = nroutes < MAX_ROUTES ? nroutes : MAX_ROUTES;
-    h->counters.held_limit = HELD_MAX_BYTES;
+    h->nroutes = nroutes < PK_HTTP_MAX_ROUTES ? nroutes : PK_HTTP_MAX_ROUTES;
     h->data = data;
     h2o_config_init(&h->conf);
     h->conf.http1.req_timeout = REQ_TIMEOUT_MS;
@@ -380,9 +245,7 @@ pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoint *e
     h->accept_ctx.ctx = &h->ctx;
     h->accept_ctx.hosts = h->conf.hosts;
     uv_timer_init(loop, &h->drain_timer);
-    uv_timer_init(loop, &h->watch_timer);
-    uv_timer_start(&h->watch_timer, on_watch_timer, WATCH_MS, WATCH_MS);
-    uv_unref((uv_handle_t *)&h->watch_timer);
+    pk_httpsend_init(&h->sender, loop, routes, nroutes, data, &h->counters);
     if ((rc = open_listeners(h, ep, what, errbuf)) != 0)
         pk_http_stop(h, NULL, NULL);
     return rc;
@@ -393,7 +256,7 @@ dispose(struct pk_http *h)
 {
     uv_timer_stop(&h->drain_timer);
     uv_close((uv_handle_t *)&h->drain_timer, NULL);
-    uv_close((uv_handle_t *)&h->watch_timer, NULL);
+    pk_httpsend_close(&h->sender);
     if (h->live_conns == 0) {
         h2o_context_dispose(&h->ctx);
         h2o_config_dispose(&h->conf);
@@ -429,8 +292,7 @@ pk_http_stop(struct pk_http *h, void (*cb)(void *data), void *data)
     for (int i = 0; i < h->nlisteners; i++)
         uv_close((uv_handle_t *)&h->listeners[i], NULL);
     h->nlisteners = 0;
-    for (struct response *r = h->responses; r != NULL; r = r->next)
-        reset_response(r); /* a client that does not read must not hold up the exit */
+    pk_httpsend_reset_all(&h->sender); /* a client that does not read must not hold up exit */
     if (h->live_conns == 0) {
         dispose(h);
         return;

@@ -99,6 +99,15 @@ code, body = get("/status")
 st = json.loads(body)["http"]
 assert st["clients_stalled"] >= nstuck and st["held_bytes"] <= st["held_limit_bytes"], st
 print("http:", st)
+# At most 32 connections from one address: 40 silent ones, and 8 are closed at accept.
+silent = [socket.create_connection(("127.0.0.1", mport)) for _ in range(40)]
+time.sleep(0.5)
+for s in silent:
+    s.close()
+time.sleep(1.5)  # h2o closes the silent ones after 1 s
+code, body = get("/status")
+refused = json.loads(body)["http"]["connections_refused"]
+assert code == 200 and refused == 8, (code, refused)
 # /status shows a filter of at most 1 KiB, and says it was cut.
 assert all(s["filter_truncated"] and len(s["filter"]) <= 1024 for s in doc["sources"])
 for c in conns:
