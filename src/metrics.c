@@ -64,7 +64,7 @@ http_metrics(struct pk_buf *b, const struct pk_http_counters *h)
     if (h == NULL)
         return;
     single(b, "packeteur_http_connections_refused_total", "counter",
-           "HTTP connections closed at accept: too many open.", h->connections_refused);
+           "HTTP connections closed at accept: 256 open, or 32 from that address.", h->connections_refused);
     single(b, "packeteur_http_responses_busy_total", "counter",
            "HTTP requests answered 503: the bodies being sent would pass the limit.",
            h->responses_busy);
