@@ -392,6 +392,7 @@ fill_report(struct agent *a, struct pk_capture_report *r)
     }
     r->hist = &a->hist;
     r->device_down = a->cap != NULL && pk_capture_is_down(a->cap);
+    r->http = pk_http_counters(a->http);
     r->encrypted = a->keys->enabled;
     r->public_key = a->keys->enabled ? a->keys->public_key : NULL;
 }

@@ -239,6 +239,7 @@ on_state_timer(uv_timer_t *h)
 
     for (size_t i = 0; i < c->sources.n; i++)
         update_state(&c->sources, c->sources.v[i], now);
+    pk_log_flush(0); /* a flood that stopped still gets its "N more suppressed" line */
 }
 
 /*
@@ -525,6 +526,7 @@ fill_report(struct collector *c, struct pk_collect_report *r)
     r->public_key = c->keys->enabled ? c->keys->public_key : NULL;
     r->allow = c->cfg->collect_allow;
     r->access = &c->access;
+    r->http = pk_http_counters(c->http);
 }
 
 static char *

@@ -1,12 +1,17 @@
 /*
- * h2o on the shared libuv loop. Pitfalls, each observed (RECIPES.md 1): paths match by prefix
+ * h2o on the shared libuv loop. Pitfalls, each observed: paths match by prefix
  * (compare path_normalized ourselves); a 405 needs H2O_SEND_ERROR_KEEP_HEADERS to keep Allow;
  * without content_length the answer is chunked; h2o_context_dispose aborts while a connection
  * is open; h2o's context keeps the loop alive until it is disposed.
+ *
+ * What a client can make the server hold: httpsend.c sends the responses (shared bodies, 64 KiB
+ * pieces, a bound over all clients, stalled clients reset); here, at most MAX_CONNS connections
+ * and MAX_CONNS_PER_IP from one address, each with a fixed kernel send buffer.
  */
 #define PK_LOG_MODULE "http"
 #include "http.h"
 #include "listen.h"
+#include "httpsend.h"
 #include "log.h"
 #include "pcktr.h"
 
@@ -14,10 +19,14 @@
 #include <h2o.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define REQ_TIMEOUT_MS 1000   /* idle keep-alive and silent connections close after this */
 #define DRAIN_GRACE_MS 2500   /* how long stop waits for open connections */
 #define DRAIN_POLL_MS 50
+#define MAX_CONNS 256
+#define MAX_CONNS_PER_IP 32
+#define SNDBUF_BYTES (128 << 10) /* per connection; Linux doubles it for bookkeeping */
 
 struct pk_http {
     uv_loop_t *loop;
@@ -28,6 +37,9 @@ struct pk_http {
     int live_conns;
     uv_timer_t drain_timer;
     uint64_t drain_started;
+    struct pk_http_sender sender;
+    struct http_conn *conns; /* accepted and handed to h2o */
+    struct pk_http_counters counters;
     const struct pk_http_route *routes;
     size_t nroutes;
     void *data;
@@ -45,15 +57,13 @@ static int
 on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct pk_http *h = ((struct route_handler *)self)->http;
-    const struct pk_http_route *route = NULL;
-    size_t len = 0;
-    char *body;
+    size_t i;
 
-    for (size_t i = 0; i < h->nroutes && route == NULL; i++)
+    for (i = 0; i < h->nroutes; i++)
         if (h2o_memis(req->path_normalized.base, req->path_normalized.len, h->routes[i].path,
                       strlen(h->routes[i].path)))
-            route = &h->routes[i];
-    if (route == NULL) {
+            break;
+    if (i == h->nroutes) {
         h2o_send_error_404(req, "Not Found", "not found; try /metrics or /status\n", 0);
         return 0;
     }
@@ -64,19 +74,7 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
                            H2O_SEND_ERROR_KEEP_HEADERS);
         return 0;
     }
-    if ((body = route->render(h->data, &len)) == NULL) {
-        h2o_send_error_500(req, "Internal Server Error", "cannot render\n", 0);
-        return 0;
-    }
-    req->res.status = 200;
-    req->res.reason = "OK";
-    req->res.content_length = len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   route->content_type, strlen(route->content_type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-                   H2O_STRLIT("no-store"));
-    h2o_send_inline(req, body, len); /* copies into the request's pool */
-    free(body);
+    pk_httpsend_respond(&h->sender, req, i);
     return 0;
 }
 
@@ -84,15 +82,51 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
 struct http_conn {
     uv_tcp_t tcp;
     struct pk_http *http;
+    struct sockaddr_storage peer; /* family 0 until known */
+    struct http_conn *prev, *next; /* in pk_http.conns */
 };
 
 static void
 on_conn_closed(uv_handle_t *handle)
 {
     struct http_conn *conn = container_of(handle, struct http_conn, tcp);
+    struct pk_http *h = conn->http;
 
-    conn->http->live_conns--;
+    if (conn->prev != NULL)
+        conn->prev->next = conn->next;
+    else if (h->conns == conn)
+        h->conns = conn->next;
+    if (conn->next != NULL)
+        conn->next->prev = conn->prev;
+    h->live_conns--;
     free(conn);
+}
+
+static int
+same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
+/* 1 when one more connection from conn's address would pass MAX_CONNS or MAX_CONNS_PER_IP. */
+static int
+over_limit(const struct pk_http *h, const struct http_conn *conn)
+{
+    int same = 0;
+
+    if (h->live_conns >= MAX_CONNS)
+        return 1;
+    for (const struct http_conn *c = h->conns; c != NULL; c = c->next)
+        same += same_ip(&c->peer, &conn->peer);
+    return same >= MAX_CONNS_PER_IP;
 }
 
 static void
@@ -101,18 +135,38 @@ on_accept(uv_stream_t *listener, int status)
     struct pk_http *h = listener->data;
     struct http_conn *conn;
     h2o_socket_t *sock;
+    int len = sizeof(struct sockaddr_storage);
 
     if (status != 0)
         return;
-    if ((conn = malloc(sizeof(*conn))) == NULL)
+    if ((conn = calloc(1, sizeof(*conn))) == NULL)
         return;
     uv_tcp_init(h->loop, &conn->tcp);
     conn->http = h;
     h->live_conns++;
+    /* Past a limit a connection is accepted and closed at once: left in the backlog, it would
+     * keep the listener readable and the loop spinning. */
     if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
         uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
         return;
     }
+    (void)uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&conn->peer, &len);
+    h->live_conns--; /* over_limit counts the others */
+    if (over_limit(h, conn)) {
+        h->live_conns++;
+        h->counters.connections_refused++;
+        uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
+        return;
+    }
+    h->live_conns++;
+    conn->next = h->conns;
+    if (h->conns != NULL)
+        h->conns->prev = conn;
+    h->conns = conn;
+    h->counters.connections++;
+    /* Fixed, so that the kernel's autotuning (up to 4 MB on loopback) does not hold that much
+     * of a response for each client that does not read; ample for a LAN. */
+    (void)uv_send_buffer_size((uv_handle_t *)&conn->tcp, &(int){SNDBUF_BYTES});
     sock = h2o_uv_socket_create((uv_stream_t *)&conn->tcp, on_conn_closed);
     h2o_accept(&h->accept_ctx, sock);
 }
@@ -148,7 +202,7 @@ pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoint *e
         return pk_seterr(errbuf, -ENOMEM, "out of memory");
     h->loop = loop;
     h->routes = routes;
-    h->nroutes = nroutes;
+    h->nroutes = nroutes < PK_HTTP_MAX_ROUTES ? nroutes : PK_HTTP_MAX_ROUTES;
     h->data = data;
     h2o_config_init(&h->conf);
     h->conf.http1.req_timeout = REQ_TIMEOUT_MS;
@@ -161,6 +215,7 @@ pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoint *e
     h->accept_ctx.ctx = &h->ctx;
     h->accept_ctx.hosts = h->conf.hosts;
     uv_timer_init(loop, &h->drain_timer);
+    pk_httpsend_init(&h->sender, loop, routes, nroutes, data, &h->counters);
     if ((rc = open_listeners(h, ep, what, errbuf)) != 0)
         pk_http_stop(h, NULL, NULL);
     return rc;
@@ -171,6 +226,7 @@ dispose(struct pk_http *h)
 {
     uv_timer_stop(&h->drain_timer);
     uv_close((uv_handle_t *)&h->drain_timer, NULL);
+    pk_httpsend_close(&h->sender);
     if (h->live_conns == 0) {
         h2o_context_dispose(&h->ctx);
         h2o_config_dispose(&h->conf);
@@ -204,12 +260,19 @@ pk_http_stop(struct pk_http *h, void (*cb)(void *data), void *data)
     h->stopped_cb = cb;
     h->stopped_data = data;
     pk_listen_close(&h->listeners);
+    pk_httpsend_reset_all(&h->sender); /* a client that does not read must not hold up exit */
     if (h->live_conns == 0) {
         dispose(h);
         return;
     }
     h->drain_started = uv_now(h->loop);
     uv_timer_start(&h->drain_timer, on_drain_timer, DRAIN_POLL_MS, DRAIN_POLL_MS);
+}
+
+const struct pk_http_counters *
+pk_http_counters(const struct pk_http *h)
+{
+    return h != NULL ? &h->counters : NULL;
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * The HTTP server for /metrics and /status: libh2o 2.2.5 (libuv flavour) on the process's loop,
- * plain HTTP/1 only (see shared RECIPES.md section 1). GET and HEAD on registered paths; other
- * paths 404, other methods 405. Loop thread only.
+ * plain HTTP/1 only. GET and HEAD on registered paths; other paths 404, other methods 405.
+ * Bounded: at most 256 connections (32 per address), 64 MiB of rendered bodies over all clients (then 503), and
+ * a client that takes no part of its response for 5 s is reset. Loop thread only.
  */
 #ifndef PK_HTTP_H
 #define PK_HTTP_H
@@ -9,6 +10,7 @@
 #include "endpoint.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 struct pk_http_route {
@@ -19,6 +21,16 @@ struct pk_http_route {
 };
 
 struct pk_http;
+
+/* What clients cost the server; for /metrics and /status (docs/METRICS.md, docs/STATUS.md). */
+struct pk_http_counters {
+    uint64_t connections;          /* accepted and served */
+    uint64_t connections_refused;  /* closed at accept: too many open connections */
+    uint64_t responses_busy;       /* answered 503: the bodies held would pass held_limit */
+    uint64_t clients_stalled;      /* reset: took no part of a response for the stall timeout */
+    uint64_t held_bytes, held_peak; /* rendered bodies being sent (shared between clients) */
+    uint64_t held_limit;
+};
 
 /**
  * Listens on ep (host "" means every address, IPv6 and IPv4) and serves routes, which must
@@ -36,6 +48,9 @@ int pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoin
  * safely; the loop is then stopped (uv_stop) so the process can still exit.
  */
 void pk_http_stop(struct pk_http *h, void (*cb)(void *data), void *data); /* idempotent */
+
+/** The server's counters, borrowed until pk_http_free; NULL for a NULL server. */
+const struct pk_http_counters *pk_http_counters(const struct pk_http *h);
 
 /** Frees the server; only after the loop has released every handle (after uv_run returned). */
 void pk_http_free(struct pk_http *h);

@@ -21,6 +21,7 @@ struct pk_log_fields {
     const char *source, *host, *device; /* a capture source: SOURCE_NAME, its host and device */
     const char *endpoint;               /* RELAY_ENDPOINT or COLLECT_ENDPOINT */
     const char *peer;                   /* the network peer ("ip:port" or an IP) */
+    const char *variable;               /* a configuration variable a record is about */
 };
 
 /** Sets the threshold and output format; before this, INFO and text are used. */
@@ -29,6 +30,13 @@ void pk_log_setup(enum pk_log_level level, enum pk_log_format format);
 /** Fields added to every record of this process (the agent's source, device and endpoint);
  *  a record's own fields win. The strings must outlive the logger; NULL clears. */
 void pk_log_set_context(const struct pk_log_fields *context);
+
+/**
+ * Records with an event are rate-limited per event name: at most 20 per 10 s window are written,
+ * then one log_suppressed line says how many more there were. This writes the summaries of the
+ * windows that are over (all of them when `all` is set, at exit). Call it now and then.
+ */
+void pk_log_flush(int all);
 
 /** Writes one record; use the pk_log() macros, which skip argument evaluation when filtered. */
 void pk_log_write(enum pk_log_level level, const char *module, const struct pk_log_fields *fields,

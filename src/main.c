@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+static int early_json; /* LOG_FORMAT=json: errors before the logger is set up are JSON too */
+
 static const char *
 env_lookup(const char *name)
 {
@@ -62,14 +64,43 @@ raise_fd_limit(void)
                 strerror(errno));
 }
 
+/*
+ * Errors before the logger is set up (the command line, configuration, keys, RUN_AS). LOG_FORMAT
+ * is read first, so that they come in the format asked for: with json, one JSON record naming
+ * the variable; otherwise (a bad LOG_FORMAT too) the plain "pcktr: ..." line.
+ */
+static void
+early_error(const char *event, const char *msg)
+{
+    char var[64];
+    size_t n = 0;
+
+    if (!early_json) {
+        fprintf(stderr, "pcktr: %s\n", msg);
+        return;
+    }
+    /* Every message about a variable starts with its name: NAME="value" ..., NAME is set ... */
+    while (n < sizeof(var) - 1 && ((msg[n] >= 'A' && msg[n] <= 'Z') || msg[n] == '_' ||
+                                   (n > 0 && msg[n] >= '0' && msg[n] <= '9')))
+        var[n] = msg[n], n++;
+    var[n] = '\0';
+    if (msg[n] != '=' && msg[n] != ' ' && msg[n] != ':')
+        var[0] = '\0';
+    pk_log_with(PK_LOG_ERROR, &(struct pk_log_fields){.event = event, .variable = var}, "%s", msg);
+}
+
 int
 main(int argc, char **argv)
 {
     struct pk_config cfg;
     struct pk_curve_keys keys;
     char errbuf[PK_ERRBUF_SIZE];
+    const char *log_format = getenv("LOG_FORMAT");
     int rc;
 
+    early_json = log_format != NULL && strcmp(log_format, "json") == 0;
+    if (early_json)
+        pk_log_setup(PK_LOG_INFO, PK_LOG_JSON);
     if (argc > 1) {
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
             pk_config_print_help(stdout);
@@ -89,22 +120,22 @@ main(int argc, char **argv)
             printf("pcktr %s\n", PCKTR_VERSION);
             return PK_EXIT_OK;
         }
-        fprintf(stderr, "pcktr: unknown argument \"%s\"; accepted: --help, --version, "
-                        "keygen (configuration is in environment variables, see --help)\n",
-                argv[1]);
+        snprintf(errbuf, sizeof(errbuf), "unknown argument \"%s\"; accepted: --help, --version, "
+                 "keygen (configuration is in environment variables, see --help)", argv[1]);
+        early_error("config_invalid", errbuf);
         return PK_EXIT_CONFIG;
     }
     if (pk_config_load(&cfg, env_lookup, errbuf) != 0) {
-        fprintf(stderr, "pcktr: %s\n", errbuf);
+        early_error("config_invalid", errbuf);
         return PK_EXIT_CONFIG;
     }
     pk_log_setup(cfg.log_level, cfg.log_format);
     if (pk_check_user(cfg.run_as, errbuf) != 0) {
-        fprintf(stderr, "pcktr: %s\n", errbuf);
+        early_error("config_invalid", errbuf);
         return PK_EXIT_CONFIG;
     }
     if ((rc = pk_keys_load(&cfg, &keys, errbuf)) != 0) {
-        fprintf(stderr, "pcktr: %s\n", errbuf);
+        early_error(rc == -EINVAL ? "config_invalid" : NULL, errbuf);
         pk_keys_free(&keys);
         return rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
     }
@@ -113,6 +144,7 @@ main(int argc, char **argv)
     tune_allocator();
     raise_fd_limit();
     rc = cfg.mode == PK_MODE_CAPTURE ? pk_agent_run(&cfg, &keys) : pk_collector_run(&cfg, &keys);
+    pk_log_flush(1); /* rate-limited events: the last "N more suppressed" lines */
     pk_keys_free(&keys);
     return rc;
 }

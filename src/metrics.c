@@ -1,5 +1,6 @@
 /* Prometheus text rendering; see metrics.h and docs/METRICS.md for every name. */
 #include "metrics.h"
+#include "http.h"
 #include "procstat.h"
 
 #include <inttypes.h>
@@ -56,6 +57,26 @@ histogram(struct pk_buf *b, const struct pk_af_hist *h)
                       pk_af_names[af], h->count[af]);
 }
 
+/* What HTTP clients cost the server (http.c); nothing when the server is off. */
+static void
+http_metrics(struct pk_buf *b, const struct pk_http_counters *h)
+{
+    if (h == NULL)
+        return;
+    single(b, "packeteur_http_connections_refused_total", "counter",
+           "HTTP connections closed at accept: 256 open, or 32 from that address.", h->connections_refused);
+    single(b, "packeteur_http_responses_busy_total", "counter",
+           "HTTP requests answered 503: the bodies being sent would pass the limit.",
+           h->responses_busy);
+    single(b, "packeteur_http_clients_stalled_total", "counter",
+           "HTTP clients reset for taking no part of their response for 5 s.",
+           h->clients_stalled);
+    single(b, "packeteur_http_held_bytes", "gauge",
+           "Bytes of rendered responses being sent, shared between clients.", h->held_bytes);
+    single(b, "packeteur_http_held_limit_bytes", "gauge",
+           "Most bytes of rendered responses held for all clients together.", h->held_limit);
+}
+
 void
 pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
 {
@@ -89,6 +110,7 @@ pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
     single(b, "packeteur_relay_handshake_failures_total", "counter",
            "Security handshakes with the collector that failed (wrong key, key not allowed).",
            r->transport.handshake_failures);
+    http_metrics(b, r->http);
     pk_procstat_render(b);
 }
 
@@ -263,5 +285,6 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     for (int i = 0; i < PK_REFUSALS; i++)
         pk_buf_printf(b, "packeteur_collector_refused_total{reason=\"%s\"} %" PRIu64 "\n",
                       pk_refusal_names[i], pk_access_refused_count(r->access, i));
+    http_metrics(b, r->http);
     pk_procstat_render(b);
 }

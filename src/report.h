@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+struct pk_http_counters; /* http.h */
+
 struct pk_report_common {
     const char *mode, *transport, *endpoint;
     uint64_t start_ns, now_ns;
@@ -31,6 +33,7 @@ struct pk_capture_report {
     int encrypted;
     const char *public_key; /* this agent's CURVE key; NULL when not encrypted */
     int device_down;        /* live capture: the device went down; waiting for it */
+    const struct pk_http_counters *http; /* NULL when METRICS_ADDRPORT is empty */
 };
 
 struct pk_collect_report {
@@ -50,6 +53,7 @@ struct pk_collect_report {
     const char *public_key; /* the collector's CURVE key; NULL when not encrypted */
     const char *allow;      /* COLLECT_ALLOW as written */
     const struct pk_access *access;
+    const struct pk_http_counters *http; /* NULL when METRICS_ADDRPORT is empty */
 };
 
 #endif

@@ -1,9 +1,19 @@
 /* /status rendering with cJSON; see status.h and docs/STATUS.md. */
 #include "status.h"
+#include "http.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+/*
+ * A source's filter comes from its hello, up to 64 KiB; with 1,024 sources that alone made
+ * /status 136 MB (every '"' doubles when escaped). /status shows its first STATUS_FILTER_MAX
+ * bytes (with filter_truncated), which bounds the document to about 5 KiB per source.
+ */
+#define STATUS_FILTER_MAX 1024
 
 /* RFC 3339 UTC with milliseconds, or null for 0. */
 static void
@@ -59,6 +69,46 @@ add_stats(cJSON *o, const struct pk_stats *s)
     cJSON_AddNumberToObject(o, "queued", (double)s->queued);
 }
 
+/* value cut to at most max bytes, at a UTF-8 character boundary (the text is valid UTF-8). */
+static void
+add_capped(cJSON *o, const char *key, const char *value, size_t max, const char *flag)
+{
+    size_t len = strlen(value);
+    char *cut;
+
+    cJSON_AddBoolToObject(o, flag, len > max);
+    if (len <= max || (cut = malloc(max + 1)) == NULL) {
+        cJSON_AddStringToObject(o, key, len <= max ? value : "");
+        return;
+    }
+    while (max > 0 && ((unsigned char)value[max] & 0xc0) == 0x80)
+        max--;
+    memcpy(cut, value, max);
+    cut[max] = '\0';
+    cJSON_AddStringToObject(o, key, cut);
+    free(cut);
+}
+
+/* What HTTP clients cost: "http", or null when the server is off (it is, when no one asks). */
+static void
+add_http(cJSON *o, const struct pk_http_counters *c)
+{
+    cJSON *h;
+
+    if (c == NULL) {
+        cJSON_AddNullToObject(o, "http");
+        return;
+    }
+    h = cJSON_AddObjectToObject(o, "http");
+    cJSON_AddNumberToObject(h, "connections", (double)c->connections);
+    cJSON_AddNumberToObject(h, "connections_refused", (double)c->connections_refused);
+    cJSON_AddNumberToObject(h, "responses_busy", (double)c->responses_busy);
+    cJSON_AddNumberToObject(h, "clients_stalled", (double)c->clients_stalled);
+    cJSON_AddNumberToObject(h, "held_bytes", (double)c->held_bytes);
+    cJSON_AddNumberToObject(h, "held_peak_bytes", (double)c->held_peak);
+    cJSON_AddNumberToObject(h, "held_limit_bytes", (double)c->held_limit);
+}
+
 static char *
 print_and_free(cJSON *o)
 {
@@ -89,6 +139,7 @@ pk_status_capture(const struct pk_capture_report *r)
     cJSON_AddBoolToObject(relay, "encrypted", r->encrypted);
     add_key(relay, "public_key", r->public_key);
     cJSON_AddNumberToObject(relay, "handshake_failures", (double)r->transport.handshake_failures);
+    add_http(o, r->http);
     return print_and_free(o);
 }
 
@@ -107,7 +158,7 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddStringToObject(o, "device", s->device);
     cJSON_AddNumberToObject(o, "link_type", s->linktype);
     cJSON_AddNumberToObject(o, "snaplen", s->snaplen);
-    cJSON_AddStringToObject(o, "filter", s->filter);
+    add_capped(o, "filter", s->filter, STATUS_FILTER_MAX, "filter_truncated");
     cJSON_AddStringToObject(o, "peer", s->peer);
     add_key(o, "client_key", s->key);
     if (per_connection)
@@ -235,5 +286,6 @@ pk_status_collect(const struct pk_collect_report *r)
     cJSON *refused = cJSON_AddObjectToObject(sec, "refused");
     for (int i = 0; i < PK_REFUSALS; i++)
         cJSON_AddNumberToObject(refused, pk_refusal_names[i], (double)pk_access_refused_count(r->access, i));
+    add_http(o, r->http);
     return print_and_free(o);
 }

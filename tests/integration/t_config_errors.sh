@@ -62,14 +62,13 @@ check 1 'READ_FILE=".*/missing.pcap": .*No such file' READ_FILE="$W/missing.pcap
 check 1 'RELAY_ENDPOINT="tcp://no-such-host.invalid:7386": cannot resolve' \
     RELAY_ENDPOINT=tcp://no-such-host.invalid:7386 DEVICE=lo
 # Without CAP_NET_RAW (an unprivileged user): exit 1 naming the capability.
-if command -v setpriv >/dev/null; then
-    cp "$PCKTR" "$W/pcktr-unpriv" && chmod 755 "$W" "$W/pcktr-unpriv"
-    rc=0
-    setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-        env DEVICE=lo METRICS_ADDRPORT= "$W/pcktr-unpriv" 2>"$W/stderr" || rc=$?
-    expect_eq "$rc" 1 "unprivileged capture exit code"
-    grep -q 'permission denied.*CAP_NET_RAW' "$W/stderr" || fail "no CAP_NET_RAW hint: $(cat "$W/stderr")"
-fi
+command -v setpriv >/dev/null || fail "setpriv is missing (util-linux; .ci/bootstrap installs it)"
+cp "$PCKTR" "$W/pcktr-unpriv" && chmod 755 "$W" "$W/pcktr-unpriv"
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+    env DEVICE=lo METRICS_ADDRPORT= "$W/pcktr-unpriv" 2>"$W/stderr" || rc=$?
+expect_eq "$rc" 1 "unprivileged capture exit code"
+grep -q 'permission denied.*CAP_NET_RAW' "$W/stderr" || fail "no CAP_NET_RAW hint: $(cat "$W/stderr")"
 # An endpoint in use: the second collector exits 1 saying so.
 port=$(free_port)
 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port bg collector "$PCKTR" >/dev/null
@@ -77,9 +76,8 @@ wait_log collector "collecting on"
 check 1 "COLLECT_ENDPOINT=\"tcp://127.0.0.1:$port\": cannot listen on .*Address already in use" \
     MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port
 # A terminal on stdout is refused (binary pcap would garble it).
-if command -v script >/dev/null; then
-    script -qec "env MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$(free_port) METRICS_ADDRPORT= $PCKTR" \
-        /dev/null >"$W/tty.txt" 2>&1 || true
-    grep -q 'stdout is a terminal' "$W/tty.txt" || fail "terminal not refused: $(cat "$W/tty.txt")"
-fi
+command -v script >/dev/null || fail "script is missing (bsdutils; .ci/bootstrap installs it)"
+script -qec "env MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$(free_port) METRICS_ADDRPORT= $PCKTR" \
+    /dev/null >"$W/tty.txt" 2>&1 || true
+grep -q 'stdout is a terminal' "$W/tty.txt" || fail "terminal not refused: $(cat "$W/tty.txt")"
 pass "every bad configuration: right exit code and message"
