@@ -20,6 +20,7 @@
 #include "status.h"
 #include "statuspage.h"
 #include "keys.h"
+#include "linktype.h"
 #include "privdrop.h"
 #include "transport.h"
 
@@ -439,6 +440,23 @@ build_exclusion(struct agent *a, const struct pk_endpoint *ep)
         snprintf(a->exclude + len, sizeof(a->exclude) - len, "))");
 }
 
+/*
+ * The link type the relay carries: the registry's LINKTYPE_ value, as a capture file would
+ * hold it (libpcap hands out DLT_ values, and DLT_RAW is 12 on Linux where files say 101).
+ */
+static uint32_t
+relay_linktype(int dlt)
+{
+    int linktype = pk_linktype_from_dlt(dlt);
+
+    if (linktype >= 0)
+        return (uint32_t)linktype;
+    pk_warn("libpcap link type DLT %d has no LINKTYPE_ value in the registry; relayed as %d, "
+            "which readers may not understand",
+            dlt, dlt);
+    return (uint32_t)dlt;
+}
+
 static int
 open_source(struct agent *a, char *errbuf)
 {
@@ -450,7 +468,7 @@ open_source(struct agent *a, char *errbuf)
         rc = pk_replay_open(&a->replay, &a->loop, cfg->read_file, cfg->filter, &sink, errbuf);
         if (rc != 0)
             return rc;
-        a->hello.linktype = (uint32_t)pk_replay_linktype(a->replay);
+        a->hello.linktype = relay_linktype(pk_replay_dlt(a->replay));
         a->hello.snaplen = pk_replay_snaplen(a->replay);
         a->hello.tsresol = 9;
         a->filter = cfg->filter;
@@ -469,7 +487,7 @@ open_source(struct agent *a, char *errbuf)
     rc = pk_capture_open(&a->cap, &a->loop, &opts, &sink, errbuf);
     if (rc != 0)
         return rc;
-    a->hello.linktype = (uint32_t)pk_capture_linktype(a->cap);
+    a->hello.linktype = relay_linktype(pk_capture_dlt(a->cap));
     a->hello.snaplen = (uint32_t)cfg->snaplen;
     a->hello.tsresol = (uint32_t)pk_capture_tsresol(a->cap);
     a->filter = pk_capture_filter(a->cap);
