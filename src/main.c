@@ -8,6 +8,7 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "loop.h"
 #include "privdrop.h"
 #include "pcktr.h"
 
@@ -51,6 +52,8 @@ main(int argc, char **argv)
     char errbuf[PK_ERRBUF_SIZE];
     int rc;
 
+    /* First: until the mode has its handlers, a signal waits (loop.h), it never kills. */
+    pk_signals_block();
     if (argc > 1) {
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
             pk_config_print_help(stdout);
