@@ -305,6 +305,16 @@ on_linger_timeout(uv_timer_t *h)
     pk_tcp_raw_maybe_finish_close(tt);
 }
 
+static void tcp_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb cb,
+                      void *data);
+
+static void
+on_failed_open_closed(void *data, int flushed)
+{
+    (void)data;
+    (void)flushed;
+}
+
 static struct pk_transport *
 tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
          char *errbuf)
@@ -340,9 +350,8 @@ tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         return &tt->base;
     }
     if (pk_tcp_raw_listen(tt, ep, errbuf) != 0) {
-        /* The handles are closed by the owner's loop teardown; the struct is leaked with it. */
-        for (int i = 0; i < tt->nlisteners; i++)
-            uv_close((uv_handle_t *)&tt->listeners[i], NULL);
+        /* The usual close: the struct is freed once the loop has released every handle. */
+        tcp_close(&tt->base, 0, on_failed_open_closed, NULL);
         return NULL;
     }
     return &tt->base;
