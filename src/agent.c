@@ -379,7 +379,8 @@ secret_key_is_file(const char *value)
 
     if (value == NULL || value[0] == '\0')
         return 0;
-    return strlen(value) != PK_KEY_Z85_LEN || pk_keys_parse_text(value, "secret-key", key, why) != 0;
+    return strlen(value) != PK_KEY_Z85_LEN ||
+           pk_keys_parse_text(value, "secret-key", key, why) != 0;
 }
 
 /*

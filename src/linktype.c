@@ -11,9 +11,9 @@
 #include <pcap/dlt.h>
 
 enum {
-    LOW_MATCHING_MAX = 10,       /* 0 .. 10: DLT_ = LINKTYPE_ on every system */
-    HIGH_MATCHING_MIN = 104,     /* LINKTYPE_C_HDLC */
-    HIGH_MATCHING_MAX = 289,     /* LINKTYPE_MATCHING_MAX of libpcap 1.10 */
+    LOW_MATCHING_MAX = 10,   /* 0 .. 10: DLT_ = LINKTYPE_ on every system */
+    HIGH_MATCHING_MIN = 104, /* LINKTYPE_C_HDLC */
+    HIGH_MATCHING_MAX = 289, /* LINKTYPE_MATCHING_MAX of libpcap 1.10 */
     LINKTYPE_ATM_RFC1483 = 100,
     LINKTYPE_RAW = 101,
     LINKTYPE_SLIP_BSDOS = 102,

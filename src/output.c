@@ -10,10 +10,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <stdio.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +23,7 @@
 #define CHUNK_SIZE (256u * 1024u)
 #define MAX_IOV 32
 #define OUTPUT_FILE_MODE 0640 /* owner writes, group reads, others nothing */
-#define MAX_MARKS 4096 /* block ends remembered per flush; thinned beyond (32 KiB) */
+#define MAX_MARKS 4096        /* block ends remembered per flush; thinned beyond (32 KiB) */
 
 struct chunk {
     struct chunk *next;
@@ -65,8 +65,9 @@ pk_output_new(uv_loop_t *loop, int fd, size_t limit, const struct pk_output_call
     if (fstat(fd, &st) != 0)
         return pk_seterr(errbuf, 0, "stdout: %s", strerror(errno)), NULL;
     if (isatty(fd))
-        return pk_seterr(errbuf, 0, "stdout is a terminal; pipe it into a reader (pcktr | tcpdump "
-                                    "-n -r -) or redirect it to a file"),
+        return pk_seterr(errbuf, 0,
+                         "stdout is a terminal; pipe it into a reader (pcktr | tcpdump "
+                         "-n -r -) or redirect it to a file"),
                NULL;
     o = calloc(1, sizeof(*o));
     if (o == NULL)
@@ -325,25 +326,33 @@ move_aside(const char *path, const struct stat *st, char *moved, size_t moved_le
     char stamp[32];
     struct tm tm;
 
-    if (gmtime_r(&st->st_mtime, &tm) == NULL || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+    if (gmtime_r(&st->st_mtime, &tm) == NULL ||
+        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
         snprintf(stamp, sizeof(stamp), "%lld", (long long)st->st_mtime);
     for (int n = 1; n <= 100; n++) {
         int len = n == 1 ? snprintf(moved, moved_len, "%s.%s", path, stamp)
                          : snprintf(moved, moved_len, "%s.%s-%d", path, stamp, n);
         if (len < 0 || (size_t)len >= moved_len)
-            return pk_seterr(errbuf, -ENAMETOOLONG, "OUTPUT=\"%s\": name too long to move the "
-                             "existing capture aside", path);
+            return pk_seterr(errbuf, -ENAMETOOLONG,
+                             "OUTPUT=\"%s\": name too long to move the "
+                             "existing capture aside",
+                             path);
         if (renameat2(AT_FDCWD, path, AT_FDCWD, moved, RENAME_NOREPLACE) == 0)
             return 0;
         if (errno == EINVAL || errno == ENOSYS) {
             if (link(path, moved) == 0)
-                return unlink(path) == 0 ? 0 : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
+                return unlink(path) == 0
+                           ? 0
+                           : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
         }
         if (errno != EEXIST)
-            return pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": cannot move the existing capture "
-                             "aside to \"%s\": %s", path, moved, strerror(errno));
+            return pk_seterr(errbuf, -errno,
+                             "OUTPUT=\"%s\": cannot move the existing capture "
+                             "aside to \"%s\": %s",
+                             path, moved, strerror(errno));
     }
-    return pk_seterr(errbuf, -EEXIST, "OUTPUT=\"%s\": 100 moved-aside captures of %s exist", path, stamp);
+    return pk_seterr(errbuf, -EEXIST, "OUTPUT=\"%s\": 100 moved-aside captures of %s exist", path,
+                     stamp);
 }
 
 /* What is at path now: 0 (nothing, or made room for a new file), 1 (open it as it is), -errno. */
@@ -353,20 +362,27 @@ make_room(const char *path, char *moved, size_t moved_len, char *errbuf)
     struct stat st;
 
     if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
+        return errno == ENOENT
+                   ? 0
+                   : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
     if (S_ISLNK(st.st_mode)) { /* /dev/stdout, a link to a FIFO: fine; to a file: ambiguous */
         if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
             return 1;
-        return pk_seterr(errbuf, -ELOOP, "OUTPUT=\"%s\" is a symbolic link to a file or to "
+        return pk_seterr(errbuf, -ELOOP,
+                         "OUTPUT=\"%s\" is a symbolic link to a file or to "
                          "nothing; accepted: the file's own path (an existing capture is moved "
-                         "aside, never overwritten, and a link would leave that ambiguous)", path);
+                         "aside, never overwritten, and a link would leave that ambiguous)",
+                         path);
     }
     if (S_ISDIR(st.st_mode))
-        return pk_seterr(errbuf, -EISDIR, "OUTPUT=\"%s\" is a directory; accepted: a file path", path);
+        return pk_seterr(errbuf, -EISDIR, "OUTPUT=\"%s\" is a directory; accepted: a file path",
+                         path);
     if (!S_ISREG(st.st_mode))
-        return 1; /* a FIFO, a device: written as it is */
+        return 1;        /* a FIFO, a device: written as it is */
     if (st.st_size == 0) /* nothing to keep; the new file gets mode 0640 */
-        return unlink(path) == 0 || errno == ENOENT ? 0 : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
+        return unlink(path) == 0 || errno == ENOENT
+                   ? 0
+                   : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
     return move_aside(path, &st, moved, moved_len, errbuf);
 }
 
@@ -381,7 +397,8 @@ pk_output_open_path(const char *path, char *moved, size_t moved_len, char *errbu
             return rc;
         if (rc == 1) {
             if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-                return pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": cannot open: %s", path, strerror(errno));
+                return pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": cannot open: %s", path,
+                                 strerror(errno));
             return fd;
         }
         /* O_EXCL and O_NOFOLLOW: a file or link planted since lstat is never written through. */
@@ -389,7 +406,8 @@ pk_output_open_path(const char *path, char *moved, size_t moved_len, char *errbu
         if (fd >= 0)
             return fd;
         if (errno != EEXIST)
-            return pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": cannot create: %s", path, strerror(errno));
+            return pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": cannot create: %s", path,
+                             strerror(errno));
     }
     return pk_seterr(errbuf, -EEXIST, "OUTPUT=\"%s\" keeps being created by someone else", path);
 }

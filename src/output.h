@@ -15,7 +15,7 @@
 struct pk_output;
 
 struct pk_output_callbacks {
-    void (*on_drained)(struct pk_output *o, void *data); /* fell below half the limit */
+    void (*on_drained)(struct pk_output *o, void *data);        /* fell below half the limit */
     void (*on_error)(struct pk_output *o, int err, void *data); /* -EPIPE: the reader left */
     void *data;
 };
