@@ -73,7 +73,12 @@ send_message(struct agent *a, uint8_t *buf, size_t len)
     int rc;
 
     pk_frame_set_seq(buf, a->seq, pk_now_ns());
-    rc = a->tr->ops->send(a->tr, buf, len);
+    /*
+     * A signal (SIGHUP) landing inside zmq_send's command processing makes it fail with EINTR
+     * before the message is queued (socket_base_t::send): try again rather than drop a batch.
+     */
+    for (int tries = 0; (rc = a->tr->ops->send(a->tr, buf, len)) == -EINTR && tries < 8; tries++)
+        ;
     if (rc == 0)
         a->seq++;
     return rc;
