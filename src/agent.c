@@ -20,6 +20,7 @@
 #include "status.h"
 #include "statuspage.h"
 #include "keys.h"
+#include "linktype.h"
 #include "privdrop.h"
 #include "transport.h"
 
@@ -72,7 +73,12 @@ send_message(struct agent *a, uint8_t *buf, size_t len)
     int rc;
 
     pk_frame_set_seq(buf, a->seq, pk_now_ns());
-    rc = a->tr->ops->send(a->tr, buf, len);
+    /*
+     * A signal (SIGHUP) landing inside zmq_send's command processing makes it fail with EINTR
+     * before the message is queued (socket_base_t::send): try again rather than drop a batch.
+     */
+    for (int tries = 0; (rc = a->tr->ops->send(a->tr, buf, len)) == -EINTR && tries < 8; tries++)
+        ;
     if (rc == 0)
         a->seq++;
     return rc;
@@ -370,6 +376,59 @@ on_stop_signal(void *data, int signum)
     finish(a, a->cfg->linger_ms);
 }
 
+/* RELAY_CURVE_SECRETKEY names a file (rather than holding the key itself, as load_key tells). */
+static int
+secret_key_is_file(const char *value)
+{
+    char key[PK_KEY_Z85_LEN + 1], why[PK_ERRBUF_SIZE];
+
+    if (value == NULL || value[0] == '\0')
+        return 0;
+    return strlen(value) != PK_KEY_Z85_LEN ||
+           pk_keys_parse_text(value, "secret-key", key, why) != 0;
+}
+
+/*
+ * SIGHUP (systemctl reload): one line, and capture goes on (the signal only wakes the loop).
+ * Logs go to stderr, so there is no log file to re-open. A RELAY_CURVE_SECRETKEY file is read
+ * again to say whether it still holds a usable key; a key that changed applies from the next
+ * start: libzmq copies a socket's CURVE keys into each connection when zmq_connect sets it up,
+ * and its reconnects reuse that copy (session_base_t owns an options_t), so a live socket
+ * cannot take a new key without a disconnect that would drop the messages queued on it.
+ */
+static void
+on_hup(void *data)
+{
+    struct agent *a = data;
+    const char *path = a->cfg->relay_curve_secretkey;
+    struct pk_log_fields ev = {.event = "reload"};
+    struct pk_curve_keys fresh;
+    char errbuf[PK_ERRBUF_SIZE];
+
+    if (!a->keys->enabled || !secret_key_is_file(path)) {
+        pk_info_with(&ev, "SIGHUP: nothing to reload (no RELAY_CURVE_SECRETKEY file; logs go to "
+                          "stderr); capturing on");
+        return;
+    }
+    if (pk_keys_load(a->cfg, &fresh, errbuf) != 0) {
+        ev.event = "key_reload_failed";
+        pk_warn_with(&ev, "SIGHUP: %s; the key in force stays (public key %s); capturing on",
+                     errbuf, a->keys->public_key);
+    } else if (strcmp(fresh.public_key, a->keys->public_key) == 0) {
+        pk_info_with(&ev, "SIGHUP: RELAY_CURVE_SECRETKEY=\"%s\" read again: the same key (public "
+                          "key %s); capturing on",
+                     path, a->keys->public_key);
+    } else {
+        ev.event = "key_changed";
+        pk_warn_with(&ev, "SIGHUP: RELAY_CURVE_SECRETKEY=\"%s\" now holds another key (public key "
+                          "%s); it applies from the agent's next start (libzmq keeps a "
+                          "connection's keys across reconnects): this run keeps public key %s; "
+                          "capturing on",
+                     path, fresh.public_key, a->keys->public_key);
+    }
+    pk_keys_free(&fresh);
+}
+
 static void
 fill_report(struct agent *a, struct pk_capture_report *r)
 {
@@ -440,6 +499,23 @@ build_exclusion(struct agent *a, const struct pk_endpoint *ep)
         snprintf(a->exclude + len, sizeof(a->exclude) - len, "))");
 }
 
+/*
+ * The link type the relay carries: the registry's LINKTYPE_ value, as a capture file would
+ * hold it (libpcap hands out DLT_ values, and DLT_RAW is 12 on Linux where files say 101).
+ */
+static uint32_t
+relay_linktype(int dlt)
+{
+    int linktype = pk_linktype_from_dlt(dlt);
+
+    if (linktype >= 0)
+        return (uint32_t)linktype;
+    pk_warn("libpcap link type DLT %d has no LINKTYPE_ value in the registry; relayed as %d, "
+            "which readers may not understand",
+            dlt, dlt);
+    return (uint32_t)dlt;
+}
+
 static int
 open_source(struct agent *a, char *errbuf)
 {
@@ -451,7 +527,7 @@ open_source(struct agent *a, char *errbuf)
         rc = pk_replay_open(&a->replay, &a->loop, cfg->read_file, cfg->filter, &sink, errbuf);
         if (rc != 0)
             return rc;
-        a->hello.linktype = (uint32_t)pk_replay_linktype(a->replay);
+        a->hello.linktype = relay_linktype(pk_replay_dlt(a->replay));
         a->hello.snaplen = pk_replay_snaplen(a->replay);
         a->hello.tsresol = 9;
         a->filter = cfg->filter;
@@ -470,7 +546,7 @@ open_source(struct agent *a, char *errbuf)
     rc = pk_capture_open(&a->cap, &a->loop, &opts, &sink, errbuf);
     if (rc != 0)
         return rc;
-    a->hello.linktype = (uint32_t)pk_capture_linktype(a->cap);
+    a->hello.linktype = relay_linktype(pk_capture_dlt(a->cap));
     a->hello.snaplen = (uint32_t)cfg->snaplen;
     a->hello.tsresol = (uint32_t)pk_capture_tsresol(a->cap);
     a->filter = pk_capture_filter(a->cap);
@@ -570,6 +646,7 @@ pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
     uv_timer_init(&a->loop, &a->heartbeat);
     uv_timer_init(&a->loop, &a->stall);
     pk_signals_start(&a->signals, &a->loop, on_stop_signal, a);
+    pk_signals_start_hup(&a->signals, on_hup);
     if ((rc = pk_drop_privileges(cfg->run_as, errbuf)) != 0) {
         pk_error("%s", errbuf);
         a->exit_code = rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;

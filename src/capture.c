@@ -210,7 +210,7 @@ fail:
 }
 
 int
-pk_capture_linktype(const struct pk_capture *cap)
+pk_capture_dlt(const struct pk_capture *cap)
 {
     return pcap_datalink(cap->pcap);
 }

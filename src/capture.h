@@ -45,7 +45,8 @@ struct pk_capture;
 int pk_capture_open(struct pk_capture **out, uv_loop_t *loop, const struct pk_capture_opts *opts,
                     const struct pk_packet_sink *sink, char *errbuf);
 
-int pk_capture_linktype(const struct pk_capture *cap);
+/** libpcap's DLT_ value of the device (pcap_datalink); files and the relay want LINKTYPE_. */
+int pk_capture_dlt(const struct pk_capture *cap);
 /** 9 when timestamps are nanoseconds, 6 when the device only gives microseconds. */
 int pk_capture_tsresol(const struct pk_capture *cap);
 /** Kernel and interface drop counters (pcap_stats); 0 or -EIO. */

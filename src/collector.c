@@ -438,11 +438,15 @@ on_output_error(struct pk_output *o, int err, void *data)
 {
     struct collector *c = data;
 
-    (void)o;
     if (err == -EPIPE) {
         pk_info("the reader of stdout went away; stopping");
-    } else {
+    } else if (strcmp(c->cfg->output, "-") == 0) {
         pk_error("cannot write to stdout: %s", strerror(-err));
+        c->exit_code = PK_EXIT_RUNTIME;
+    } else { /* a full disk, say: what was written stays, cut to whole blocks */
+        pk_error("OUTPUT=\"%s\": cannot write: %s; the file keeps the %llu bytes of whole "
+                 "blocks written before",
+                 c->cfg->output, strerror(-err), (unsigned long long)pk_output_kept(o));
         c->exit_code = PK_EXIT_RUNTIME;
     }
     stop(c);
@@ -685,12 +689,16 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
     c->start_ns = pk_now_ns();
     uv_loop_init(&c->loop);
 
+    char moved[4096]; /* OUTPUT: never truncated, an existing capture is moved aside */
     if (strcmp(cfg->output, "-") != 0 &&
-        (out_fd = open(cfg->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-        pk_error("OUTPUT=\"%s\": cannot open: %s", cfg->output, strerror(errno));
+        (out_fd = pk_output_open_path(cfg->output, moved, sizeof(moved), errbuf)) < 0) {
+        pk_error("%s", errbuf);
         c->exit_code = PK_EXIT_RUNTIME;
         goto out_loop;
     }
+    if (strcmp(cfg->output, "-") != 0 && moved[0] != '\0')
+        pk_info_with(&(struct pk_log_fields){.event = "output_moved_aside"},
+                     "OUTPUT=\"%s\" held a capture: moved aside to \"%s\"", cfg->output, moved);
     c->out = pk_output_new(&c->loop, out_fd, cfg->output_buffer, &ocb, errbuf);
     if (c->out == NULL) {
         pk_error("%s", errbuf);

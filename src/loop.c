@@ -1,32 +1,72 @@
-/* Signals and loop teardown; see loop.h. */
+/*
+ * Signals and loop teardown; see loop.h.
+ *
+ * libuv's uv_signal installs a handler that writes to a pipe the loop reads, and restores the
+ * thread's signal mask after changing handlers (uv__signal_block_and_lock), so handlers can be
+ * started with the signals blocked: a signal that came in meanwhile stays pending and runs the
+ * handler when pk_loop_finish unblocks it, right before the loop runs.
+ */
 #define PK_LOG_MODULE "main"
 #include "loop.h"
 #include "log.h"
 #include "pcktr.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The mask is per thread and the process has one loop: whether handlers are in place is too. */
+static int handlers_started;
+
+static void
+set_mask(int how)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    (void)pthread_sigmask(how, &set, NULL);
+}
+
+void
+pk_signals_block(void)
+{
+    set_mask(SIG_BLOCK);
+}
 
 static void
 on_signal(uv_signal_t *h, int signum)
 {
     struct pk_signals *s = h->data;
+    const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
 
-    if (s->received++ > 0) {
-        pk_warn("second %s: exiting without flushing", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    if (s->received++ > 0 || s->stopping) {
+        pk_warn("%s while stopping: exiting without flushing", name);
         _exit(PK_EXIT_RUNTIME);
     }
-    pk_info("%s received: flushing and stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    pk_info("%s received: flushing and stopping", name);
     s->on_stop(s->data, signum);
+}
+
+static void
+on_sighup(uv_signal_t *h, int signum)
+{
+    struct pk_signals *s = h->data;
+
+    (void)signum;
+    s->on_hup(s->data);
 }
 
 void
 pk_signals_start(struct pk_signals *s, uv_loop_t *loop, void (*on_stop)(void *, int), void *data)
 {
     s->on_stop = on_stop;
+    s->on_hup = NULL;
     s->data = data;
-    s->received = 0;
+    s->received = s->stopping = 0;
     uv_signal_init(loop, &s->sigint);
     uv_signal_init(loop, &s->sigterm);
     s->sigint.data = s->sigterm.data = s;
@@ -35,15 +75,23 @@ pk_signals_start(struct pk_signals *s, uv_loop_t *loop, void (*on_stop)(void *, 
     /* Signal handles must not keep the loop alive once the work is done. */
     uv_unref((uv_handle_t *)&s->sigint);
     uv_unref((uv_handle_t *)&s->sigterm);
+    handlers_started = 1;
+}
+
+void
+pk_signals_start_hup(struct pk_signals *s, void (*on_hup)(void *))
+{
+    s->on_hup = on_hup;
+    uv_signal_init(s->sigint.loop, &s->sighup);
+    s->sighup.data = s;
+    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
+    uv_unref((uv_handle_t *)&s->sighup);
 }
 
 void
 pk_signals_close(struct pk_signals *s)
 {
-    if (!uv_is_closing((uv_handle_t *)&s->sigint)) {
-        uv_close((uv_handle_t *)&s->sigint, NULL);
-        uv_close((uv_handle_t *)&s->sigterm, NULL);
-    }
+    s->stopping = 1;
 }
 
 static void
@@ -57,7 +105,16 @@ close_any(uv_handle_t *h, void *arg)
 void
 pk_loop_finish(uv_loop_t *loop)
 {
+    /*
+     * Without handlers (a start-up that failed before them) the signals stay blocked: a
+     * pending SIGTERM or SIGHUP must not turn exit status 1 into death by a signal.
+     */
+    if (handlers_started)
+        set_mask(SIG_UNBLOCK);
     uv_run(loop, UV_RUN_DEFAULT);
+    /* Closing a signal handle restores the default action: block first. */
+    set_mask(SIG_BLOCK);
+    handlers_started = 0;
     uv_walk(loop, close_any, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
     if (uv_loop_close(loop) != 0)

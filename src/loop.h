@@ -1,28 +1,53 @@
 /*
- * Loop-wide helpers: SIGINT/SIGTERM handling for an orderly stop, and closing every handle
+ * Loop-wide helpers: SIGINT/SIGTERM handling for an orderly stop, SIGHUP for a reload, the
+ * signal mask that keeps start-up from being cut short by a signal, and closing every handle
  * left on a loop before uv_loop_close. Loop thread only.
  */
 #ifndef PK_LOOP_H
 #define PK_LOOP_H
 
+#include <stdint.h>
 #include <uv.h>
 
 struct pk_signals {
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     void (*on_stop)(void *data, int signum);
+    void (*on_hup)(void *data); /* NULL: SIGHUP is not handled here */
     void *data;
-    int received;
+    int received; /* SIGINT/SIGTERM received */
+    int stopping; /* pk_signals_close was called */
 };
 
 /**
- * Calls on_stop at the first SIGINT or SIGTERM. A second one means the user will not wait for
- * the flush: the process exits 1 at once, saying so.
+ * Blocks SIGINT, SIGTERM and SIGHUP in the calling thread, and so in every thread it starts
+ * later (libzmq's, libuv's pool). Call first in main: a signal that arrives while the process
+ * starts stays pending instead of killing it (SIGHUP's default action) or cutting the start-up
+ * short, and is delivered by pk_loop_finish once the mode's handlers are in place.
+ */
+void pk_signals_block(void);
+
+/**
+ * Calls on_stop at the first SIGINT or SIGTERM. A second one, or one after pk_signals_close,
+ * means the user will not wait for the flush: the process exits 1 at once, saying so.
  */
 void pk_signals_start(struct pk_signals *s, uv_loop_t *loop, void (*on_stop)(void *, int),
                       void *data);
+
+/** After pk_signals_start: calls on_hup(data) at each SIGHUP, for as long as the loop runs. */
+void pk_signals_start_hup(struct pk_signals *s, void (*on_hup)(void *));
+
+/**
+ * The process is stopping: from now on SIGINT or SIGTERM exits at once. The handles stay open
+ * (unreferenced, they do not keep the loop alive) so that no signal meets its default action
+ * while the loop still runs; pk_loop_finish closes them.
+ */
 void pk_signals_close(struct pk_signals *s);
 
-/** Closes every handle still open, runs the loop until they are released, closes the loop. */
+/**
+ * Runs the loop until it is done (delivering, first, any signal that arrived during start-up
+ * if pk_signals_start was called), then blocks the signals again, closes every handle still
+ * open, runs the loop until they are released and closes it.
+ */
 void pk_loop_finish(uv_loop_t *loop);
 
 /** The wall clock in ns since the Unix epoch (for timestamps that leave the process). */

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "loop.h"
 #include "privdrop.h"
 #include "pcktr.h"
 
@@ -97,6 +98,9 @@ main(int argc, char **argv)
     char errbuf[PK_ERRBUF_SIZE];
     const char *log_format = getenv("LOG_FORMAT");
     int rc;
+
+    /* First: until the mode has its handlers, a signal waits (loop.h), it never kills. */
+    pk_signals_block();
 
     early_json = log_format != NULL && strcmp(log_format, "json") == 0;
     if (early_json)

@@ -10,16 +10,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PIPE_BYTES (1u << 20) /* stdout pipe size asked for */
 
 #define CHUNK_SIZE (256u * 1024u)
 #define MAX_IOV 32
+#define OUTPUT_FILE_MODE 0640 /* owner writes, group reads, others nothing */
+#define MAX_MARKS 4096        /* block ends remembered per flush; thinned beyond (32 KiB) */
 
 struct chunk {
     struct chunk *next;
@@ -34,6 +38,16 @@ struct pk_output {
     int failed;
     size_t limit, queued;
     uint64_t written;
+    /*
+     * Regular files: where whole blocks end, so that a failed write (a full disk) can cut the
+     * file back to its last whole block. Offsets in the stream (base: the file offset it
+     * started at); marks[] holds those not yet known written, thinned when full.
+     */
+    int regular;
+    off_t base;
+    uint64_t whole, kept;
+    uint64_t marks[MAX_MARKS];
+    size_t nmarks;
     struct chunk *head, *tail, *spare;
     uv_poll_t poll;
     struct pk_output_callbacks cbs;
@@ -51,8 +65,9 @@ pk_output_new(uv_loop_t *loop, int fd, size_t limit, const struct pk_output_call
     if (fstat(fd, &st) != 0)
         return pk_seterr(errbuf, 0, "stdout: %s", strerror(errno)), NULL;
     if (isatty(fd))
-        return pk_seterr(errbuf, 0, "stdout is a terminal; pipe it into a reader (pcktr | tcpdump "
-                                    "-n -r -) or redirect it to a file"),
+        return pk_seterr(errbuf, 0,
+                         "stdout is a terminal; pipe it into a reader (pcktr | tcpdump "
+                         "-n -r -) or redirect it to a file"),
                NULL;
     o = calloc(1, sizeof(*o));
     if (o == NULL)
@@ -61,6 +76,8 @@ pk_output_new(uv_loop_t *loop, int fd, size_t limit, const struct pk_output_call
     o->limit = limit;
     o->cbs = *cbs;
     o->pollable = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
+    if ((o->regular = S_ISREG(st.st_mode)) && (o->base = lseek(fd, 0, SEEK_CUR)) < 0)
+        o->base = 0;
     if (o->pollable) {
         int fl = fcntl(fd, F_GETFL);
         int rc;
@@ -129,6 +146,52 @@ pk_output_append(struct pk_output *o, const void *buf, size_t len)
     }
 }
 
+void
+pk_output_end_block(struct pk_output *o)
+{
+    if (!o->regular)
+        return;
+    if (o->nmarks == MAX_MARKS) { /* keep every other one: coarser, still whole blocks */
+        for (size_t i = 0; i < MAX_MARKS / 2; i++)
+            o->marks[i] = o->marks[2 * i + 1];
+        o->nmarks = MAX_MARKS / 2;
+    }
+    o->marks[o->nmarks++] = o->written + o->queued;
+}
+
+/* Marks now written are whole blocks in the file; the rest move to the front. */
+static void
+settle_marks(struct pk_output *o)
+{
+    size_t n = 0;
+
+    while (n < o->nmarks && o->marks[n] <= o->written)
+        o->whole = o->marks[n++];
+    memmove(o->marks, o->marks + n, (o->nmarks - n) * sizeof(o->marks[0]));
+    o->nmarks -= n;
+}
+
+/*
+ * A write failed (ENOSPC, EIO, EFBIG): a regular file is cut back to its last whole block, so
+ * that it reads cleanly to the end; what it held before stays.
+ */
+static void
+keep_whole_blocks(struct pk_output *o)
+{
+    if (!o->regular)
+        return;
+    settle_marks(o);
+    o->kept = o->whole;
+    if (o->written > o->whole && ftruncate(o->fd, o->base + (off_t)o->whole) != 0)
+        o->kept = o->written; /* could not cut: the last block stays partial */
+}
+
+uint64_t
+pk_output_kept(const struct pk_output *o)
+{
+    return o->kept;
+}
+
 static void
 release_head(struct pk_output *o)
 {
@@ -178,6 +241,7 @@ pk_output_flush(struct pk_output *o)
             }
             o->failed = -errno;
             set_polling(o, 0);
+            keep_whole_blocks(o);
             o->cbs.on_error(o, o->failed, o->cbs.data);
             return;
         }
@@ -193,6 +257,7 @@ pk_output_flush(struct pk_output *o)
             release_head(o);
         }
     }
+    settle_marks(o);
     set_polling(o, 0);
     if (was_full || o->queued <= o->limit / 2)
         o->cbs.on_drained(o, o->cbs.data);
@@ -248,4 +313,101 @@ pk_output_close(struct pk_output *o)
         uv_close((uv_handle_t *)&o->poll, on_poll_closed);
     else
         free(o);
+}
+
+/*
+ * Moves the capture at path aside to PATH.YYYYmmddTHHMMSSZ (the time of its last write, UTC),
+ * or PATH.STAMP-N when that name is taken. renameat2(RENAME_NOREPLACE) never replaces a file;
+ * where the file system lacks it, link() + unlink() does the same.
+ */
+static int
+move_aside(const char *path, const struct stat *st, char *moved, size_t moved_len, char *errbuf)
+{
+    char stamp[32];
+    struct tm tm;
+
+    if (gmtime_r(&st->st_mtime, &tm) == NULL ||
+        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+        snprintf(stamp, sizeof(stamp), "%lld", (long long)st->st_mtime);
+    for (int n = 1; n <= 100; n++) {
+        int len = n == 1 ? snprintf(moved, moved_len, "%s.%s", path, stamp)
+                         : snprintf(moved, moved_len, "%s.%s-%d", path, stamp, n);
+        if (len < 0 || (size_t)len >= moved_len)
+            return pk_seterr(errbuf, -ENAMETOOLONG,
+                             "OUTPUT=\"%s\": name too long to move the "
+                             "existing capture aside",
+                             path);
+        if (renameat2(AT_FDCWD, path, AT_FDCWD, moved, RENAME_NOREPLACE) == 0)
+            return 0;
+        if (errno == EINVAL || errno == ENOSYS) {
+            if (link(path, moved) == 0)
+                return unlink(path) == 0
+                           ? 0
+                           : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
+        }
+        if (errno != EEXIST)
+            return pk_seterr(errbuf, -errno,
+                             "OUTPUT=\"%s\": cannot move the existing capture "
+                             "aside to \"%s\": %s",
+                             path, moved, strerror(errno));
+    }
+    return pk_seterr(errbuf, -EEXIST, "OUTPUT=\"%s\": 100 moved-aside captures of %s exist", path,
+                     stamp);
+}
+
+/* What is at path now: 0 (nothing, or made room for a new file), 1 (open it as it is), -errno. */
+static int
+make_room(const char *path, char *moved, size_t moved_len, char *errbuf)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT
+                   ? 0
+                   : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
+    if (S_ISLNK(st.st_mode)) { /* /dev/stdout, a link to a FIFO: fine; to a file: ambiguous */
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+            return 1;
+        return pk_seterr(errbuf, -ELOOP,
+                         "OUTPUT=\"%s\" is a symbolic link to a file or to "
+                         "nothing; accepted: the file's own path (an existing capture is moved "
+                         "aside, never overwritten, and a link would leave that ambiguous)",
+                         path);
+    }
+    if (S_ISDIR(st.st_mode))
+        return pk_seterr(errbuf, -EISDIR, "OUTPUT=\"%s\" is a directory; accepted: a file path",
+                         path);
+    if (!S_ISREG(st.st_mode))
+        return 1;        /* a FIFO, a device: written as it is */
+    if (st.st_size == 0) /* nothing to keep; the new file gets mode 0640 */
+        return unlink(path) == 0 || errno == ENOENT
+                   ? 0
+                   : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
+    return move_aside(path, &st, moved, moved_len, errbuf);
+}
+
+int
+pk_output_open_path(const char *path, char *moved, size_t moved_len, char *errbuf)
+{
+    int fd, rc;
+
+    moved[0] = '\0';
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if ((rc = make_room(path, moved, moved_len, errbuf)) < 0)
+            return rc;
+        if (rc == 1) {
+            if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+                return pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": cannot open: %s", path,
+                                 strerror(errno));
+            return fd;
+        }
+        /* O_EXCL and O_NOFOLLOW: a file or link planted since lstat is never written through. */
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, OUTPUT_FILE_MODE);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST)
+            return pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": cannot create: %s", path,
+                             strerror(errno));
+    }
+    return pk_seterr(errbuf, -EEXIST, "OUTPUT=\"%s\" keeps being created by someone else", path);
 }

@@ -15,10 +15,20 @@
 struct pk_output;
 
 struct pk_output_callbacks {
-    void (*on_drained)(struct pk_output *o, void *data); /* fell below half the limit */
+    void (*on_drained)(struct pk_output *o, void *data);        /* fell below half the limit */
     void (*on_error)(struct pk_output *o, int err, void *data); /* -EPIPE: the reader left */
     void *data;
 };
+
+/**
+ * Opens OUTPUT=path without destroying anything: an existing capture (a regular file that is
+ * not empty) is first renamed to PATH.YYYYmmddTHHMMSSZ, the time of its last write (-2, -3...
+ * when taken; never replacing a file), and a new file is created with mode 0640 (a umask can
+ * only take bits away). A FIFO or a device is opened as it is; a symbolic link to a file is
+ * refused. Returns the fd, or -errno with errbuf naming OUTPUT. moved gets the name the old
+ * capture was moved to, or "".
+ */
+int pk_output_open_path(const char *path, char *moved, size_t moved_len, char *errbuf);
 
 /** Opens fd for output. NULL with errbuf filled (-ENOTTY-like cases: a terminal is refused). */
 struct pk_output *pk_output_new(uv_loop_t *loop, int fd, size_t limit,
@@ -26,6 +36,16 @@ struct pk_output *pk_output_new(uv_loop_t *loop, int fd, size_t limit,
 
 /** Copies len bytes into the queue. */
 void pk_output_append(struct pk_output *o, const void *buf, size_t len);
+
+/**
+ * Says that a whole block (a pcap record, a pcapng block) ends at the end of what is queued.
+ * A write to a regular file that fails (a full disk) cuts the file back to the last such end,
+ * so that it reads cleanly to its last whole block.
+ */
+void pk_output_end_block(struct pk_output *o);
+
+/** After a failed write to a regular file: the bytes the file keeps (whole blocks). */
+uint64_t pk_output_kept(const struct pk_output *o);
 
 /** Tries to write what is queued without blocking; arms the writable watcher if needed. */
 void pk_output_flush(struct pk_output *o);

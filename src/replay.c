@@ -96,7 +96,7 @@ pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const 
 }
 
 int
-pk_replay_linktype(const struct pk_replay *r)
+pk_replay_dlt(const struct pk_replay *r)
 {
     return pcap_datalink(r->pcap);
 }

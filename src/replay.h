@@ -23,7 +23,11 @@ struct pk_replay_sink {
 int pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const char *filter,
                    const struct pk_replay_sink *sink, char *errbuf);
 
-int pk_replay_linktype(const struct pk_replay *r);
+/**
+ * libpcap's DLT_ value for the file: pcap_open_offline turns the file's LINKTYPE_ into a DLT_
+ * (LINKTYPE_RAW 101 becomes DLT_RAW, 12 on Linux), so it must be converted back for the relay.
+ */
+int pk_replay_dlt(const struct pk_replay *r);
 uint32_t pk_replay_snaplen(const struct pk_replay *r);
 
 /** Starts or resumes reading after the sink said -EAGAIN. */

@@ -97,6 +97,7 @@ pk_writer_record(struct pk_writer *w, struct pk_source *s, uint32_t linktype,
         pk_output_append(w->out, rec->data, rec->caplen);
         pk_output_append(w->out, tail, pk_pcapng_epb_tail(tail, rec->caplen));
     }
+    pk_output_end_block(w->out); /* a full disk cuts the file back to here at most */
     return 1;
 }
 
@@ -126,5 +127,6 @@ pk_writer_stats(struct pk_writer *w, const struct pk_sources *t, uint64_t now_ns
                  (unsigned long long)s->agent.relay_drops, (unsigned long long)s->lost_packets,
                  (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
         pk_output_append(w->out, buf, pk_pcapng_isb(buf, sizeof(buf), s->ifs[0].id, &st));
+        pk_output_end_block(w->out);
     }
 }

@@ -307,6 +307,16 @@ on_linger_timeout(uv_timer_t *h)
     pk_tcp_raw_maybe_finish_close(tt);
 }
 
+static void tcp_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb cb,
+                      void *data);
+
+static void
+on_failed_open_closed(void *data, int flushed)
+{
+    (void)data;
+    (void)flushed;
+}
+
 static struct pk_transport *
 tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
          char *errbuf)
@@ -344,9 +354,8 @@ tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         return &tt->base;
     }
     if (pk_tcp_raw_listen(tt, ep, errbuf) != 0) {
-        /* Nothing listens; tt frees itself after its handles' close callbacks. */
-        tt->closing = 1;
-        pk_tcp_raw_maybe_finish_close(tt);
+        /* The usual close: the struct is freed once the loop has released every handle. */
+        tcp_close(&tt->base, 0, on_failed_open_closed, NULL);
         return NULL;
     }
     return &tt->base;

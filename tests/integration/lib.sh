@@ -88,3 +88,23 @@ pcap_dump() {
 }
 
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
+
+# wait_started PID [SECONDS]: waits until PID runs pcktr's main, which blocks SIGHUP, SIGINT and
+# SIGTERM first thing (SigBlk bits 0, 1, 14) until it catches them (SigCgt): a signal sent
+# before that (while bash forks or ld.so loads the libraries) would kill any program. 1 on
+# time-out.
+wait_started() {
+    local pid=$1 limit=${2:-5} i key val name
+    for ((i = 0; i < limit * 200; i++)); do
+        name=
+        while read -r key val; do
+            case $key in
+            Name:) name=$val ;; # bash, until the fork has exec'd pcktr
+            SigBlk: | SigCgt:) [ "$name" = pcktr ] && (((0x$val & 0x4003) == 0x4003)) && return 0 ;;
+            esac
+        done <"/proc/$pid/status" 2>/dev/null || true
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.005
+    done
+    return 1
+}
