@@ -72,13 +72,20 @@ struct pk_source {
 /* A peer the table refused messages from, with counts by reason. */
 struct pk_refusing_peer {
     char peer[PK_PEER_ID_LEN]; /* its identity: CURVE key, else address */
+    uint64_t hash;             /* of peer */
     char addr[64];             /* the address of its latest refused message */
     uint64_t count[PK_SR_REASONS];
     uint64_t first_ns, last_ns;
 };
 
+/* What lookups compare, kept apart from the sources so that a scan reads one small array. */
+struct pk_source_key {
+    uint64_t id, owner_hash;
+};
+
 struct pk_sources {
     struct pk_source **v;
+    struct pk_source_key *keys; /* keys[i] is v[i]'s */
     size_t n, limit, per_peer_limit;
     int per_connection; /* peer addresses name connections, and closes are reported (tcp-raw) */
     uint64_t refused; /* messages of new sources refused (table full or peer at its limit) */
@@ -88,6 +95,7 @@ struct pk_sources {
     struct pk_refusing_peer refusing[PK_REFUSING_PEERS];
     size_t nrefusing, last_refusing;
     uint64_t refusing_forgotten; /* refusing peers dropped from that table for newer ones */
+    uint64_t no_victim_until_ns; /* a full table of live sources: no eviction before then */
 };
 
 void pk_sources_init(struct pk_sources *t, size_t limit, uint64_t stale_ms, uint64_t gone_ms);
