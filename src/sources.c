@@ -229,13 +229,12 @@ static struct pk_refusing_peer *
 refusing_peer(struct pk_sources *t, const char *peer, uint64_t hash, uint64_t now_ns,
               int *first)
 {
+    struct pk_refusing_peer *last = &t->refusing[t->last_refusing];
     size_t i, oldest = 0;
 
     *first = 0;
-    struct pk_refusing_peer *last = &t->refusing[t->last_refusing];
-
     if (t->nrefusing > 0 && same_peer(last->hash, last->peer, hash, peer))
-        return &t->refusing[t->last_refusing]; /* a flood comes from one peer: found first */
+        return last; /* a flood comes from one peer: found first */
     for (i = 0; i < t->nrefusing; i++) {
         if (same_peer(t->refusing[i].hash, t->refusing[i].peer, hash, peer))
             break;
