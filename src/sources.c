@@ -226,8 +226,7 @@ add(struct pk_sources *t, const struct pk_frame *f, const char *owner, uint64_t 
 
 /* The refusal-table entry of peer: found, or made in place of the least recent one. */
 static struct pk_refusing_peer *
-refusing_peer(struct pk_sources *t, const char *peer, uint64_t hash, uint64_t now_ns,
-              int *first)
+refusing_peer(struct pk_sources *t, const char *peer, uint64_t hash, uint64_t now_ns, int *first)
 {
     struct pk_refusing_peer *last = &t->refusing[t->last_refusing];
     size_t i, oldest = 0;
@@ -318,8 +317,8 @@ track_seq(struct pk_source *s, const struct pk_frame *f)
 }
 
 void
-pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *peer,
-                 const char *addr, uint64_t now_ns, struct pk_admission *a)
+pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *peer, const char *addr,
+                 uint64_t now_ns, struct pk_admission *a)
 {
     struct pk_source *s = find(t, f->source_id);
     uint64_t hash = peer_hash(peer);
