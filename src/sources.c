@@ -46,11 +46,22 @@ pk_source_state(const struct pk_sources *t, const struct pk_source *s, uint64_t 
     return silent_ms >= stale_after_ms(t, s) ? PK_SOURCE_STALE : PK_SOURCE_UP;
 }
 
+/* Peer identities are compared by hash first: a flood compares its own against every source. */
+static uint64_t
+peer_hash(const char *peer)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a over what the table stores of it */
+
+    for (size_t i = 0; i < PK_PEER_ID_LEN - 1 && peer[i] != '\0'; i++)
+        h = (h ^ (uint8_t)peer[i]) * 0x100000001b3ull;
+    return h;
+}
+
 /* A stored peer identity (cut to PK_PEER_ID_LEN - 1 bytes) is peer's: compared as stored. */
 static int
-same_peer(const char *stored, const char *peer)
+same_peer(uint64_t stored_hash, const char *stored, uint64_t hash, const char *peer)
 {
-    return strncmp(stored, peer, PK_PEER_ID_LEN - 1) == 0;
+    return stored_hash == hash && strncmp(stored, peer, PK_PEER_ID_LEN - 1) == 0;
 }
 
 static void
@@ -59,30 +70,52 @@ remove_at(struct pk_sources *t, size_t i)
     free(t->v[i]->filter);
     free(t->v[i]);
     memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
+    memmove(&t->keys[i], &t->keys[i + 1], (t->n - i - 1) * sizeof(t->keys[0]));
     t->n--;
     t->evicted++;
+}
+
+/* When a source that is up now can turn stale at the earliest (now, for one held while not up). */
+static uint64_t
+victim_time(const struct pk_sources *t, const struct pk_source *s, int up, uint64_t now_ns)
+{
+    return up ? s->last_seen_ns + stale_after_ms(t, s) * 1000000 : now_ns;
 }
 
 /*
  * Forgets the source heard from least recently among those that are not up (and hold nothing
  * in the merge buffer); with owner, only among that peer's. 0 when there is none: nothing ever
- * evicts a source that is up.
+ * evicts a source that is up. A full table of live sources under a flood of new ids would scan
+ * them all for every message: the scan remembers when a victim may appear at the earliest, and
+ * is skipped until then (a hello or goodbye, which may change that time, resets it).
  */
 static int
-evict_one(struct pk_sources *t, const char *owner, uint64_t now_ns)
+evict_one(struct pk_sources *t, const char *owner, uint64_t owner_hash, uint64_t now_ns)
 {
     size_t victim = t->n;
+    uint64_t earliest = UINT64_MAX;
 
+    if (owner == NULL && now_ns < t->no_victim_until_ns)
+        return 0;
     for (size_t i = 0; i < t->n; i++) {
         const struct pk_source *s = t->v[i];
-        if (s->held > 0 || (owner != NULL && !same_peer(s->owner, owner)) ||
-            pk_source_state(t, s, now_ns) == PK_SOURCE_UP)
+        int up;
+        if (owner != NULL && !same_peer(t->keys[i].owner_hash, s->owner, owner_hash, owner))
             continue;
+        up = pk_source_state(t, s, now_ns) == PK_SOURCE_UP;
+        if (s->held > 0 || up) {
+            uint64_t when = victim_time(t, s, up, now_ns);
+            earliest = when < earliest ? when : earliest;
+            continue;
+        }
         if (victim == t->n || s->last_seen_ns < t->v[victim]->last_seen_ns)
             victim = i;
     }
-    if (victim == t->n)
+    if (victim == t->n) {
+        if (owner == NULL)
+            t->no_victim_until_ns = earliest;
         return 0;
+    }
     remove_at(t, victim);
     return 1;
 }
@@ -95,7 +128,9 @@ pk_sources_free(struct pk_sources *t)
         free(t->v[i]);
     }
     free(t->v);
+    free(t->keys);
     t->v = NULL;
+    t->keys = NULL;
     t->n = 0;
 }
 
@@ -114,11 +149,14 @@ static struct pk_source *
 find(struct pk_sources *t, uint64_t id)
 {
     for (size_t i = 0; i < t->n; i++) {
-        if (t->v[i]->id == id) {
+        if (t->keys[i].id == id) {
             struct pk_source *s = t->v[i];
+            struct pk_source_key k = t->keys[i];
             if (i > 0) { /* move to front: a busy source is found first next time */
                 memmove(&t->v[1], &t->v[0], i * sizeof(t->v[0]));
+                memmove(&t->keys[1], &t->keys[0], i * sizeof(t->keys[0]));
                 t->v[0] = s;
+                t->keys[0] = k;
             }
             return s;
         }
@@ -127,24 +165,25 @@ find(struct pk_sources *t, uint64_t id)
 }
 
 static size_t
-sources_of(const struct pk_sources *t, const char *owner)
+sources_of(const struct pk_sources *t, const char *owner, uint64_t hash)
 {
     size_t n = 0;
 
     for (size_t i = 0; i < t->n; i++)
-        n += same_peer(t->v[i]->owner, owner);
+        n += same_peer(t->keys[i].owner_hash, t->v[i]->owner, hash, owner);
     return n;
 }
 
 /* Makes room for a new source of owner: 0, or the reason it cannot have one. */
 static int
-make_room(struct pk_sources *t, const char *owner, uint64_t now_ns, enum pk_source_refusal *why)
+make_room(struct pk_sources *t, const char *owner, uint64_t hash, uint64_t now_ns,
+          enum pk_source_refusal *why)
 {
-    if (sources_of(t, owner) >= t->per_peer_limit && !evict_one(t, owner, now_ns)) {
+    if (sources_of(t, owner, hash) >= t->per_peer_limit && !evict_one(t, owner, hash, now_ns)) {
         *why = PK_SR_PEER_LIMIT;
         return -1;
     }
-    if (t->n >= t->limit && !evict_one(t, NULL, now_ns)) {
+    if (t->n >= t->limit && !evict_one(t, NULL, 0, now_ns)) {
         *why = PK_SR_TABLE_FULL;
         return -1;
     }
@@ -152,21 +191,31 @@ make_room(struct pk_sources *t, const char *owner, uint64_t now_ns, enum pk_sour
 }
 
 static struct pk_source *
-add(struct pk_sources *t, const struct pk_frame *f, const char *owner, uint64_t now_ns)
+add(struct pk_sources *t, const struct pk_frame *f, const char *owner, uint64_t hash,
+    uint64_t now_ns)
 {
-    struct pk_source *s, **v;
+    struct pk_source *s;
 
+    if (t->v == NULL) { /* sized once: the table never holds more than limit */
+        t->v = calloc(t->limit, sizeof(*t->v));
+        t->keys = calloc(t->limit, sizeof(*t->keys));
+        if (t->v == NULL || t->keys == NULL) {
+            free(t->v);
+            free(t->keys);
+            t->v = NULL;
+            t->keys = NULL;
+            return NULL;
+        }
+    }
     s = calloc(1, sizeof(*s));
-    v = realloc(t->v, (t->n + 1) * sizeof(*v));
-    if (s == NULL || v == NULL || (s->filter = strdup("")) == NULL) {
+    if (s == NULL || (s->filter = strdup("")) == NULL) {
         free(s);
-        if (v != NULL)
-            t->v = v;
         return NULL;
     }
-    t->v = v;
     memmove(&t->v[1], &t->v[0], t->n * sizeof(t->v[0]));
+    memmove(&t->keys[1], &t->keys[0], t->n * sizeof(t->keys[0]));
     t->v[0] = s;
+    t->keys[0] = (struct pk_source_key){f->source_id, hash};
     t->n++;
     s->id = f->source_id;
     copy_str(s->name, sizeof(s->name), &f->name);
@@ -177,15 +226,16 @@ add(struct pk_sources *t, const struct pk_frame *f, const char *owner, uint64_t 
 
 /* The refusal-table entry of peer: found, or made in place of the least recent one. */
 static struct pk_refusing_peer *
-refusing_peer(struct pk_sources *t, const char *peer, uint64_t now_ns, int *first)
+refusing_peer(struct pk_sources *t, const char *peer, uint64_t hash, uint64_t now_ns, int *first)
 {
+    struct pk_refusing_peer *last = &t->refusing[t->last_refusing];
     size_t i, oldest = 0;
 
     *first = 0;
-    if (t->nrefusing > 0 && same_peer(t->refusing[t->last_refusing].peer, peer))
-        return &t->refusing[t->last_refusing]; /* a flood comes from one peer: found first */
+    if (t->nrefusing > 0 && same_peer(last->hash, last->peer, hash, peer))
+        return last; /* a flood comes from one peer: found first */
     for (i = 0; i < t->nrefusing; i++) {
-        if (same_peer(t->refusing[i].peer, peer))
+        if (same_peer(t->refusing[i].hash, t->refusing[i].peer, hash, peer))
             break;
         if (t->refusing[i].last_ns < t->refusing[oldest].last_ns)
             oldest = i;
@@ -199,6 +249,7 @@ refusing_peer(struct pk_sources *t, const char *peer, uint64_t now_ns, int *firs
         }
         memset(&t->refusing[i], 0, sizeof(t->refusing[i]));
         snprintf(t->refusing[i].peer, sizeof(t->refusing[i].peer), "%s", peer);
+        t->refusing[i].hash = hash;
         t->refusing[i].first_ns = now_ns;
         *first = 1;
     }
@@ -207,10 +258,10 @@ refusing_peer(struct pk_sources *t, const char *peer, uint64_t now_ns, int *firs
 }
 
 static void
-refuse(struct pk_sources *t, const char *peer, const char *addr, enum pk_source_refusal why,
-       uint64_t now_ns, struct pk_admission *a)
+refuse(struct pk_sources *t, const char *peer, uint64_t hash, const char *addr,
+       enum pk_source_refusal why, uint64_t now_ns, struct pk_admission *a)
 {
-    struct pk_refusing_peer *p = refusing_peer(t, peer, now_ns, &a->first_refusal);
+    struct pk_refusing_peer *p = refusing_peer(t, peer, hash, now_ns, &a->first_refusal);
 
     snprintf(p->addr, sizeof(p->addr), "%s", addr);
     p->count[why]++;
@@ -266,28 +317,31 @@ track_seq(struct pk_source *s, const struct pk_frame *f)
 }
 
 void
-pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *peer,
-                 const char *addr, uint64_t now_ns, struct pk_admission *a)
+pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *peer, const char *addr,
+                 uint64_t now_ns, struct pk_admission *a)
 {
     struct pk_source *s = find(t, f->source_id);
+    uint64_t hash = peer_hash(peer);
 
     memset(a, 0, sizeof(*a));
     a->what = PK_ADMIT_KNOWN;
     if (s == NULL) {
         /* a->why stays PK_SR_TABLE_FULL when add() is out of memory */
-        if (make_room(t, peer, now_ns, &a->why) != 0 || (s = add(t, f, peer, now_ns)) == NULL) {
-            refuse(t, peer, addr, a->why, now_ns, a);
+        if (make_room(t, peer, hash, now_ns, &a->why) != 0 ||
+            (s = add(t, f, peer, hash, now_ns)) == NULL) {
+            refuse(t, peer, hash, addr, a->why, now_ns, a);
             return;
         }
         a->what = PK_ADMIT_NEW;
-    } else if (!same_peer(s->owner, peer)) {
+    } else if (!same_peer(t->keys[0].owner_hash, s->owner, hash, peer)) { /* s is first */
         if (!may_move(t, s, now_ns)) {
             s->foreign++;
-            refuse(t, peer, addr, PK_SR_OTHER_PEER, now_ns, a);
+            refuse(t, peer, hash, addr, PK_SR_OTHER_PEER, now_ns, a);
             a->source = s;
             return;
         }
         move(s, f, peer);
+        t->keys[0].owner_hash = hash;
         a->what = PK_ADMIT_MOVED;
     }
     a->source = s;
@@ -298,6 +352,8 @@ pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *pee
     s->last_seen_ns = now_ns;
     s->messages++;
     s->said_goodbye = 0; /* a source that speaks after its goodbye is up again */
+    if (f->kind == PK_KIND_HELLO || f->kind == PK_KIND_GOODBYE)
+        t->no_victim_until_ns = 0; /* its heartbeat, or its goodbye, may make a victim sooner */
 }
 
 struct pk_source *

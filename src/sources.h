@@ -40,22 +40,22 @@ struct pk_source_if {
 struct pk_source {
     uint64_t id;
     char name[256], host[256], device[256], version[256];
-    char peer[64]; /* transport peer address of the latest message, "" when unknown */
-    char key[41];  /* the CURVE public key (Z85) it authenticated with, "" when none */
+    char peer[64];              /* transport peer address of the latest message, "" when unknown */
+    char key[41];               /* the CURVE public key (Z85) it authenticated with, "" when none */
     char owner[PK_PEER_ID_LEN]; /* the peer it is bound to: its key, else its address */
-    char *filter; /* owned; "" until a hello arrives */
+    char *filter;               /* owned; "" until a hello arrives */
     uint32_t linktype, snaplen, tsresol, heartbeat_ms;
     uint64_t start_ns;
     int have_hello, have_seq, have_index, said_goodbye, warned_linktype, warned_interfaces;
-    enum pk_source_state state; /* as last logged by the owner */
+    enum pk_source_state state;  /* as last logged by the owner */
     int connected;               /* its transport connection is open (tcp-raw tells; zmq not) */
     uint64_t connected_since_ns; /* when messages started coming from the current peer */
     uint64_t reconnects;         /* times it came back from another peer address */
     uint64_t disconnects;        /* times its connection closed */
     struct pk_source_if ifs[PK_SOURCE_INTERFACES]; /* pcapng output, in order of first use */
     uint32_t nifs;
-    uint32_t held;               /* packets held in the MERGE_WINDOW buffer: not evicted while > 0 */
-    uint64_t late;               /* packets written after a later timestamp (MERGE_WINDOW) */
+    uint32_t held; /* packets held in the MERGE_WINDOW buffer: not evicted while > 0 */
+    uint64_t late; /* packets written after a later timestamp (MERGE_WINDOW) */
     uint64_t first_seen_ns, last_seen_ns;
     uint64_t next_seq, next_index;
     uint64_t index_base; /* packets it had relayed before the first one this collector saw */
@@ -64,30 +64,38 @@ struct pk_source {
     uint64_t lost_messages, lost_packets; /* sequence and packet-index gaps, and the agent's
                                              relayed total beyond what arrived */
     uint64_t duplicates; /* messages with a sequence number below the next expected (dropped) */
-    uint64_t foreign;                     /* messages with its id from another peer (refused) */
-    uint64_t written, linktype_drops;     /* what became of the received packets */
-    struct pk_stats agent;                /* the agent's latest stats or goodbye */
+    uint64_t foreign;    /* messages with its id from another peer (refused) */
+    uint64_t written, linktype_drops; /* what became of the received packets */
+    struct pk_stats agent;            /* the agent's latest stats or goodbye */
 };
 
 /* A peer the table refused messages from, with counts by reason. */
 struct pk_refusing_peer {
     char peer[PK_PEER_ID_LEN]; /* its identity: CURVE key, else address */
+    uint64_t hash;             /* of peer */
     char addr[64];             /* the address of its latest refused message */
     uint64_t count[PK_SR_REASONS];
     uint64_t first_ns, last_ns;
 };
 
+/* What lookups compare, kept apart from the sources so that a scan reads one small array. */
+struct pk_source_key {
+    uint64_t id, owner_hash;
+};
+
 struct pk_sources {
     struct pk_source **v;
+    struct pk_source_key *keys; /* keys[i] is v[i]'s */
     size_t n, limit, per_peer_limit;
     int per_connection; /* peer addresses name connections, and closes are reported (tcp-raw) */
-    uint64_t refused; /* messages of new sources refused (table full or peer at its limit) */
+    uint64_t refused;   /* messages of new sources refused (table full or peer at its limit) */
     uint64_t refused_by[PK_SR_REASONS];
-    uint64_t evicted; /* sources that were not up, forgotten to make room */
+    uint64_t evicted;           /* sources that were not up, forgotten to make room */
     uint64_t stale_ms, gone_ms; /* liveness thresholds (SOURCE_STALE_AFTER, SOURCE_GONE_AFTER) */
     struct pk_refusing_peer refusing[PK_REFUSING_PEERS];
     size_t nrefusing, last_refusing;
     uint64_t refusing_forgotten; /* refusing peers dropped from that table for newer ones */
+    uint64_t no_victim_until_ns; /* a full table of live sources: no eviction before then */
 };
 
 void pk_sources_init(struct pk_sources *t, size_t limit, uint64_t stale_ms, uint64_t gone_ms);
@@ -123,8 +131,8 @@ void pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char
                       const char *addr, uint64_t now_ns, struct pk_admission *a);
 
 /** pk_sources_admit from an unknown peer; the source, or NULL when refused or a duplicate. */
-struct pk_source *pk_sources_track(struct pk_sources *t, const struct pk_frame *f,
-                                   uint64_t now_ns, int *created);
+struct pk_source *pk_sources_track(struct pk_sources *t, const struct pk_frame *f, uint64_t now_ns,
+                                   int *created);
 
 /**
  * up: heard from within the stale threshold, which is SOURCE_STALE_AFTER or three of the

@@ -60,9 +60,8 @@ interface_of(struct pk_writer *w, struct pk_source *s, uint32_t linktype, uint32
         return -ENOSPC;
     snprintf(description, sizeof(description), "%s on %s (host %s)", s->device[0] ? s->device : "?",
              s->peer[0] ? s->peer : "?", s->host[0] ? s->host : "?");
-    n = pk_pcapng_idb(buf, sizeof(buf), linktype,
-                      s->snaplen ? s->snaplen : PK_PCAP_STREAM_SNAPLEN, s->name, description,
-                      s->filter);
+    n = pk_pcapng_idb(buf, sizeof(buf), linktype, s->snaplen ? s->snaplen : PK_PCAP_STREAM_SNAPLEN,
+                      s->name, description, s->filter);
     if (n == 0)
         return -EINVAL; /* a link type the block cannot hold (the decoder refuses those) */
     pk_output_append(w->out, buf, n);

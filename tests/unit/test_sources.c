@@ -104,7 +104,10 @@ test_hello_and_limit(void **state)
     f = frame(1, 1); /* known sources still work when the table is full */
     assert_ptr_equal(pk_sources_track(&t, &f, 2, &created), s);
     /* Once a source is gone, a new one takes its place. */
-    s->said_goodbye = 1;
+    f = frame(1, 2);
+    f.kind = PK_KIND_GOODBYE;
+    assert_ptr_equal(pk_sources_track(&t, &f, 2, &created), s);
+    pk_source_apply_stats(s, &f.u.stats, 1);
     f = frame(3, 0);
     assert_non_null(pk_sources_track(&t, &f, 3, &created));
     assert_true(t.evicted == 1 && t.n == 2);
@@ -325,6 +328,33 @@ test_full_table_evicts_not_up(void **state)
     pk_sources_free(&t);
 }
 
+/* A full table of live sources is not scanned for every new id, yet a source becomes a victim
+ * as soon as it goes stale or says goodbye. */
+static void
+test_full_table_victim_as_soon_as_not_up(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_stats st = {0};
+    struct pk_source *second;
+
+    (void)state;
+    pk_sources_init(&t, 2, 5000, 60000);
+    admit(&t, 1, 0, PK_KIND_HELLO, "p1", 0, &a);
+    admit(&t, 2, 0, PK_KIND_HELLO, "p2", 1000 * MS, &a);
+    second = a.source;
+    assert_int_equal(admit(&t, 3, 0, PK_KIND_HELLO, "p3", 2000 * MS, &a), PK_ADMIT_REFUSED);
+    assert_int_equal(admit(&t, 4, 0, PK_KIND_HELLO, "p4", 4999 * MS, &a), PK_ADMIT_REFUSED);
+    assert_int_equal(admit(&t, 5, 0, PK_KIND_HELLO, "p5", 5000 * MS, &a), PK_ADMIT_NEW);
+    assert_true(t.evicted == 1);
+    assert_int_equal(admit(&t, 6, 0, PK_KIND_HELLO, "p6", 5001 * MS, &a), PK_ADMIT_REFUSED);
+    admit(&t, 2, 1, PK_KIND_GOODBYE, "p2", 5002 * MS, &a);
+    pk_source_apply_stats(second, &st, 1);
+    assert_int_equal(admit(&t, 7, 0, PK_KIND_HELLO, "p7", 5003 * MS, &a), PK_ADMIT_NEW);
+    assert_true(t.evicted == 2 && t.n == 2);
+    pk_sources_free(&t);
+}
+
 /* The table of refusing peers keeps the most recent PK_REFUSING_PEERS; the rest are counted. */
 static void
 test_refusing_peers_bounded(void **state)
@@ -443,6 +473,7 @@ main(void)
         cmocka_unit_test(test_speaks_after_goodbye),
         cmocka_unit_test(test_per_peer_limit),
         cmocka_unit_test(test_full_table_evicts_not_up),
+        cmocka_unit_test(test_full_table_victim_as_soon_as_not_up),
         cmocka_unit_test(test_refusing_peers_bounded),
         cmocka_unit_test(test_relayed_total_closes_the_books),
         cmocka_unit_test(test_heartbeat_sets_liveness),
