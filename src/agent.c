@@ -61,11 +61,15 @@ struct agent {
     int dropping;            /* in an episode of relay drops */
 
     int stopping, replay_ended, exit_code;
+    int goodbye_pending;          /* stopping, the goodbye waits for room in the relay queue */
+    uint64_t goodbye_deadline_ms; /* loop time when the linger runs out */
     char replay_error[256];
 };
 
 static void finish(struct agent *a, uint64_t linger_ms);
 static void on_stall(uv_timer_t *h);
+static void on_transport_closed(void *data, int flushed);
+static void close_transport(struct agent *a, uint64_t linger_ms);
 
 static int
 send_message(struct agent *a, uint8_t *buf, size_t len)
@@ -255,6 +259,12 @@ on_writable(struct pk_transport *t)
     struct agent *a = t->data;
 
     pk_debug("relay queue writable again");
+    if (a->goodbye_pending) {
+        uint64_t now = uv_now(&a->loop);
+        if (send_control(a, PK_KIND_GOODBYE) == 0)
+            close_transport(a, a->goodbye_deadline_ms > now ? a->goodbye_deadline_ms - now : 0);
+        return;
+    }
     if (!a->batch_pending || flush_batch(a) == -EAGAIN)
         return;
     if (a->replay_ended)
@@ -341,11 +351,35 @@ on_transport_closed(void *data, int flushed)
         pk_http_stop(a->http, NULL, NULL);
 }
 
-/* Stops capturing, flushes, says goodbye and closes the transport with the given linger. */
+/* Closes the transport, which flushes what is queued for up to linger_ms. */
+static void
+close_transport(struct agent *a, uint64_t linger_ms)
+{
+    a->goodbye_pending = 0;
+    uv_timer_stop(&a->stall);
+    uv_close((uv_handle_t *)&a->stall, NULL);
+    a->tr->ops->close(a->tr, linger_ms, on_transport_closed, a);
+}
+
+static void
+on_goodbye_timeout(uv_timer_t *h)
+{
+    struct agent *a = container_of(h, struct agent, stall);
+
+    pk_warn("the relay queue had no room for the goodbye within the linger time; the collector "
+            "will see this source go stale");
+    close_transport(a, 0);
+}
+
+/*
+ * Stops capturing, flushes, says goodbye and closes the transport with the given linger. A
+ * full queue (a READ_FILE that kept it full to the end) leaves the goodbye waiting for room,
+ * within the same linger: it carries the final totals that close the collector's books.
+ */
 static void
 finish(struct agent *a, uint64_t linger_ms)
 {
-    struct pk_transport *tr = a->tr;
+    int rc;
 
     if (a->stopping)
         return;
@@ -353,10 +387,8 @@ finish(struct agent *a, uint64_t linger_ms)
     uv_timer_stop(&a->heartbeat);
     uv_timer_stop(&a->stall);
     uv_close((uv_handle_t *)&a->heartbeat, NULL);
-    uv_close((uv_handle_t *)&a->stall, NULL);
     flush_batch(a); /* while stopping, a refused batch is counted as relay drops */
-    if (send_control(a, PK_KIND_GOODBYE) != 0)
-        pk_warn("could not queue goodbye; the collector will see this source go stale");
+    rc = send_control(a, PK_KIND_GOODBYE);
     if (a->cap != NULL) {
         pk_capture_close(a->cap);
         a->cap = NULL;
@@ -364,7 +396,16 @@ finish(struct agent *a, uint64_t linger_ms)
     if (a->replay != NULL)
         pk_replay_close(a->replay);
     pk_signals_close(&a->signals);
-    tr->ops->close(tr, linger_ms, on_transport_closed, a);
+    if (rc == -EAGAIN && linger_ms > 0) {
+        a->goodbye_pending = 1;
+        a->goodbye_deadline_ms = uv_now(&a->loop) + linger_ms;
+        uv_timer_start(&a->stall, on_goodbye_timeout, linger_ms, 0);
+        pk_debug("relay queue full: the goodbye waits for room");
+        return;
+    }
+    if (rc != 0)
+        pk_warn("could not queue goodbye; the collector will see this source go stale");
+    close_transport(a, linger_ms);
 }
 
 static void
