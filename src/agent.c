@@ -6,19 +6,16 @@
  */
 #define PK_LOG_MODULE "agent"
 #include "agent.h"
+#include "agent_int.h"
 #include "afamily.h"
-#include "buf.h"
 #include "capture.h"
 #include "config.h"
 #include "frame.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
-#include "metrics.h"
 #include "pcktr.h"
 #include "replay.h"
-#include "status.h"
-#include "statuspage.h"
 #include "keys.h"
 #include "linktype.h"
 #include "privdrop.h"
@@ -30,42 +27,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONTROL_BUF_SIZE (64 * 1024) /* hello: 4 strings of at most 8 KiB + header */
-
-struct agent {
-    uv_loop_t loop;
-    const struct pk_config *cfg;
-    struct pk_transport *tr;
-    const struct pk_curve_keys *keys;
-    int handshake_warned; /* failed handshakes since the last success, logged once */
-    struct pk_capture *cap;   /* live capture, or */
-    struct pk_replay *replay; /* READ_FILE */
-    struct pk_signals signals;
-    uv_timer_t heartbeat, stall;
-    struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
-    struct pk_af_hist hist;
-    uint64_t start_ns;
-
-    struct pk_frame_source src;
-    struct pk_hello hello;
-    char host[256], exclude[1024];
-    const char *filter; /* in force, for hello and logs */
-
-    uint8_t *batch_buf;
-    struct pk_batch batch;
-    int batch_open, batch_pending; /* pending: refused by the transport, kept (READ_FILE) */
-    uint8_t control[CONTROL_BUF_SIZE];
-    uint64_t seq;
-    struct pk_stats st;
-    uint64_t drops_reported; /* relay drops of episodes already logged */
-    int dropping;            /* in an episode of relay drops */
-
-    int stopping, replay_ended, exit_code;
-    char replay_error[256];
-};
 
 static void finish(struct agent *a, uint64_t linger_ms);
 static void on_stall(uv_timer_t *h);
+static void on_transport_closed(void *data, int flushed);
+static void close_transport(struct agent *a, uint64_t linger_ms);
 
 static int
 send_message(struct agent *a, uint8_t *buf, size_t len)
@@ -84,8 +50,8 @@ send_message(struct agent *a, uint8_t *buf, size_t len)
     return rc;
 }
 
-static void
-fill_stats(struct agent *a, struct pk_stats *s)
+void
+pk_agent_fill_stats(struct agent *a, struct pk_stats *s)
 {
     if (a->cap != NULL)
         pk_capture_stats(a->cap, &a->st.kernel_drops, &a->st.if_drops);
@@ -104,7 +70,7 @@ send_control(struct agent *a, enum pk_frame_kind kind)
                                     a->cfg->read_file ? a->cfg->read_file : a->cfg->device,
                                     a->filter, PCKTR_VERSION);
     } else {
-        fill_stats(a, &s);
+        pk_agent_fill_stats(a, &s);
         len = pk_frame_encode_stats(a->control, sizeof(a->control), &a->src, kind, &s);
     }
     if (len == 0)
@@ -255,6 +221,12 @@ on_writable(struct pk_transport *t)
     struct agent *a = t->data;
 
     pk_debug("relay queue writable again");
+    if (a->goodbye_pending) {
+        uint64_t now = uv_now(&a->loop);
+        if (send_control(a, PK_KIND_GOODBYE) == 0)
+            close_transport(a, a->goodbye_deadline_ms > now ? a->goodbye_deadline_ms - now : 0);
+        return;
+    }
     if (!a->batch_pending || flush_batch(a) == -EAGAIN)
         return;
     if (a->replay_ended)
@@ -341,11 +313,35 @@ on_transport_closed(void *data, int flushed)
         pk_http_stop(a->http, NULL, NULL);
 }
 
-/* Stops capturing, flushes, says goodbye and closes the transport with the given linger. */
+/* Closes the transport, which flushes what is queued for up to linger_ms. */
+static void
+close_transport(struct agent *a, uint64_t linger_ms)
+{
+    a->goodbye_pending = 0;
+    uv_timer_stop(&a->stall);
+    uv_close((uv_handle_t *)&a->stall, NULL);
+    a->tr->ops->close(a->tr, linger_ms, on_transport_closed, a);
+}
+
+static void
+on_goodbye_timeout(uv_timer_t *h)
+{
+    struct agent *a = container_of(h, struct agent, stall);
+
+    pk_warn("the relay queue had no room for the goodbye within the linger time; the collector "
+            "will see this source go stale");
+    close_transport(a, 0);
+}
+
+/*
+ * Stops capturing, flushes, says goodbye and closes the transport with the given linger. A
+ * full queue (a READ_FILE that kept it full to the end) leaves the goodbye waiting for room,
+ * within the same linger: it carries the final totals that close the collector's books.
+ */
 static void
 finish(struct agent *a, uint64_t linger_ms)
 {
-    struct pk_transport *tr = a->tr;
+    int rc;
 
     if (a->stopping)
         return;
@@ -353,10 +349,8 @@ finish(struct agent *a, uint64_t linger_ms)
     uv_timer_stop(&a->heartbeat);
     uv_timer_stop(&a->stall);
     uv_close((uv_handle_t *)&a->heartbeat, NULL);
-    uv_close((uv_handle_t *)&a->stall, NULL);
     flush_batch(a); /* while stopping, a refused batch is counted as relay drops */
-    if (send_control(a, PK_KIND_GOODBYE) != 0)
-        pk_warn("could not queue goodbye; the collector will see this source go stale");
+    rc = send_control(a, PK_KIND_GOODBYE);
     if (a->cap != NULL) {
         pk_capture_close(a->cap);
         a->cap = NULL;
@@ -364,7 +358,16 @@ finish(struct agent *a, uint64_t linger_ms)
     if (a->replay != NULL)
         pk_replay_close(a->replay);
     pk_signals_close(&a->signals);
-    tr->ops->close(tr, linger_ms, on_transport_closed, a);
+    if (rc == -EAGAIN && linger_ms > 0) {
+        a->goodbye_pending = 1;
+        a->goodbye_deadline_ms = uv_now(&a->loop) + linger_ms;
+        uv_timer_start(&a->stall, on_goodbye_timeout, linger_ms, 0);
+        pk_debug("relay queue full: the goodbye waits for room");
+        return;
+    }
+    if (rc != 0)
+        pk_warn("could not queue goodbye; the collector will see this source go stale");
+    close_transport(a, linger_ms);
 }
 
 static void
@@ -376,115 +379,6 @@ on_stop_signal(void *data, int signum)
     finish(a, a->cfg->linger_ms);
 }
 
-/* RELAY_CURVE_SECRETKEY names a file (rather than holding the key itself, as load_key tells). */
-static int
-secret_key_is_file(const char *value)
-{
-    char key[PK_KEY_Z85_LEN + 1], why[PK_ERRBUF_SIZE];
-
-    if (value == NULL || value[0] == '\0')
-        return 0;
-    return strlen(value) != PK_KEY_Z85_LEN ||
-           pk_keys_parse_text(value, "secret-key", key, why) != 0;
-}
-
-/*
- * SIGHUP (systemctl reload): one line, and capture goes on (the signal only wakes the loop).
- * Logs go to stderr, so there is no log file to re-open. A RELAY_CURVE_SECRETKEY file is read
- * again to say whether it still holds a usable key; a key that changed applies from the next
- * start: libzmq copies a socket's CURVE keys into each connection when zmq_connect sets it up,
- * and its reconnects reuse that copy (session_base_t owns an options_t), so a live socket
- * cannot take a new key without a disconnect that would drop the messages queued on it.
- */
-static void
-on_hup(void *data)
-{
-    struct agent *a = data;
-    const char *path = a->cfg->relay_curve_secretkey;
-    struct pk_log_fields ev = {.event = "reload"};
-    struct pk_curve_keys fresh;
-    char errbuf[PK_ERRBUF_SIZE];
-
-    if (!a->keys->enabled || !secret_key_is_file(path)) {
-        pk_info_with(&ev, "SIGHUP: nothing to reload (no RELAY_CURVE_SECRETKEY file; logs go to "
-                          "stderr); capturing on");
-        return;
-    }
-    if (pk_keys_load(a->cfg, &fresh, errbuf) != 0) {
-        ev.event = "key_reload_failed";
-        pk_warn_with(&ev, "SIGHUP: %s; the key in force stays (public key %s); capturing on",
-                     errbuf, a->keys->public_key);
-    } else if (strcmp(fresh.public_key, a->keys->public_key) == 0) {
-        pk_info_with(&ev, "SIGHUP: RELAY_CURVE_SECRETKEY=\"%s\" read again: the same key (public "
-                          "key %s); capturing on",
-                     path, a->keys->public_key);
-    } else {
-        ev.event = "key_changed";
-        pk_warn_with(&ev, "SIGHUP: RELAY_CURVE_SECRETKEY=\"%s\" now holds another key (public key "
-                          "%s); it applies from the agent's next start (libzmq keeps a "
-                          "connection's keys across reconnects): this run keeps public key %s; "
-                          "capturing on",
-                     path, fresh.public_key, a->keys->public_key);
-    }
-    pk_keys_free(&fresh);
-}
-
-static void
-fill_report(struct agent *a, struct pk_capture_report *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->common.mode = "capture";
-    r->common.transport = a->cfg->relay_transport;
-    r->common.endpoint = a->cfg->relay_endpoint;
-    r->common.start_ns = a->start_ns;
-    r->common.now_ns = pk_now_ns();
-    r->source_name = a->cfg->source_name;
-    r->from_file = a->cfg->read_file != NULL;
-    r->device = a->cfg->read_file ? a->cfg->read_file : a->cfg->device;
-    r->filter = a->filter ? a->filter : "";
-    r->linktype = a->hello.linktype;
-    r->snaplen = a->hello.snaplen;
-    fill_stats(a, &r->stats);
-    if (a->tr != NULL) {
-        r->connected = a->tr->ops->connected(a->tr);
-        r->transport = a->tr->counters;
-    }
-    r->hist = &a->hist;
-    r->device_down = a->cap != NULL && pk_capture_is_down(a->cap);
-    r->http = pk_http_counters(a->http);
-    r->encrypted = a->keys->enabled;
-    r->public_key = a->keys->enabled ? a->keys->public_key : NULL;
-}
-
-static char *
-render_metrics(void *data, size_t *len)
-{
-    struct pk_capture_report r;
-    struct pk_buf b = {0};
-
-    fill_report(data, &r);
-    pk_metrics_capture(&b, &r);
-    *len = b.len;
-    return b.data;
-}
-
-static char *
-render_status(void *data, size_t *len)
-{
-    struct pk_capture_report r;
-    char *s;
-
-    fill_report(data, &r);
-    s = pk_status_capture(&r);
-    *len = s ? strlen(s) : 0;
-    return s;
-}
-
-static const struct pk_http_route routes[] = {
-    {"/metrics", "text/plain; version=0.0.4; charset=utf-8", render_metrics},
-    {"/status", "application/json", render_status},
-    {"/", "text/html; charset=utf-8", pk_status_page_render},
-};
 
 static void
 build_exclusion(struct agent *a, const struct pk_endpoint *ep)
@@ -602,8 +496,8 @@ pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
     }
     build_exclusion(a, &ep);
     if (cfg->metrics_addrport[0] != '\0' &&
-        pk_http_start(&a->http, &a->loop, &cfg->metrics_ep, cfg->metrics_addrport, routes,
-                      PK_ARRAY_LEN(routes), a, errbuf) != 0) {
+        pk_http_start(&a->http, &a->loop, &cfg->metrics_ep, cfg->metrics_addrport, pk_agent_routes,
+                      pk_agent_nroutes, a, errbuf) != 0) {
         pk_error("%s", errbuf);
         a->exit_code = PK_EXIT_RUNTIME;
         goto out_loop;
@@ -646,7 +540,7 @@ pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
     uv_timer_init(&a->loop, &a->heartbeat);
     uv_timer_init(&a->loop, &a->stall);
     pk_signals_start(&a->signals, &a->loop, on_stop_signal, a);
-    pk_signals_start_hup(&a->signals, on_hup);
+    pk_signals_start_hup(&a->signals, pk_agent_on_hup);
     if ((rc = pk_drop_privileges(cfg->run_as, errbuf)) != 0) {
         pk_error("%s", errbuf);
         a->exit_code = rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;

@@ -17,6 +17,7 @@ vg() {
     expect_eq "$rc" "$want" "$name: exit status"
 }
 
+python3 "$TESTS_DIR/gen_pcap.py" "$W/in.pcap" 200
 busy=$(free_port) # a port in use, for the endpoint and the metrics server
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -33,11 +34,14 @@ vg agent-metrics-in-use 1 MODE=capture RELAY_ENDPOINT=tcp://127.0.0.1:$(free_por
 vg collector-output-unwritable 1 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$(free_port) OUTPUT="$W/no/dir/out.pcap"
 vg collector-run-as-unknown 2 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$(free_port) RUN_AS=no-such-user-pk
 vg agent-run-as-unknown 2 MODE=capture RELAY_ENDPOINT=tcp://127.0.0.1:$(free_port) RUN_AS=no-such-user-pk
+vg agent-read-file-bad-filter 2 MODE=capture READ_FILE="$W/in.pcap" FILTER="tcp port" RELAY_ENDPOINT=tcp://127.0.0.1:$(free_port)
 vg agent-read-file-missing 1 MODE=capture READ_FILE="$W/missing.pcap" RELAY_ENDPOINT=tcp://127.0.0.1:$(free_port)
+echo "not a capture" >"$W/junk.pcap"
+vg agent-read-file-junk 1 MODE=capture READ_FILE="$W/junk.pcap" RELAY_ENDPOINT=tcp://127.0.0.1:$(free_port)
+vg agent-bad-filter 2 MODE=capture FILTER="tcp port" RELAY_ENDPOINT=tcp://127.0.0.1:$(free_port)
 pass "start-up failures of both modes: no memory error, no definite leak"
 
 # Clean SIGTERM shutdowns, without traffic and with it, both modes under valgrind at once.
-python3 "$TESTS_DIR/gen_pcap.py" "$W/in.pcap" 200
 for traffic in 0 1; do
     port=$(free_port); udp=$(free_port); mport=$(free_port)
     MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mport \

@@ -1,0 +1,67 @@
+/*
+ * The agent's state, shared by agent.c (lifecycle, batching, relay), agent_report.c (/metrics,
+ * /status) and agent_reload.c (SIGHUP). Private to those files. Loop thread only.
+ */
+#ifndef PK_AGENT_INT_H
+#define PK_AGENT_INT_H
+
+#include "afamily.h"
+#include "frame.h"
+#include "http.h"
+#include "keys.h"
+#include "loop.h"
+#include "transport.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+struct pk_capture;
+struct pk_replay;
+
+#define CONTROL_BUF_SIZE (64 * 1024) /* hello: 4 strings of at most 8 KiB + header */
+
+struct agent {
+    uv_loop_t loop;
+    const struct pk_config *cfg;
+    struct pk_transport *tr;
+    const struct pk_curve_keys *keys;
+    int handshake_warned;     /* failed handshakes since the last success, logged once */
+    struct pk_capture *cap;   /* live capture, or */
+    struct pk_replay *replay; /* READ_FILE */
+    struct pk_signals signals;
+    uv_timer_t heartbeat, stall;
+    struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
+    struct pk_af_hist hist;
+    uint64_t start_ns;
+
+    struct pk_frame_source src;
+    struct pk_hello hello;
+    char host[256], exclude[1024];
+    const char *filter; /* in force, for hello and logs */
+
+    uint8_t *batch_buf;
+    struct pk_batch batch;
+    int batch_open, batch_pending; /* pending: refused by the transport, kept (READ_FILE) */
+    uint8_t control[CONTROL_BUF_SIZE];
+    uint64_t seq;
+    struct pk_stats st;
+    uint64_t drops_reported; /* relay drops of episodes already logged */
+    int dropping;            /* in an episode of relay drops */
+
+    int stopping, replay_ended, exit_code;
+    int goodbye_pending;          /* stopping, the goodbye waits for room in the relay queue */
+    uint64_t goodbye_deadline_ms; /* loop time when the linger runs out */
+    char replay_error[256];
+};
+
+/** Counters as the stats message and /status give them (the capture's drops read now). */
+void pk_agent_fill_stats(struct agent *a, struct pk_stats *s);
+
+/** /metrics, /status and the status page of an agent; data is the struct agent. */
+extern const struct pk_http_route pk_agent_routes[];
+extern const size_t pk_agent_nroutes;
+
+/** SIGHUP: one log line; a RELAY_CURVE_SECRETKEY file is read again and checked. */
+void pk_agent_on_hup(void *data);
+
+#endif
