@@ -257,7 +257,10 @@ on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
                      "connected to collector %s%s", peer[0] ? peer : a->cfg->relay_endpoint,
                      a->keys->enabled ? " (CURVE)" : "");
         a->handshake_warned = 0;
-        send_control(a, PK_KIND_HELLO); /* a restarted collector learns this source at once */
+        /* A restarted collector learns this source at once; but not once stopping: a hello
+         * queued behind the goodbye would bring the source back up at the collector. */
+        if (!a->stopping)
+            send_control(a, PK_KIND_HELLO);
     } else if (ev == PK_PEER_REFUSED) {
         /* libzmq retries by itself; one line per run of failures, not one per retry. */
         if (!a->handshake_warned++)
