@@ -13,7 +13,7 @@
 source "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
-BOUND_MIB=400 # docs/SECURITY.md, "Memory a peer can make the collector hold"
+BOUND_MIB=420 # docs/SECURITY.md, "Memory a peer can make the collector hold"
 MAXMSG=$((2 * 384 * 1024 + 64)) # ZMQ_MAXMSGSIZE with the default COLLECT_MAX_MESSAGE
 if [ "${PK_SANITIZED:-OFF}" = "ON" ]; then
     # ASan's shadow memory and redzones come on top; a small quarantine keeps frees real.
