@@ -2,7 +2,8 @@
  * ZeroMQ transport: PUSH connects (agents), PULL binds (collector). ZMQ_FD is edge-triggered
  * (libzmq doc/zmq_getsockopt.adoc), so ZMQ_EVENTS is read after every send and receive and in
  * every poll callback, and a uv_idle handle re-runs the receive loop when it stops early
- * (budget, resume). A monitor socket (zmq_monitor.c) reports connects and disconnects.
+ * (budget, resume). A monitor socket (zmq_monitor.c) reports connects and disconnects; the
+ * receiver bounds what peers can make libzmq hold (set_receiver_bounds, zmq_guard.c).
  * Closing runs zmq_ctx_term (which blocks for up to ZMQ_LINGER) on the libuv thread pool, so
  * the loop keeps serving while queued messages drain. See shared RECIPES.md section 2.
  */

@@ -11,7 +11,7 @@
  * whether any of its messages reached us (ZMQ_SRCFD). A connection whose messages reach us is
  * re-based at each check; one from which nothing arrives can make libzmq read at most its queue
  * (RCVHWM), one more decoded message and one being decoded, (RCVHWM + 2) x ZMQ_MAXMSGSIZE plus
- * framing, before libzmq stops reading it. Past that bound it is hoarding: it is shut down
+ * framing, before libzmq stops reading it. Past that bound it is hoarding: it is reset
  * (libzmq closes it) and reported to the owner as a framing error. Runs on the loop thread.
  */
 #include "pcktr.h"
