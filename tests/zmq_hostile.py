@@ -5,6 +5,7 @@ pyzmq cannot misbehave enough (half-sent messages, stalls), pyzmq for the rest.
     zmq_hostile.py PORT valid   SENDERS COUNT SIZE # pyzmq PUSH senders of valid batches
     zmq_hostile.py PORT flood   PEERS COUNT SIZE   # raw peers: COUNT messages of SIZE, then stall
     zmq_hostile.py PORT half    PEERS SIZE         # raw peers: a SIZE message declared, SIZE-1 sent
+    zmq_hostile.py PORT multipart PEERS COUNT SIZE # raw peers: COUNT frames of SIZE, all "more"
 Each holds its connections open until killed (SIGTERM)."""
 import socket
 import struct
@@ -24,8 +25,8 @@ def ready():
     return b"\x04" + bytes([len(body)]) + body
 
 
-def frame_header(size):
-    return b"\x02" + struct.pack(">Q", size)  # a "large" message frame, no more
+def frame_header(size, more=False):
+    return bytes([0x02 | (0x01 if more else 0)]) + struct.pack(">Q", size)  # a "large" frame
 
 
 def raw_peer(port, handshake=True):
@@ -94,8 +95,16 @@ def main():
             socks.append(s)
             sent.append(send_some(s, frame_header(size) + payload(size)[:-1], 4))
 
+        def multipart(count, size):
+            s = raw_peer(port)
+            socks.append(s)
+            one = frame_header(size, more=True) + b"m" * size
+            sent.append(send_some(s, one * count, 4))
+
         for _ in range(n):
-            if kind == "flood":
+            if kind == "multipart":
+                t = threading.Thread(target=multipart, args=(int(sys.argv[4]), int(sys.argv[5])))
+            elif kind == "flood":
                 t = threading.Thread(target=flood, args=(int(sys.argv[4]), int(sys.argv[5])))
             else:
                 t = threading.Thread(target=half, args=(int(sys.argv[4]),))

@@ -2,7 +2,8 @@
  * ZeroMQ transport: PUSH connects (agents), PULL binds (collector). ZMQ_FD is edge-triggered
  * (libzmq doc/zmq_getsockopt.adoc), so ZMQ_EVENTS is read after every send and receive and in
  * every poll callback, and a uv_idle handle re-runs the receive loop when it stops early
- * (budget, resume). A monitor socket (zmq_monitor.c) reports connects and disconnects.
+ * (budget, resume). A monitor socket (zmq_monitor.c) reports connects and disconnects; the
+ * receiver bounds what peers can make libzmq hold (set_receiver_bounds, zmq_guard.c).
  * Closing runs zmq_ctx_term (which blocks for up to ZMQ_LINGER) on the libuv thread pool, so
  * the loop keeps serving while queued messages drain. See shared RECIPES.md section 2.
  */
@@ -38,7 +39,13 @@
  */
 #define MAXMSGSIZE_FACTOR 2
 #define CURVE_FRAME_OVERHEAD 64
-enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_ZAP = 16 }; /* uv handles initialised */
+/* uv handles initialised, in the order of close_handles() */
+enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_ZAP = 16, H_GUARD = 32 };
+/* How often the guard looks at each connection (zmq_guard.c): what a hoarding peer gets past
+ * its bound is what libzmq reads from it in this time. */
+#define GUARD_CHECK_MS 20
+/* Framing and handshake bytes the guard allows a connection beyond its messages. */
+#define GUARD_SLACK_BYTES (64u << 10)
 #define RECONNECT_IVL_MS 100
 #define RECONNECT_IVL_MAX_MS 2000
 
@@ -88,8 +95,11 @@ process(struct zmq_transport *zt)
         }
         zmq_msg_init(&msg);
         if (zmq_msg_recv(&msg, zt->sock, ZMQ_DONTWAIT) >= 0) {
+            int fd = zmq_msg_get(&msg, ZMQ_SRCFD); /* which connection: for the guard */
             t->counters.messages_received++;
             t->counters.bytes_received += zmq_msg_size(&msg);
+            if (fd >= 0 && fd < REFUSED_FD_MAX)
+                zt->delivered_fds[fd / 8] |= (uint8_t)(1u << (fd % 8));
             if (zmq_msg_size(&msg) > zt->max_message) {
                 t->counters.messages_oversized++; /* dropped; the connection stays */
                 zmq_msg_close(&msg);
@@ -185,6 +195,8 @@ set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *op
 
     zt->max_message = max;
     zt->max_peers = opts->max_peers;
+    zt->conn_bound = ((hwm < RCVHWM_MIN ? RCVHWM_MIN : hwm) + 2) * ((uint64_t)zmax + 64) +
+                     GUARD_SLACK_BYTES;
     zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &zmax, sizeof(zmax));
     setopt_int(zt->sock, ZMQ_RCVHWM, hwm < RCVHWM_MIN ? RCVHWM_MIN : (int)hwm);
 }
@@ -222,6 +234,12 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
 }
 
 static void close_handles(struct zmq_transport *zt);
+
+static void
+on_guard_timer(uv_timer_t *h)
+{
+    pk_zmq_guard_check(container_of(h, struct zmq_transport, guard_timer));
+}
 
 static struct pk_transport *
 zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
@@ -265,7 +283,12 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
 
     uv_idle_init(loop, &zt->idle);
     uv_timer_init(loop, &zt->retry_timer);
-    zt->handles |= H_IDLE | H_TIMER;
+    uv_timer_init(loop, &zt->guard_timer);
+    zt->handles |= H_IDLE | H_TIMER | H_GUARD;
+    if (zt->role == PK_TRANSPORT_RECEIVER) {
+        uv_timer_start(&zt->guard_timer, on_guard_timer, GUARD_CHECK_MS, GUARD_CHECK_MS);
+        uv_unref((uv_handle_t *)&zt->guard_timer); /* it never keeps the loop alive */
+    }
     zmq_getsockopt(zt->sock, ZMQ_FD, &fd, &fdlen);
     if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) == 0) {
         zt->handles |= H_SOCK;
@@ -369,6 +392,7 @@ after_term(uv_work_t *req, int status)
     (void)status;
     if (zt->closed_cb != NULL) /* NULL: zmq_open failed, nobody waits */
         zt->closed_cb(zt->closed_data, flushed);
+    free(zt->conns);
     free(zt);
 }
 
@@ -396,7 +420,7 @@ close_handles(struct zmq_transport *zt)
 {
     uv_handle_t *const handles[] = {(uv_handle_t *)&zt->idle, (uv_handle_t *)&zt->retry_timer,
                                     (uv_handle_t *)&zt->sock_poll, (uv_handle_t *)&zt->mon_poll,
-                                    (uv_handle_t *)&zt->zap.poll};
+                                    (uv_handle_t *)&zt->zap.poll, (uv_handle_t *)&zt->guard_timer};
 
     for (size_t i = 0; i < PK_ARRAY_LEN(handles); i++)
         if (zt->handles & (1u << i))

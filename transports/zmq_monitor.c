@@ -84,9 +84,9 @@ fd_refused(struct zmq_transport *zt, uint32_t fd, int clear)
 /*
  * The peer limit (COLLECT_MAX_PEERS). libzmq cannot refuse a connection, and its decoder takes
  * up to ZMQ_MAXMSGSIZE from a peer before the handshake (and ZAP) even begins, so the limit
- * holds from accept: ZMQ_EVENT_ACCEPTED carries the new connection's fd, and shutdown() makes
- * libzmq read the end of the stream and close it itself (DISCONNECTED, same fd). The fd stays
- * libzmq's; it is never closed here. libzmq queues DISCONNECTED before it closes an fd, so an
+ * holds from accept: ZMQ_EVENT_ACCEPTED carries the new connection's fd, and pk_zmq_abort()
+ * resets it, so libzmq's next read fails and it closes it itself (DISCONNECTED, same fd). The fd
+ * stays libzmq's; it is never closed here. libzmq queues DISCONNECTED before it closes an fd, so an
  * fd is not reused before its DISCONNECTED is read, except by a connection accepted after this
  * drain of the monitor: then that newer connection is closed instead (an agent connects again).
  * Returns 1 when the fd is tracked until its DISCONNECTED (not counted as a peer).
@@ -94,18 +94,10 @@ fd_refused(struct zmq_transport *zt, uint32_t fd, int clear)
 static int
 refuse_connection(struct zmq_transport *zt, uint32_t fd)
 {
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof(ss);
-    char addr[INET6_ADDRSTRLEN] = "";
+    char addr[INET6_ADDRSTRLEN];
 
-    if (getpeername((int)fd, (struct sockaddr *)&ss, &sslen) == 0) {
-        const void *ip = ss.ss_family == AF_INET6
-                             ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-        if (inet_ntop(ss.ss_family, ip, addr, sizeof(addr)) == NULL)
-            addr[0] = '\0';
-    }
-    shutdown((int)fd, SHUT_RDWR);
+    pk_zmq_peer_addr((int)fd, addr, sizeof(addr));
+    pk_zmq_abort((int)fd);
     if (zt->access != NULL)
         pk_access_refuse(zt->access, PK_REFUSED_PEER_LIMIT, addr, "");
     if (fd >= REFUSED_FD_MAX)
@@ -140,6 +132,8 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
         if (zt->max_peers > 0 && (uint64_t)zt->npeers >= zt->max_peers &&
             refuse_connection(zt, value))
             break;
+        if (!sender)
+            pk_zmq_guard_add(zt, (int)value);
         /* fall through */
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: /* sender */
         zt->npeers++;
@@ -155,6 +149,7 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
             zt->failure_pending = 0;
             if (refused)
                 break;
+            pk_zmq_guard_remove(zt, (int)value);
         }
         if (zt->npeers == 0)
             break; /* the sender's handshake never succeeded */

@@ -15,6 +15,11 @@
 /* Connections closed at accept for the peer limit, by fd, until libzmq reports them gone. */
 #define REFUSED_FD_MAX 65536
 
+struct zmq_conn { /* receiver: a connection the guard watches (zmq_guard.c) */
+    int fd;
+    uint64_t base; /* bytes libzmq had taken from it when it last delivered (or was accepted) */
+};
+
 struct zmq_transport {
     struct pk_transport base; /* first: casts to struct pk_transport * are valid */
     enum pk_transport_role role;
@@ -33,6 +38,11 @@ struct zmq_transport {
     uint64_t max_message, max_peers; /* receiver: larger messages dropped; 0 peers: no limit */
     int failure_pending; /* receiver: a "no detail" failure waits for its DISCONNECTED */
     uint8_t refused_fds[REFUSED_FD_MAX / 8];
+    struct zmq_conn *conns; /* receiver: the connections kept, for the guard */
+    size_t nconns, conns_cap;
+    uint64_t conn_bound; /* bytes libzmq may take from a connection that delivers nothing */
+    uint8_t delivered_fds[REFUSED_FD_MAX / 8]; /* a message of this fd arrived since the check */
+    uv_timer_t guard_timer;
     uint64_t linger_ms, closed_at_ns, term_ns;
     pk_transport_closed_cb closed_cb;
     void *closed_data;
@@ -43,5 +53,17 @@ int pk_zmq_monitor_open(struct zmq_transport *zt, char *errbuf);
 
 /** Reads and acts on every pending monitor event (connects, handshakes, the peer limit). */
 void pk_zmq_monitor_drain(struct zmq_transport *zt);
+
+/** Ends the TCP connection fd at once (a reset); the fd stays open, libzmq's to close. */
+void pk_zmq_abort(int fd);
+
+/** The peer's IP of a connection's fd, "" when unknown. */
+void pk_zmq_peer_addr(int fd, char *buf, size_t len);
+
+/** The guard (zmq_guard.c): watch a connection kept at accept, forget it when it is gone, and
+ *  check every watched one (from a timer). add: 0 or -ENOMEM (then it is not watched). */
+int pk_zmq_guard_add(struct zmq_transport *zt, int fd);
+void pk_zmq_guard_remove(struct zmq_transport *zt, int fd);
+void pk_zmq_guard_check(struct zmq_transport *zt);
 
 #endif
