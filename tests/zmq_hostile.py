@@ -51,16 +51,17 @@ def send_some(s, data, seconds):
     return len(data) - len(view)
 
 
-def payload(size, source_id=9):
-    """A valid PACKETS batch of exactly `size` bytes: it fills the collector's output."""
+def payload(size, source_id=9, seq=1):
+    """A valid PACKETS batch of exactly `size` bytes: it fills the collector's output. Each
+    `seq` is another batch (the collector drops a repeated sequence number as a duplicate)."""
     frame = w.udp_frame(b"h" * 1400)
-    head = len(w.packets(source_id, 1, "hostile", 0, []))
+    head = len(w.packets(source_id, seq, "hostile", 0, []))
     n = (size - head) // (16 + len(frame))
     rest = size - head - n * (16 + len(frame))
     if rest < 16:
         n, rest = n - 1, rest + 16 + len(frame)
     recs = [w.record(frame)] * n + [w.record(b"h" * (rest - 16))]
-    msg = w.packets(source_id, 1, "hostile", 0, None, records=recs)
+    msg = w.packets(source_id, seq, "hostile", (seq - 1) * (n + 1), None, records=recs)
     assert len(msg) == size
     return msg
 
@@ -71,15 +72,19 @@ def main():
     if kind == "valid":
         import zmq
         n, count, size = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-        big = payload(size)
+        # Batches the collector takes (distinct sequence numbers) when small; one buffer sent
+        # again and again when larger than any the collector takes.
+        big = payload(size) if size > 1 << 20 else None
         ctx = zmq.Context()
+        seq = 1
         for _ in range(n):
             z = ctx.socket(zmq.PUSH)
             z.setsockopt(zmq.LINGER, 0)
             z.setsockopt(zmq.SNDHWM, count)
             z.connect("tcp://127.0.0.1:%d" % port)
             for _ in range(count):
-                z.send(big, copy=False)
+                z.send(big if big is not None else payload(size, seq=seq), copy=False)
+                seq += 1
             socks.append(z)
     else:
         n = int(sys.argv[3])
