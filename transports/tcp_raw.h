@@ -28,6 +28,9 @@
 #define MAX_CONNECTIONS 1024
 #define MAX_CONNS_PER_ADDR 64
 #define FD_RESERVE 64
+/* Plain capture streams (tcpdump | nc) each hold a decoder of about 330 KiB (a batch that takes
+ * the largest record): at most this many at once, so that they cannot multiply it by 1024. */
+#define MAX_CAPTURE_STREAMS 64
 /*
  * Deadlines, on a clock that runs only while the collector reads the connection (not while
  * intake is paused for a slow reader, nor while it waits for receive budget): a connection
@@ -90,6 +93,7 @@ struct tcp_transport {
     size_t nconns;            /* with those closing */
     size_t nlive;             /* without */
     size_t max_conns;         /* MAX_CONNECTIONS, or less under a low open-file limit */
+    size_t ncapstreams;       /* connections with a capture-stream decoder */
     int receiving;
     uv_idle_t resume_idle;  /* parses what connections buffered while intake was paused */
     struct conn *resume_at; /* where the next resume starts: round-robin; NULL: the head */

@@ -57,7 +57,7 @@ struct pk_transport_counters {
     uint64_t handshakes;         /* security handshakes that succeeded (zmq) */
     uint64_t handshake_failures; /* security handshakes that failed (zmq) */
     /* receiver, tcp-raw: connections refused at accept and closed for their deadlines */
-    uint64_t conns_refused_limit;    /* the connection limit was reached by proven peers */
+    uint64_t conns_refused_limit;    /* the connection limit (or that of capture streams) */
     uint64_t conns_refused_per_addr; /* their address had the most one address may have */
     uint64_t conns_no_first_message; /* no valid first message in time (or made room at the limit) */
     uint64_t conns_stalled;          /* a partial message got no byte in time */
