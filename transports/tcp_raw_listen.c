@@ -91,7 +91,7 @@ check_deadlines(struct conn *c, uint64_t dt)
     else if (reading && (c->quiet_ms += dt) >= STALL_MS)
         return CLOSE_STALLED;
     /* others wait for what it holds, and it does not finish */
-    if (tt->receiving && tt->nstarved > 0 && c->cap > CONN_FREE_BUFFER &&
+    if (tt->receiving && tt->nstarved > (size_t)c->starved && c->cap > CONN_FREE_BUFFER &&
         (c->held_ms += dt) >= HOLD_MS)
         return CLOSE_HELD;
     return CLOSE_CLEAN;
