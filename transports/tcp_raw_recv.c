@@ -64,6 +64,8 @@ grow(struct conn *c, size_t want)
     size_t extra = over_free(want) - over_free(c->cap);
     uint8_t *nb;
 
+    if (want <= c->cap)
+        return 0;
     if (extra > 0 && tt->budget_used + extra > RECEIVE_BUDGET)
         return -ENOBUFS;
     if ((nb = realloc(c->buf, want)) == NULL)
