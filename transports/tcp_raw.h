@@ -99,6 +99,8 @@ struct tcp_transport {
     struct conn *resume_at; /* where the next resume starts: round-robin; NULL: the head */
     uv_timer_t sweep_timer; /* deadlines (FIRST_MESSAGE_MS, STALL_MS, HOLD_MS) */
     uint64_t last_sweep;
+    uint64_t paused_since, paused_ms; /* intake paused since (uv_now), and for how long since
+                                         the last sweep: the deadline clocks skip that time */
     size_t budget_used; /* bytes of receive buffer beyond CONN_FREE_BUFFER, all connections */
     struct conn *wait_head, *wait_tail; /* connections waiting for budget, in order */
     size_t nstarved;
