@@ -49,6 +49,13 @@ def alive(s):
     except OSError:
         return False
 caps = []
+def drip():                               # a byte now and then: nobody stalls
+    while True:
+        for s in list(held) + list(caps):
+            try: s.send(b"\0", socket.MSG_DONTWAIT)
+            except OSError: pass
+        time.sleep(1)
+threading.Thread(target=drip, daemon=True).start()
 for i in range(600):                      # capture streams (the costliest): one record of 256 KiB,
     s = conn()                            # then part of one
     try:
@@ -75,13 +82,6 @@ for _ in range(200):
     if len(held) == 1024 - 1: break
     time.sleep(0.1)
 print("holding %d connections" % len(held), flush=True)
-def drip():                               # a byte now and then: nobody stalls
-    while True:
-        for s in held:
-            try: s.send(b"\0")
-            except OSError: pass
-        time.sleep(2)
-threading.Thread(target=drip, daemon=True).start()
 time.sleep(2)
 open(stall, "w").close()                  # the reader stops; a flooder fills the output queue
 f = w.TcpRaw("127.0.0.1", port, timeout=None)
