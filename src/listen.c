@@ -35,8 +35,8 @@ listen_one(struct pk_listen_set *set, uv_loop_t *loop, const struct sockaddr *sa
         return rc;
     }
     l->data = data;
-    if ((rc = uv_tcp_bind(l, sa, 0)) != 0 || (rc = uv_listen((uv_stream_t *)l, BACKLOG,
-                                                             on_connection)) != 0) {
+    if ((rc = uv_tcp_bind(l, sa, 0)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)l, BACKLOG, on_connection)) != 0) {
         uv_close((uv_handle_t *)l, on_listener_closed);
         return rc;
     }
@@ -45,8 +45,7 @@ listen_one(struct pk_listen_set *set, uv_loop_t *loop, const struct sockaddr *sa
 }
 
 static int
-fail(struct pk_listen_set *set, const struct sockaddr *sa, const char *scheme, int rc,
-     char *errbuf)
+fail(struct pk_listen_set *set, const struct sockaddr *sa, const char *scheme, int rc, char *errbuf)
 {
     char name[INET6_ADDRSTRLEN + 8];
 

@@ -4,8 +4,8 @@
  * batches with TCP_NODELAY, and reconnects with capped exponential backoff and jitter. The
  * collector side accepts many connections; a connection whose framing is broken (a length under
  * the minimum or over the maximum) is closed and counted, and no other connection notices; an
- * invalid message inside intact framing is only dropped (by the owner, counted). Unencrypted: for trusted networks or a
- * tunnel (docs/PROTOCOL.md).
+ * invalid message inside intact framing is only dropped (by the owner, counted). Unencrypted:
+ * for trusted networks or a tunnel (docs/PROTOCOL.md).
  *
  * A connection whose first bytes are a pcap or pcapng magic is a plain capture stream
  * (`tcpdump -U -w - | nc collector 7386`): src/capstream.c turns it into protocol messages, so

@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #define LEN_PREFIX 4
-#define MIN_MESSAGE 32      /* a message header; anything shorter is not this protocol */
-#define MAX_WRITE_BUFS 64   /* messages per uv_write */
+#define MIN_MESSAGE 32    /* a message header; anything shorter is not this protocol */
+#define MAX_WRITE_BUFS 64 /* messages per uv_write */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 /*
@@ -28,6 +28,9 @@
 #define MAX_CONNECTIONS 1024
 #define MAX_CONNS_PER_ADDR 64
 #define FD_RESERVE 64
+/* Plain capture streams (tcpdump | nc) each hold a decoder of about 330 KiB (a batch that takes
+ * the largest record): at most this many at once, so that they cannot multiply it by 1024. */
+#define MAX_CAPTURE_STREAMS 64
 /*
  * Deadlines, on a clock that runs only while the collector reads the connection (not while
  * intake is paused for a slow reader, nor while it waits for receive budget): a connection
@@ -74,7 +77,7 @@ struct tcp_transport {
     char host[256], port[8]; /* a name is resolved again before every connection attempt */
     uv_getaddrinfo_t resolve_req;
     int resolving;
-    uv_tcp_t *sock;            /* NULL while disconnected */
+    uv_tcp_t *sock; /* NULL while disconnected */
     uv_connect_t connect_req;
     uv_write_t write_req;
     int connected, connecting, writing, want_writable;
@@ -86,16 +89,19 @@ struct tcp_transport {
     /* receiver */
     struct pk_access *access; /* NULL: every address may connect */
     struct pk_listen_set listen;
-    struct conn *conns;       /* newest first */
-    size_t nconns;            /* with those closing */
-    size_t nlive;             /* without */
-    size_t max_conns;         /* MAX_CONNECTIONS, or less under a low open-file limit */
+    struct conn *conns; /* newest first */
+    size_t nconns;      /* with those closing */
+    size_t nlive;       /* without */
+    size_t max_conns;   /* MAX_CONNECTIONS, or less under a low open-file limit */
+    size_t ncapstreams; /* connections with a capture-stream decoder */
     int receiving;
     uv_idle_t resume_idle;  /* parses what connections buffered while intake was paused */
     struct conn *resume_at; /* where the next resume starts: round-robin; NULL: the head */
     uv_timer_t sweep_timer; /* deadlines (FIRST_MESSAGE_MS, STALL_MS, HOLD_MS) */
     uint64_t last_sweep;
-    size_t budget_used;    /* bytes of receive buffer beyond CONN_FREE_BUFFER, all connections */
+    uint64_t paused_since, paused_ms; /* intake paused since (uv_now), and for how long since
+                                         the last sweep: the deadline clocks skip that time */
+    size_t budget_used; /* bytes of receive buffer beyond CONN_FREE_BUFFER, all connections */
     struct conn *wait_head, *wait_tail; /* connections waiting for budget, in order */
     size_t nstarved;
 
@@ -123,10 +129,10 @@ struct conn {
     char peer[64];
     struct pk_peer who; /* {peer, ""}: what on_message is told */
     int closing;
-    int valid;          /* a valid message (or capture-stream header) arrived */
-    int progressed;     /* bytes arrived since the last sweep */
+    int valid;                      /* a valid message (or capture-stream header) arrived */
+    int progressed;                 /* bytes arrived since the last sweep */
     uint64_t unproven_ms, quiet_ms; /* deadline clocks (FIRST_MESSAGE_MS, STALL_MS) */
-    uint64_t held_ms; /* time it held budget while others waited (HOLD_MS) */
+    uint64_t held_ms;               /* time it held budget while others waited (HOLD_MS) */
     int starved;                    /* waiting for budget: in tt's wait queue */
     struct conn *wait_next;
 };
@@ -144,8 +150,8 @@ void pk_tcp_raw_close_conns(struct tcp_transport *tt);
 void pk_tcp_raw_read_start(struct conn *c);
 void pk_tcp_raw_read_now(struct conn *c); /* one read, outside the loop's order */
 void pk_tcp_raw_parse(struct conn *c);
-void pk_tcp_raw_unqueue(struct conn *c);       /* leaves the budget queue (closing) */
-void pk_tcp_raw_release(struct conn *c);       /* frees its buffer and budget (closed) */
+void pk_tcp_raw_unqueue(struct conn *c); /* leaves the budget queue (closing) */
+void pk_tcp_raw_release(struct conn *c); /* frees its buffer and budget (closed) */
 void pk_tcp_raw_wake_waiters(struct tcp_transport *tt);
 
 #endif

@@ -91,7 +91,7 @@ check_deadlines(struct conn *c, uint64_t dt)
     else if (reading && (c->quiet_ms += dt) >= STALL_MS)
         return CLOSE_STALLED;
     /* others wait for what it holds, and it does not finish */
-    if (tt->receiving && tt->nstarved > 0 && c->cap > CONN_FREE_BUFFER &&
+    if (tt->receiving && tt->nstarved > (size_t)c->starved && c->cap > CONN_FREE_BUFFER &&
         (c->held_ms += dt) >= HOLD_MS)
         return CLOSE_HELD;
     return CLOSE_CLEAN;
@@ -104,6 +104,13 @@ on_sweep(uv_timer_t *h)
     uint64_t now = uv_now(tt->loop), dt = now - tt->last_sweep;
     enum close_reason why;
 
+    /* Only the time intake was on counts: a slow reader's pauses are not a peer's silence. */
+    if (!tt->receiving) {
+        tt->paused_ms += now - tt->paused_since;
+        tt->paused_since = now;
+    }
+    dt = dt > tt->paused_ms ? dt - tt->paused_ms : 0;
+    tt->paused_ms = 0;
     tt->last_sweep = now;
     /* close_conn frees nothing before the loop's close phase: c->next stays valid */
     for (struct conn *c = tt->conns; c != NULL; c = c->next)
@@ -247,6 +254,10 @@ pk_tcp_raw_set_receiving(struct pk_transport *t, int on)
 {
     struct tcp_transport *tt = (struct tcp_transport *)t;
 
+    if (on && !tt->receiving)
+        tt->paused_ms += uv_now(tt->loop) - tt->paused_since;
+    else if (!on && tt->receiving)
+        tt->paused_since = uv_now(tt->loop);
     tt->receiving = on;
     if (on) {
         uv_idle_start(&tt->resume_idle, on_resume_idle); /* not from inside the caller's stack */

@@ -64,6 +64,8 @@ grow(struct conn *c, size_t want)
     size_t extra = over_free(want) - over_free(c->cap);
     uint8_t *nb;
 
+    if (want <= c->cap)
+        return 0;
     if (extra > 0 && tt->budget_used + extra > RECEIVE_BUDGET)
         return -ENOBUFS;
     if ((nb = realloc(c->buf, want)) == NULL)
@@ -145,6 +147,8 @@ pk_tcp_raw_release(struct conn *c)
 {
     free(c->buf);
     set_buf(c, NULL, 0);
+    if (c->capstream != NULL)
+        c->tt->ncapstreams--;
     pk_capstream_free(c->capstream);
     c->capstream = NULL;
     pk_tcp_raw_wake_waiters(c->tt);
@@ -205,8 +209,14 @@ classify(struct conn *c)
         return 0;
     }
     c->kind = is_capture ? CONN_CAPTURE_STREAM : CONN_MESSAGES;
+    if (is_capture && c->tt->ncapstreams >= MAX_CAPTURE_STREAMS) {
+        c->tt->base.counters.conns_refused_limit++;
+        pk_tcp_raw_close_conn(c, CLOSE_CLEAN);
+        return 0;
+    }
     if (is_capture && (c->capstream = pk_capstream_new(c->peer, on_capstream_message, c)) == NULL)
         c->kind = CONN_MESSAGES; /* out of memory: it will fail as messages and be dropped */
+    c->tt->ncapstreams += c->capstream != NULL;
     return 1;
 }
 

@@ -64,6 +64,7 @@ for round in 1 40; do
     # CPU time against wall time while the flood is held: a spinning accept loop takes all of it
     ticks=$((t1 - t0)); wall=$(((s1 - s0) / 10000000)) # both in 1/100 s
     [ "$ticks" -lt $((wall / 2)) ] || fail "collector used $ticks of $wall ticks ($round addresses)"
+    echo "$round address(es): collector CPU $ticks of $wall ticks while the flood was held"
     exec {FLOOD[1]}>&-
     wait "$FLOOD_PID" 2>/dev/null || true
 done
@@ -87,24 +88,37 @@ port=$(free_port); mcol=$(free_port)
     METRICS_ADDRPORT=127.0.0.1:$mcol exec "$PCKTR" >/dev/null 2>"$W/collector2.log") &
 col=$!; PIDS+=("$col")
 wait_log collector2 "collecting on"
-python3 - "$port" "$TESTS_DIR" <<'PY' 2>"$W/proven.log" || fail "proven peers: $(cat "$W/proven.log")"
-import socket, sys, time
+python3 - "$port" "$TESTS_DIR" "http://127.0.0.1:$mcol/status" <<'PY' 2>"$W/proven.log" ||
+import json, socket, sys, time, urllib.request
 sys.path.insert(0, sys.argv[2]); import pktr_wire as w
-port = int(sys.argv[1])
+port, url = int(sys.argv[1]), sys.argv[3]
+received = lambda: json.load(urllib.request.urlopen(url))["messages"]["received"]
 def proven(addr, i):
+    """Connects and sends a hello; returns once the collector took it, or closed the socket."""
+    before = received()
     s = socket.socket(); s.bind((addr, 0)); s.connect(("127.0.0.1", port))
     m = w.hello(source_id=1000 + i, seq=0, name="p%d" % i)
     try:
         s.sendall(len(m).to_bytes(4, "little") + m)
     except OSError:
-        pass  # refused: closed at once
-    time.sleep(0.01)  # its hello is in before the next one comes (an unproven one makes room)
-    return s
+        return s  # refused: closed at once
+    for _ in range(1000):  # each is in before the next comes (an unproven one would make room)
+        if received() > before:
+            return s
+        try:
+            if s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+                return s  # refused
+        except BlockingIOError:
+            pass
+        except OSError:
+            return s
+        time.sleep(0.005)
+    raise SystemExit("hello %d neither taken nor refused" % i)
 held = [proven("127.0.3.1", i) for i in range(70)]            # 6 past the per-address limit
-time.sleep(1)
 held += [proven("127.0.3.%d" % (2 + i % 3), 100 + i) for i in range(90)]  # 136 - 64 = 72 fit
-time.sleep(1.5)
+time.sleep(0.5)
 PY
+    fail "proven peers: $(cat "$W/proven.log")"
 curl -sf -m 3 "http://127.0.0.1:$mcol/status" >"$W/status2.json" || fail "/status at the limit"
 kill -TERM "$col"; wait_exit "$col"
 python3 - "$W/status2.json" <<'PY' || fail "counters at the limit: $(cat "$W/status2.json")"

@@ -3,7 +3,7 @@
 # a fresh handle. It used to abort on the first loop turn (a libuv assertion: the fallback
 # re-initialised the "::" handle while it was closing). A collector and an agent both serve
 # /metrics and relay; the collector's start-up and shutdown also run under valgrind (plain
-# build), with no invalid access.
+# build), with no invalid access, and so do its failure paths (a port already taken).
 source "$(dirname "$0")/lib.sh"
 
 SHIM=${PK_NO_IPV6_SHIM:?set PK_NO_IPV6_SHIM to the no_ipv6 shim (tests/CMakeLists.txt)}
@@ -41,5 +41,19 @@ if [ "${PK_SANITIZED:-OFF}" != ON ]; then # valgrind cannot run a sanitizer buil
     kill -TERM "$vg"; wait_exit "$vg" 60
     expect_eq "$EXIT_CODE" 0 "collector under valgrind exit code"
     grep -q "ERROR SUMMARY: 0 errors" "$W/valgrind.log" || fail "valgrind: $(grep -A5 'Invalid' "$W/valgrind.log")"
+    # The failure paths: the relay port, then the metrics port, already taken (exit 1).
+    python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(); time.sleep(60)' "$port" &
+    PIDS+=($!)
+    for i in $(seq 50); do ss -Htln "( sport = :$port )" | grep -q . && break; sleep 0.1; done
+    for ep in "tcp://*:$port :$mcol" "tcp://*:$(free_port) :$port"; do
+        set -- $ep
+        rc=0
+        LD_PRELOAD=$SHIM MODE=collect COLLECT_ENDPOINT="$1" METRICS_ADDRPORT="$2" valgrind \
+            --error-exitcode=99 --errors-for-leak-kinds=none "$PCKTR" >/dev/null 2>"$W/vgfail.log" || rc=$?
+        expect_eq "$rc" 1 "exit code with $1 / $2 taken"
+        grep -q "cannot listen on" "$W/vgfail.log" || fail "no listen error: $(tail -5 "$W/vgfail.log")"
+        grep -q "ERROR SUMMARY: 0 errors" "$W/vgfail.log" || fail "valgrind: $(cat "$W/vgfail.log")"
+    done
 fi
 pass "no IPv6: collector and agent listen on 0.0.0.0, serve /metrics and relay; valgrind clean"
