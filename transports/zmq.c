@@ -41,9 +41,6 @@
 #define CURVE_FRAME_OVERHEAD 64
 /* uv handles initialised, in the order of close_handles() */
 enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_ZAP = 16, H_GUARD = 32 };
-/* How often the guard looks at each connection (zmq_guard.c): what a hoarding peer gets past
- * its bound is what libzmq reads from it in this time. */
-#define GUARD_CHECK_MS 20
 /* Framing and handshake bytes the guard allows a connection beyond its messages. */
 #define GUARD_SLACK_BYTES (64u << 10)
 #define RECONNECT_IVL_MS 100
@@ -235,12 +232,6 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
 
 static void close_handles(struct zmq_transport *zt);
 
-static void
-on_guard_timer(uv_timer_t *h)
-{
-    pk_zmq_guard_check(container_of(h, struct zmq_transport, guard_timer));
-}
-
 static struct pk_transport *
 zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
          char *errbuf)
@@ -285,10 +276,7 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     uv_timer_init(loop, &zt->retry_timer);
     uv_timer_init(loop, &zt->guard_timer);
     zt->handles |= H_IDLE | H_TIMER | H_GUARD;
-    if (zt->role == PK_TRANSPORT_RECEIVER) {
-        uv_timer_start(&zt->guard_timer, on_guard_timer, GUARD_CHECK_MS, GUARD_CHECK_MS);
-        uv_unref((uv_handle_t *)&zt->guard_timer); /* it never keeps the loop alive */
-    }
+    uv_unref((uv_handle_t *)&zt->guard_timer); /* runs while connections are watched, unref'd */
     zmq_getsockopt(zt->sock, ZMQ_FD, &fd, &fdlen);
     if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) == 0) {
         zt->handles |= H_SOCK;

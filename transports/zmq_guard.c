@@ -54,6 +54,8 @@ pk_zmq_abort(int fd)
         shutdown(fd, SHUT_RDWR);
 }
 
+static void on_guard_timer(uv_timer_t *h);
+
 int
 pk_zmq_guard_add(struct zmq_transport *zt, int fd)
 {
@@ -69,6 +71,8 @@ pk_zmq_guard_add(struct zmq_transport *zt, int fd)
     }
     int64_t taken = pk_zmq_bytes_taken(fd);
     zt->conns[zt->nconns++] = (struct zmq_conn){fd, taken > 0 ? (uint64_t)taken : 0};
+    if (zt->nconns == 1 && !uv_is_closing((uv_handle_t *)&zt->guard_timer))
+        uv_timer_start(&zt->guard_timer, on_guard_timer, GUARD_CHECK_MS, GUARD_CHECK_MS);
     return 0;
 }
 
@@ -78,14 +82,17 @@ pk_zmq_guard_remove(struct zmq_transport *zt, int fd)
     for (size_t i = 0; i < zt->nconns; i++) {
         if (zt->conns[i].fd == fd) {
             zt->conns[i] = zt->conns[--zt->nconns];
+            if (zt->nconns == 0 && !uv_is_closing((uv_handle_t *)&zt->guard_timer))
+                uv_timer_stop(&zt->guard_timer);
             return;
         }
     }
 }
 
-void
-pk_zmq_guard_check(struct zmq_transport *zt)
+static void
+on_guard_timer(uv_timer_t *h)
 {
+    struct zmq_transport *zt = container_of(h, struct zmq_transport, guard_timer);
     struct pk_transport *t = &zt->base;
 
     pk_zmq_monitor_drain(zt); /* forget the connections already gone before looking at fds */

@@ -60,10 +60,14 @@ void pk_zmq_abort(int fd);
 /** The peer's IP of a connection's fd, "" when unknown. */
 void pk_zmq_peer_addr(int fd, char *buf, size_t len);
 
-/** The guard (zmq_guard.c): watch a connection kept at accept, forget it when it is gone, and
- *  check every watched one (from a timer). add: 0 or -ENOMEM (then it is not watched). */
+/* How often the guard looks at each connection (zmq_guard.c): what a hoarding peer gets past
+ * its bound is what libzmq reads from it in this time. */
+#define GUARD_CHECK_MS 20
+
+/** The guard (zmq_guard.c): watch a connection kept at accept, forget it when it is gone; while
+ *  any is watched, guard_timer checks each every GUARD_CHECK_MS (an idle collector does not
+ *  wake for it). add: 0 or -ENOMEM (then it is not watched). */
 int pk_zmq_guard_add(struct zmq_transport *zt, int fd);
 void pk_zmq_guard_remove(struct zmq_transport *zt, int fd);
-void pk_zmq_guard_check(struct zmq_transport *zt);
 
 #endif
