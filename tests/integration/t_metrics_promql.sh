@@ -26,7 +26,7 @@ udp_burst "$uport" "$N"
 metric() { # PORT NAME [LABELS]: a sample's value, empty if absent
     local sel=$2
     [ -z "${3:-}" ] || sel="$2{$3}"
-    curl -sf --max-time 2 "http://127.0.0.1:$1/metrics" | awk -v n="$sel" '$1 == n {print $2}'
+    curl -sf --max-time 2 "http://127.0.0.1:$1/metrics" | awk -v n="$sel" '$1 == n {print $2}' || true
 }
 # Settled: each agent has captured every datagram and queued none, and the collector has the
 # agent's figures of that (its heartbeat).
@@ -42,15 +42,15 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.1
 done
 [ $ok = 1 ] || fail "agents and collector did not settle on $N packets each"
-for k in 0 1; do curl -sf "http://127.0.0.1:${aports[$k]}/metrics" >"$W/agent$k.prom"; done
-curl -sf "http://127.0.0.1:$cport/metrics" >"$W/collector-live.prom"
+for k in 0 1; do curl -sf "http://127.0.0.1:${aports[$k]}/metrics" >"$W/agent$k.prom" || fail "agent /metrics"; done
+curl -sf "http://127.0.0.1:$cport/metrics" >"$W/collector-live.prom" || fail "collector /metrics"
 # The agents leave (goodbye carries their final counters); the collector is scraped again.
 for p in "${PIDS[@]:1}"; do kill -TERM "$p"; wait_exit "$p" 15; done
 for ((i = 0; i < 100; i++)); do
-    [ "$(grep -c 'goodbye' "$W/collector.log")" -ge 2 ] && break
+    [ "$(grep -c 'said goodbye' "$W/collector.log")" -ge 2 ] && break
     sleep 0.1
 done
-curl -sf "http://127.0.0.1:$cport/metrics" >"$W/collector-final.prom"
+curl -sf "http://127.0.0.1:$cport/metrics" >"$W/collector-final.prom" || fail "collector /metrics"
 
 "$PY" - "$top" "$W" "$cport" "${aports[@]}" <<'PY' || fail "cannot build the promtool tests"
 import json, re, sys
