@@ -42,7 +42,12 @@ for name, key in wanted.items():
     assert found, "README has no block with %r" % key
     open("%s/%s.cmds" % (w, name), "w").write("\n".join(commands(found[0])) + "\n")
 lines = [(top + "/docs/pcktr.1", c) for b in blocks for c in commands(b)]
+lines += [(top + "/docs/pcktr.1", l[3:].replace("\\-", "-"))
+          for l in man.split("\n") if l.startswith(".B MODE=")]  # SYNOPSIS
 lines += [(top + "/README.md", c) for b in rblocks for c in commands(b)]
+conf_readme = open(top + "/conf/README.md").read()
+lines += [(top + "/conf/README.md", c) for b in re.findall(r"(?:^    .*\S.*\n)+", conf_readme, re.M)
+          for c in commands(b)]
 for md in glob.glob(top + "/docs/*.md"):
     lines += [(md, c) for c in re.findall(r"`([^`\n]*\| *nc [^`\n]*)`", open(md).read())]
 with open(w + "/doclines", "w") as f:
