@@ -109,8 +109,8 @@ run_example() {
         prog=$(first_prog "$run")
         case "$run" in
         MODE=collect* | MODE=capture* | *"| nc "*)
-            # A process group of its own: a pipeline stops as a whole.
-            # The collector serves /metrics on loopback, for the test to see what it wrote.
+            # A process group of its own: a pipeline stops as a whole. The collector also serves
+            # /metrics on the veth address, for the test to see what it wrote.
             mport=; [[ "$run" == MODE=collect* ]] && mport=$net.1:9108
             (cd "$EXDIR" && METRICS_ADDRPORT=$mport exec setsid ip netns exec "$ns" bash -c "$run") \
                 >"$EXDIR/cmd$k.out" 2>"$W/$name-cmd$k.log" &
