@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The environment systemd gives a service, computed the way systemd computes it, for tests.
 
-Written from systemd.exec(5) and systemd.unit(5) (and checked against systemd 252's
-src/basic/env-file.c for the details those pages leave out):
+Written from systemd.exec(5) and systemd.unit(5) (and checked against systemd's
+src/basic/env-file.c for the details those pages leave out; a comment that ends in a backslash
+continues onto the next line up to systemd 253 and not since 254, so t_systemd_env.sh refuses
+such comments instead of choosing):
 - EnvironmentFile=: a comment is a line whose first non-blank character is # or ; (a # after a
   value is part of the value); KEY=VALUE, blanks around the key and before the value dropped,
   trailing blanks of an unquoted value dropped; '...' keeps everything, "..." unescapes \\ \" \\$

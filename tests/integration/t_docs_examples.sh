@@ -42,7 +42,12 @@ for name, key in wanted.items():
     assert found, "README has no block with %r" % key
     open("%s/%s.cmds" % (w, name), "w").write("\n".join(commands(found[0])) + "\n")
 lines = [(top + "/docs/pcktr.1", c) for b in blocks for c in commands(b)]
+lines += [(top + "/docs/pcktr.1", l[3:].replace("\\-", "-"))
+          for l in man.split("\n") if l.startswith(".B MODE=")]  # SYNOPSIS
 lines += [(top + "/README.md", c) for b in rblocks for c in commands(b)]
+conf_readme = open(top + "/conf/README.md").read()
+lines += [(top + "/conf/README.md", c) for b in re.findall(r"(?:^    .*\S.*\n)+", conf_readme, re.M)
+          for c in commands(b)]
 for md in glob.glob(top + "/docs/*.md"):
     lines += [(md, c) for c in re.findall(r"`([^`\n]*\| *nc [^`\n]*)`", open(md).read())]
 with open(w + "/doclines", "w") as f:
@@ -70,6 +75,9 @@ docs_cleanup() {
     cleanup
 }
 trap docs_cleanup EXIT
+OBS=pk-docs-$tag-obs
+NSS+=("$OBS")
+ip netns add "$OBS"
 
 # first_prog CMD: the program a command line starts with, past its variable assignments.
 first_prog() { "$PY" -c 'import shlex, sys; print([w for w in shlex.split(sys.argv[1]) if "=" not in w][0])' "$1"; }
@@ -79,11 +87,19 @@ first_prog() { "$PY" -c 'import shlex, sys; print([w for w in shlex.split(sys.ar
 # in the foreground. Then N datagrams, the sources stopped, the collector stopped; sets
 # SOURCES, RESULT (the collector's capture file or text) and EXDIR.
 run_example() {
-    local name=$1 ns=pk-docs-$tag-${#NSS[@]} cmd run prog k=0 col_pid= col_log= pids=() progs=()
+    local name=$1 ns=pk-docs-$tag-${#NSS[@]} cmd run prog k=0 col_pid= col_log= pids=() progs=() mport
     EXDIR=$W/$name SOURCES=0 RESULT=
     NSS+=("$ns")
     ip netns add "$ns"
     ip -n "$ns" link set lo up
+    # The test reads the collector's /metrics from a namespace of its own, over a veth pair:
+    # on lo, its requests would be captured as traffic by the sources under test.
+    local vx=pkdx$tag${#NSS[@]} vo=pkdo$tag${#NSS[@]} net=10.203.${#NSS[@]}
+    ip link add "$vx" netns "$ns" type veth peer name "$vo" netns "$OBS"
+    ip -n "$ns" addr add "$net.1/30" dev "$vx"
+    ip -n "$OBS" addr add "$net.2/30" dev "$vo"
+    ip -n "$ns" link set "$vx" up
+    ip -n "$OBS" link set "$vo" up
     mkdir -p "$EXDIR"
     while IFS= read -r cmd; do
         k=$((k + 1))
@@ -93,9 +109,9 @@ run_example() {
         prog=$(first_prog "$run")
         case "$run" in
         MODE=collect* | MODE=capture* | *"| nc "*)
-            # A process group of its own: a pipeline stops as a whole.
-            # The collector serves /metrics on loopback, for the test to see what it wrote.
-            mport=; [[ "$run" == MODE=collect* ]] && mport=127.0.0.1:9108
+            # A process group of its own: a pipeline stops as a whole. The collector also serves
+            # /metrics on the veth address, for the test to see what it wrote.
+            mport=; [[ "$run" == MODE=collect* ]] && mport=$net.1:9108
             (cd "$EXDIR" && METRICS_ADDRPORT=$mport exec setsid ip netns exec "$ns" bash -c "$run") \
                 >"$EXDIR/cmd$k.out" 2>"$W/$name-cmd$k.log" &
             PIDS+=($!) pids+=($!) progs+=("$prog")
@@ -145,7 +161,7 @@ PY
     local written last=-1 same=0
     for ((i = 0; i < 60 && same < 3; i++)); do
         sleep 0.5
-        written=$(ip netns exec "$ns" curl -sf --max-time 2 http://127.0.0.1:9108/metrics |
+        written=$(ip netns exec "$OBS" curl -sf --max-time 2 "http://$net.1:9108/metrics" |
             awk '$1 == "packeteur_output_packets_total" {print $2}') || written=0
         if [ "${written:-0}" -ge $((N * SOURCES)) ] && [ "$written" = "$last" ]; then
             same=$((same + 1))

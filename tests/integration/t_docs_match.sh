@@ -11,6 +11,10 @@ awk '/^  [A-Z_]+ / {name=$1} /default:/ && name {sub(/.*default: /, ""); print n
 # README: "| `NAME` | `default` | ..." rows
 sed -n 's/^| `\([A-Z_]*\)` | \([^|]*\) |.*/\1=\2/p' "$readme" |
     sed 's/ *$//; s/=`\(.*\)`$/=\1/' | sort >"$W/readme.vars"
+# A variable with no fixed default may say in its text what it falls back to, "(default X)".
+awk '/^  [A-Z_]+ / {name=$1} name && match($0, /\(default [^)]*\)/) {
+        print name "=" substr($0, RSTART + 9, RLENGTH - 10)} /default:/ {name=""}' \
+    "$W/help.txt" | sort >"$W/help.said"
 [ "$(wc -l <"$W/help.vars")" -ge 20 ] || fail "too few variables parsed from --help"
 diff <(cut -d= -f1 "$W/help.vars") <(cut -d= -f1 "$W/readme.vars") >"$W/names.diff" ||
     fail "variables differ between --help and README: $(cat "$W/names.diff")"
@@ -18,7 +22,7 @@ while IFS== read -r name def; do
     readme_def=$(grep "^$name=" "$W/readme.vars" | cut -d= -f2-)
     case "$def" in
     "(empty)") [ "$readme_def" = "(empty)" ] ;;
-    "(unset)") [ "$readme_def" = "(unset)" ] || [ "${readme_def#\`}" != "$readme_def" ] || [ -n "$readme_def" ] ;;
+    "(unset)") [ "$readme_def" = "(unset)" ] || grep -qxF "$name=$readme_def" "$W/help.said" ;;
     *) [ "$readme_def" = "$def" ] ;;
     esac || fail "$name: --help says '$def', README says '$readme_def'"
 done <"$W/help.vars"

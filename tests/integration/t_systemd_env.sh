@@ -16,6 +16,8 @@ conf=$(cd "$TESTS_DIR/../conf" && pwd)
 # Both documented ways to load an env file (the shell's `. file` and EnvironmentFile=) give
 # the same values, for the file as shipped and with every commented-out example switched on.
 for f in agent collector; do
+    ! grep -nE '^[[:space:]]*[#;].*\\$' "$conf/$f.env" ||
+        fail "conf/$f.env: a comment ending in a backslash (systemd versions read the next line differently)"
     sed -E 's/^# ?([A-Z_]+=)/\1/' "$conf/$f.env" >"$W/$f.all.env"
     for variant in "$conf/$f.env" "$W/$f.all.env"; do
         declare -A sd=()
@@ -105,7 +107,7 @@ done
 scrape 9109 status >"$W/agent-status.json" || fail "agent /status on :9109"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["capture"]; sys.exit(d["device"] != sys.argv[2])' \
     "$W/agent-status.json" "$DEV" || fail "the agent does not capture on $DEV: $(cat "$W/agent-status.json")"
-maxfds=$(scrape 9108 metrics | awk '$1 == "process_max_fds" {print $2}')
+maxfds=$(scrape 9108 metrics | awk '$1 == "process_max_fds" {print $2}') || fail "collector /metrics on :9108"
 expect_eq "$maxfds" "$nofile" "the collector's process_max_fds"
 kill -TERM "$AG"
 wait_exit "$AG" 15
