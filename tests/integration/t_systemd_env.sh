@@ -91,19 +91,34 @@ wait_log agent 'connected to collector'
 # A capture device of its own: frames written into the veth peer arrive on DEV, and only
 # there (a local-experimental EtherType that no stack on this host answers or routes).
 N=40
-ip netns exec "$NS" "$PY" - "$PEER" "$N" <<'PY' || fail "cannot send frames on $PEER"
+send_frames() { # FIRST: N numbered frames on PEER, then waits until the collector wrote them
+    ip netns exec "$NS" "$PY" - "$PEER" "$N" "$1" <<'PY' || fail "cannot send frames on $PEER"
 import socket, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((sys.argv[1], 0))
-for i in range(int(sys.argv[2])):
+for i in range(int(sys.argv[3]), int(sys.argv[3]) + int(sys.argv[2])):
     s.send(b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + b"pcktr-sdenv %04d" % i + bytes(30))
 PY
+    for ((i = 0; i < 100; i++)); do
+        got=$(scrape 9108 metrics | awk '$1 == "packeteur_output_packets_total" {print $2}') || true
+        [ "${got:-0}" -ge $(($1 + N)) ] && break
+        sleep 0.1
+    done
+}
 scrape() { ip netns exec "$NS" curl -sf --max-time 2 "http://127.0.0.1:$1/$2"; }
-for ((i = 0; i < 100; i++)); do
-    got=$(scrape 9108 metrics | awk '$1 == "packeteur_output_packets_total" {print $2}') || true
-    [ "${got:-0}" -ge "$N" ] && break
-    sleep 0.1
+send_frames 0
+# systemctl reload runs each unit's ExecReload with $MAINPID: both keep running, and capture
+# goes on (a SIGHUP used to kill the agent).
+for unit in pcktr-capture@.service:$AG:agent pcktr-collect.service:$COL:collector; do
+    IFS=: read -r u pid name <<<"$unit"
+    reload=$("$PY" "$SDENV" get "$conf/systemd/$u" ExecReload)
+    [ -n "$reload" ] || fail "$u has no ExecReload"
+    ${reload//\$MAINPID/$pid}
+    wait_log "$name" 'SIGHUP'
+    kill -0 "$pid" 2>/dev/null || fail "$u: ExecReload ($reload) ended the service"
 done
+send_frames "$N"
+N=$((2 * N))
 scrape 9109 status >"$W/agent-status.json" || fail "agent /status on :9109"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["capture"]; sys.exit(d["device"] != sys.argv[2])' \
     "$W/agent-status.json" "$DEV" || fail "the agent does not capture on $DEV: $(cat "$W/agent-status.json")"
