@@ -22,7 +22,7 @@
 #define SHARE_MS 1000           /* a body still being sent is reused this long */
 #define STALL_MS 5000           /* a response whose client takes nothing this long is reset */
 #define WATCH_MS 500            /* how often responses are checked for a stall */
-#define HELD_MAX_BYTES (64u << 20) /* rendered bodies held for all clients together */
+#define HELD_MAX_BYTES (32u << 20) /* rendered bodies held for all clients together */
 
 /* A rendered body, shared by the responses that send it; freed with the last of them. */
 struct body {

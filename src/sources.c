@@ -370,14 +370,15 @@ int
 pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
 {
     char host[sizeof(s->host)], device[sizeof(s->device)];
-    char *filter = malloc((size_t)h->filter.len + 1);
+    size_t filter_cap = (h->filter.len < PK_SOURCE_FILTER_MAX ? h->filter.len : PK_SOURCE_FILTER_MAX) + 1;
+    char *filter = malloc(filter_cap);
     int changed;
 
     if (filter == NULL)
         return 0;
     copy_str(host, sizeof(host), &h->host);
     copy_str(device, sizeof(device), &h->device);
-    copy_str(filter, (size_t)h->filter.len + 1, &h->filter);
+    copy_str(filter, filter_cap, &h->filter);
     changed = !s->have_hello || s->linktype != h->linktype || strcmp(s->host, host) != 0 ||
               strcmp(s->device, device) != 0 || strcmp(s->filter, filter) != 0;
     free(s->filter);

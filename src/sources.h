@@ -13,6 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * What is kept of a hello's filter: a BPF expression is rarely longer than a few hundred bytes,
+ * but a hello may carry 64 KiB, and 1024 sources of that would be 64 MiB of the collector's
+ * memory. Longer filters keep their first 8 KiB (whole UTF-8 characters), in /status and pcapng.
+ */
+#define PK_SOURCE_FILTER_MAX 8192
+
 enum pk_source_state { PK_SOURCE_UP, PK_SOURCE_STALE, PK_SOURCE_GONE, PK_SOURCE_STATES };
 
 extern const char *const pk_source_state_names[PK_SOURCE_STATES]; /* "up", "stale", "gone" */
@@ -43,7 +50,7 @@ struct pk_source {
     char peer[64];              /* transport peer address of the latest message, "" when unknown */
     char key[41];               /* the CURVE public key (Z85) it authenticated with, "" when none */
     char owner[PK_PEER_ID_LEN]; /* the peer it is bound to: its key, else its address */
-    char *filter;               /* owned; "" until a hello arrives */
+    char *filter;               /* owned; "" until a hello arrives; at most PK_SOURCE_FILTER_MAX */
     uint32_t linktype, snaplen, tsresol, heartbeat_ms;
     uint64_t start_ns;
     int have_hello, have_seq, have_index, said_goodbye, warned_linktype, warned_interfaces;

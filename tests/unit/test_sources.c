@@ -94,6 +94,16 @@ test_hello_and_limit(void **state)
     assert_int_equal(pk_source_apply_hello(s, &h), 0); /* the periodic hello changes nothing */
     assert_string_equal(s->filter, "port 80");
     assert_string_equal(s->host, "web1");
+    {
+        /* A 64 KiB filter keeps its first PK_SOURCE_FILTER_MAX bytes: the table stays bounded. */
+        static char big[65535];
+        memset(big, 'x', sizeof(big));
+        h.filter = (struct pk_str){big, sizeof(big)};
+        assert_int_equal(pk_source_apply_hello(s, &h), 1);
+        assert_int_equal(strlen(s->filter), PK_SOURCE_FILTER_MAX);
+        h.filter = (struct pk_str){"port 80", 7};
+        assert_int_equal(pk_source_apply_hello(s, &h), 1);
+    }
     h.linktype = 113;
     assert_int_equal(pk_source_apply_hello(s, &h), 1);
     f = frame(2, 0);
