@@ -1,6 +1,6 @@
 """An independent encoder of the packeteur wire protocol (docs/PROTOCOL.md), for tests that
 play a peer: a well-behaved agent, or an attacker who has read the document. Written from the
-document, not from src/frame.c, so that a test fails when the two disagree.
+document, not from src/wire/frame.c, so that a test fails when the two disagree.
 
     import sys; sys.path.insert(0, TESTS_DIR); import pktr_wire as w
     m = w.hello(source_id=7, seq=0, name="web1:eth0")

@@ -1,5 +1,5 @@
 /*
- * The transport contract. A transport moves opaque messages (encoded by src/frame.c) between
+ * The transport contract. A transport moves opaque messages (encoded by src/wire/frame.c) between
  * agents and a collector on the shared libuv loop; it never looks inside them. Each transport
  * is one `const struct pk_transport_ops` and embeds `struct pk_transport` first in its own state.
  *

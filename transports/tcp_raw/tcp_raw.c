@@ -8,8 +8,8 @@
  * for trusted networks or a tunnel (docs/PROTOCOL.md).
  *
  * A connection whose first bytes are a pcap or pcapng magic is a plain capture stream
- * (`tcpdump -U -w - | nc collector 7386`): src/capstream.c turns it into protocol messages, so
- * the owner sees one more source.
+ * (`tcpdump -U -w - | nc collector 7386`): src/formats/capstream.c turns it into protocol
+ * messages, so the owner sees one more source.
  */
 #include "endpoint.h"
 #include "pcktr.h"

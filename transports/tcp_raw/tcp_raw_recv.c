@@ -1,6 +1,6 @@
 /*
  * tcp-raw, the collector's side: reading one connection, its framing, plain capture streams
- * recognised by their first bytes (src/capstream.c), and the receive budget shared by all
+ * recognised by their first bytes (src/formats/capstream.c), and the receive budget shared by all
  * connections (tcp_raw.h). Only broken framing closes a connection; a message that is invalid
  * inside intact framing is the owner's to drop and count, and the connection goes on.
  */
