@@ -370,7 +370,8 @@ int
 pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
 {
     char host[sizeof(s->host)], device[sizeof(s->device)];
-    size_t filter_cap = (h->filter.len < PK_SOURCE_FILTER_MAX ? h->filter.len : PK_SOURCE_FILTER_MAX) + 1;
+    size_t filter_cap =
+        (h->filter.len < PK_SOURCE_FILTER_MAX ? h->filter.len : PK_SOURCE_FILTER_MAX) + 1;
     char *filter = malloc(filter_cap);
     int changed;
 

@@ -50,7 +50,7 @@ struct pk_source {
     char peer[64];              /* transport peer address of the latest message, "" when unknown */
     char key[41];               /* the CURVE public key (Z85) it authenticated with, "" when none */
     char owner[PK_PEER_ID_LEN]; /* the peer it is bound to: its key, else its address */
-    char *filter;               /* owned; "" until a hello arrives; at most PK_SOURCE_FILTER_MAX */
+    char *filter; /* owned; "" until a hello arrives; at most PK_SOURCE_FILTER_MAX bytes */
     uint32_t linktype, snaplen, tsresol, heartbeat_ms;
     uint64_t start_ns;
     int have_hello, have_seq, have_index, said_goodbye, warned_linktype, warned_interfaces;
