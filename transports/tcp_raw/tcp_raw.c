@@ -11,6 +11,7 @@
  * (`tcpdump -U -w - | nc collector 7386`): src/formats/capstream.c turns it into protocol
  * messages, so the owner sees one more source.
  */
+#include "bytes.h"
 #include "endpoint.h"
 #include "pcktr.h"
 #include "tcp_raw.h"
@@ -25,13 +26,6 @@
 
 static void start_connect(struct tcp_transport *tt);
 static void start_write(struct tcp_transport *tt);
-
-static void
-put_len(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- sender ---------------------------------------------------------------------------- */
 
@@ -235,7 +229,7 @@ tcp_send(struct pk_transport *t, const void *buf, size_t len)
         return -ENOMEM;
     m->next = NULL;
     m->len = LEN_PREFIX + len;
-    put_len(m->data, (uint32_t)len);
+    pk_put_le32(m->data, (uint32_t)len);
     memcpy(m->data + LEN_PREFIX, buf, len);
     if (tt->tail)
         tt->tail->next = m;

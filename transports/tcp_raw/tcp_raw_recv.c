@@ -4,6 +4,7 @@
  * connections (tcp_raw.h). Only broken framing closes a connection; a message that is invalid
  * inside intact framing is the owner's to drop and count, and the connection goes on.
  */
+#include "bytes.h"
 #include "capstream.h"
 #include "pcktr.h"
 #include "tcp_raw.h"
@@ -12,12 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-static uint32_t
-get_len(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static size_t
 over_free(size_t cap)
@@ -47,7 +42,7 @@ static size_t
 wanted_cap(const struct conn *c)
 {
     if (c->kind == CONN_MESSAGES && c->len >= LEN_PREFIX) {
-        size_t need = LEN_PREFIX + (size_t)get_len(c->buf);
+        size_t need = LEN_PREFIX + (size_t)pk_get_le32(c->buf);
         if (need > CONN_FREE_BUFFER && need <= LEN_PREFIX + c->tt->max_message)
             return need; /* parse closes a connection whose length is out of bounds */
         if (c->len + READ_CHUNK > CONN_FREE_BUFFER)
@@ -270,7 +265,7 @@ pk_tcp_raw_parse(struct conn *c)
         return;
     }
     while (!c->closing && tt->receiving && c->len - off >= LEN_PREFIX) {
-        uint32_t len = get_len(c->buf + off);
+        uint32_t len = pk_get_le32(c->buf + off);
         if (len < MIN_MESSAGE || len > tt->max_message) {
             report_bad_framing(c);
             pk_tcp_raw_close_conn(c, CLOSE_BAD_FRAMING);
