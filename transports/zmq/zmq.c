@@ -5,7 +5,9 @@
  * (budget, resume). A monitor socket (zmq_monitor.c) reports connects and disconnects; the
  * receiver bounds what peers can make libzmq hold (set_receiver_bounds, zmq_guard.c).
  * Closing runs zmq_ctx_term (which blocks for up to ZMQ_LINGER) on the libuv thread pool, so
- * the loop keeps serving while queued messages drain. See shared RECIPES.md section 2.
+ * the loop keeps serving while queued messages drain. Each fd has one uv_poll handle, started for
+ * UV_READABLE only, even on a sender (readiness is in ZMQ_EVENTS, not in libuv's events); the
+ * handles are closed before zmq_close, and ZMQ_LINGER is set only then, so zmq_ctx_term ends.
  */
 #include "access.h"
 #include "endpoint.h"
