@@ -160,6 +160,9 @@ get_str(const uint8_t *buf, size_t len, size_t *off, struct pk_str *s)
 static int
 decode_hello(const uint8_t *buf, size_t len, size_t off, struct pk_hello *h)
 {
+    struct pk_str *const strs[] = {&h->host, &h->device, &h->filter, &h->version};
+    int rc;
+
     if (len - off < 24)
         return -EBADMSG;
     h->linktype = pk_get_le32(buf + off);
@@ -170,9 +173,9 @@ decode_hello(const uint8_t *buf, size_t len, size_t off, struct pk_hello *h)
     h->heartbeat_ms = pk_get_le32(buf + off + 12);
     h->start_ns = pk_get_le64(buf + off + 16);
     off += 24;
-    if (get_str(buf, len, &off, &h->host) || get_str(buf, len, &off, &h->device) ||
-        get_str(buf, len, &off, &h->filter) || get_str(buf, len, &off, &h->version))
-        return -EBADMSG;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        if ((rc = get_str(buf, len, &off, strs[i])) != 0)
+            return rc;
     return off == len ? 0 : -EBADMSG;
 }
 

@@ -6,6 +6,7 @@
  */
 #include "bytes.h"
 #include "capstream.h"
+#include "log.h"
 #include "pcktr.h"
 #include "tcp_raw.h"
 
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#define PK_LOG_MODULE "tcp-raw"
 
 static size_t
 over_free(size_t cap)
@@ -156,6 +159,17 @@ report_bad_framing(struct conn *c)
     c->tt->base.on_message(&c->tt->base, c->buf, 0, &c->who);
 }
 
+/*
+ * Why a capture stream was given up (the decoder's sentence): the owner only hears of broken
+ * framing. Rate-limited by its event (log.c), as a flood of bad streams must not flood the log.
+ */
+static void
+log_capstream_error(struct conn *c, const char *err)
+{
+    pk_warn_with(&(struct pk_log_fields){.event = "capture_stream_invalid", .peer = c->peer},
+                 "capture stream from %s: %s; the connection is closed", c->peer, err);
+}
+
 static void
 deliver(struct conn *c, const uint8_t *msg, size_t len)
 {
@@ -241,6 +255,7 @@ parse_capture(struct conn *c)
     if (c->len == 0)
         return; /* nothing to parse, and buf may be NULL */
     if ((n = pk_capstream_parse(c->capstream, c->buf, c->len, err)) < 0) {
+        log_capstream_error(c, err);
         report_bad_framing(c);
         pk_tcp_raw_close_conn(c, CLOSE_BAD_FRAMING);
         return;
@@ -329,8 +344,9 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         char err[PK_ERRBUF_SIZE];
         int broken = c->len > 0;
-        if (c->kind == CONN_CAPTURE_STREAM && !c->closing)
-            broken = pk_capstream_end(c->capstream, c->len, err) != 0;
+        if (c->kind == CONN_CAPTURE_STREAM && !c->closing &&
+            (broken = pk_capstream_end(c->capstream, c->len, err) != 0))
+            log_capstream_error(c, err);
         if (broken && !c->closing)
             report_bad_framing(c); /* the stream ended inside a message or record */
         pk_tcp_raw_close_conn(c, broken ? CLOSE_BAD_FRAMING : CLOSE_CLEAN);

@@ -146,6 +146,13 @@ setopt_int(void *sock, int opt, int value)
     return zmq_setsockopt(sock, opt, &value, sizeof(value));
 }
 
+/* An option libzmq must take: 0, or -errno with errbuf naming it. */
+static int
+setopt_must(void *sock, int opt, const char *name, int value, char *errbuf)
+{
+    return setopt_int(sock, opt, value) == 0 ? 0 : zmq_fail(errbuf, "zmq: cannot set", name);
+}
+
 static int
 attach_endpoints(struct zmq_transport *zt, const struct pk_endpoint *ep, char *errbuf)
 {
@@ -184,9 +191,9 @@ setopt_key(struct zmq_transport *zt, int opt, const char *z85, char *errbuf)
     return 0;
 }
 
-/* What peers may make the receiver hold (the constants above; docs/SECURITY.md). */
-static void
-set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *opts)
+/* What peers may make the receiver hold (the constants above; docs/SECURITY.md). 0 or -errno. */
+static int
+set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *opts, char *errbuf)
 {
     uint64_t max = opts->peer_max_message ? opts->peer_max_message : opts->max_message;
     int64_t zmax = (int64_t)(max * MAXMSGSIZE_FACTOR + CURVE_FRAME_OVERHEAD);
@@ -196,8 +203,10 @@ set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *op
     zt->max_peers = opts->max_peers;
     zt->conn_bound = ((hwm < RCVHWM_MIN ? RCVHWM_MIN : hwm) + 2) * ((uint64_t)zmax + 64) +
                      GUARD_SLACK_BYTES;
-    zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &zmax, sizeof(zmax));
-    setopt_int(zt->sock, ZMQ_RCVHWM, hwm < RCVHWM_MIN ? RCVHWM_MIN : (int)hwm);
+    if (zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &zmax, sizeof(zmax)) != 0)
+        return zmq_fail(errbuf, "zmq: cannot set", "ZMQ_MAXMSGSIZE");
+    return setopt_must(zt->sock, ZMQ_RCVHWM, "ZMQ_RCVHWM", hwm < RCVHWM_MIN ? RCVHWM_MIN : (int)hwm,
+                       errbuf);
 }
 
 /* CURVE keys, and the ZAP handler that checks peers on the receiver. Before bind/connect. */
@@ -211,12 +220,15 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
     if (opts->role == PK_TRANSPORT_SENDER) {
         if (!curve)
             return 0;
-        return setopt_key(zt, ZMQ_CURVE_SERVERKEY, opts->server_public, errbuf) ||
-               setopt_key(zt, ZMQ_CURVE_PUBLICKEY, opts->public_key, errbuf) ||
-               setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf);
+        if ((rc = setopt_key(zt, ZMQ_CURVE_SERVERKEY, opts->server_public, errbuf)) != 0)
+            return rc;
+        if ((rc = setopt_key(zt, ZMQ_CURVE_PUBLICKEY, opts->public_key, errbuf)) != 0)
+            return rc;
+        return setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf);
     }
-    if (curve && (setopt_int(zt->sock, ZMQ_CURVE_SERVER, 1) != 0 ||
-                  setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf) != 0))
+    if (curve && setopt_int(zt->sock, ZMQ_CURVE_SERVER, 1) != 0)
+        return zmq_fail(errbuf, "zmq: cannot enable", "CURVE");
+    if (curve && setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf) != 0)
         return zmq_fail(errbuf, "zmq: cannot enable", "CURVE");
     /* ZAP runs when there is something to check, or a key to attach to messages. */
     if (!curve && (opts->access == NULL || opts->access->nallow == 0))
@@ -225,10 +237,11 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
     if (zt->zap.watching)
         zt->handles |= H_ZAP;
     if (rc != 0)
-        return -1;
+        return rc;
     zt->zap_on = 1;
     /* With the NULL mechanism libzmq asks ZAP only for sockets that name a ZAP domain. */
-    zmq_setsockopt(zt->sock, ZMQ_ZAP_DOMAIN, PK_ZAP_DOMAIN, strlen(PK_ZAP_DOMAIN));
+    if (zmq_setsockopt(zt->sock, ZMQ_ZAP_DOMAIN, PK_ZAP_DOMAIN, strlen(PK_ZAP_DOMAIN)) != 0)
+        return zmq_fail(errbuf, "zmq: cannot set", "ZMQ_ZAP_DOMAIN");
     return 0;
 }
 
@@ -258,14 +271,19 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         zmq_fail(errbuf, "zmq", "socket");
         goto fail;
     }
-    setopt_int(zt->sock, ZMQ_LINGER, 0); /* the real linger is set at close */
-    setopt_int(zt->sock, ZMQ_IPV6, 1);
+    /* The real linger is set at close. */
+    if (setopt_must(zt->sock, ZMQ_LINGER, "ZMQ_LINGER", 0, errbuf) != 0 ||
+        setopt_must(zt->sock, ZMQ_IPV6, "ZMQ_IPV6", 1, errbuf) != 0)
+        goto fail;
     if (opts->role == PK_TRANSPORT_SENDER) {
-        setopt_int(zt->sock, ZMQ_SNDHWM, (int)opts->queue_limit);
-        setopt_int(zt->sock, ZMQ_RECONNECT_IVL, RECONNECT_IVL_MS);
-        setopt_int(zt->sock, ZMQ_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS);
-    } else {
-        set_receiver_bounds(zt, opts);
+        if (setopt_must(zt->sock, ZMQ_SNDHWM, "ZMQ_SNDHWM", (int)opts->queue_limit, errbuf) != 0 ||
+            setopt_must(zt->sock, ZMQ_RECONNECT_IVL, "ZMQ_RECONNECT_IVL", RECONNECT_IVL_MS,
+                        errbuf) != 0 ||
+            setopt_must(zt->sock, ZMQ_RECONNECT_IVL_MAX, "ZMQ_RECONNECT_IVL_MAX",
+                        RECONNECT_IVL_MAX_MS, errbuf) != 0)
+            goto fail;
+    } else if (set_receiver_bounds(zt, opts, errbuf) != 0) {
+        goto fail;
     }
     if (configure_security(zt, loop, opts, errbuf) != 0)
         goto fail;
@@ -274,12 +292,24 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     if (attach_endpoints(zt, ep, errbuf) != 0)
         goto fail;
 
-    uv_idle_init(loop, &zt->idle);
-    uv_timer_init(loop, &zt->retry_timer);
-    uv_timer_init(loop, &zt->guard_timer);
-    zt->handles |= H_IDLE | H_TIMER | H_GUARD;
+    if ((rc = uv_idle_init(loop, &zt->idle)) == 0) {
+        zt->handles |= H_IDLE;
+        rc = uv_timer_init(loop, &zt->retry_timer);
+    }
+    if (rc == 0) {
+        zt->handles |= H_TIMER;
+        rc = uv_timer_init(loop, &zt->guard_timer);
+    }
+    if (rc != 0) {
+        pk_seterr(errbuf, rc, "zmq: cannot start timers: %s", uv_strerror(rc));
+        goto fail;
+    }
+    zt->handles |= H_GUARD;
     uv_unref((uv_handle_t *)&zt->guard_timer); /* runs while connections are watched, unref'd */
-    zmq_getsockopt(zt->sock, ZMQ_FD, &fd, &fdlen);
+    if (zmq_getsockopt(zt->sock, ZMQ_FD, &fd, &fdlen) != 0) {
+        zmq_fail(errbuf, "zmq: cannot get", "ZMQ_FD");
+        goto fail;
+    }
     if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) == 0) {
         zt->handles |= H_SOCK;
         rc = uv_poll_start(&zt->sock_poll, UV_READABLE, on_sock_poll);
@@ -289,10 +319,18 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         goto fail;
     }
     fdlen = sizeof(fd);
-    zmq_getsockopt(zt->mon, ZMQ_FD, &fd, &fdlen);
-    if (uv_poll_init_socket(loop, &zt->mon_poll, fd) == 0)
+    if (zmq_getsockopt(zt->mon, ZMQ_FD, &fd, &fdlen) != 0) {
+        zmq_fail(errbuf, "zmq: cannot get the monitor's", "ZMQ_FD");
+        goto fail;
+    }
+    if ((rc = uv_poll_init_socket(loop, &zt->mon_poll, fd)) == 0) {
         zt->handles |= H_MON;
-    uv_poll_start(&zt->mon_poll, UV_READABLE, on_mon_poll);
+        rc = uv_poll_start(&zt->mon_poll, UV_READABLE, on_mon_poll);
+    }
+    if (rc != 0) {
+        pk_seterr(errbuf, rc, "zmq: cannot watch the monitor: %s", uv_strerror(rc));
+        goto fail;
+    }
     /* Both fds may have been signalled before they were watched: look once on the first turn. */
     uv_idle_start(&zt->idle, on_idle);
     return &zt->base;
@@ -394,7 +432,8 @@ on_handle_closed(uv_handle_t *h)
     if (--zt->handles_open > 0)
         return;
     /* Only now: libuv no longer polls the fds that zmq_close will release. */
-    setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms);
+    if (setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms) != 0)
+        zt->linger_ms = 0; /* libzmq keeps linger 0: what is queued is dropped, "not flushed" */
     zt->closed_at_ns = uv_hrtime();
     if (zt->mon)
         zmq_close(zt->mon);
