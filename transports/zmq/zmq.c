@@ -247,13 +247,31 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
 
 static void close_handles(struct zmq_transport *zt);
 
+/* Polls sock's ZMQ_FD for UV_READABLE with poll (bit in zt->handles once initialised). */
+static int
+watch_fd(struct zmq_transport *zt, void *sock, uv_poll_t *poll, unsigned bit, uv_poll_cb cb,
+         const char *what, char *errbuf)
+{
+    uv_os_sock_t fd;
+    size_t fdlen = sizeof(fd);
+    int rc;
+
+    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &fdlen) != 0)
+        return zmq_fail(errbuf, "zmq: cannot get ZMQ_FD of", what);
+    if ((rc = uv_poll_init_socket(zt->loop, poll, fd)) == 0) {
+        zt->handles |= bit;
+        rc = uv_poll_start(poll, UV_READABLE, cb);
+    }
+    if (rc != 0)
+        return pk_seterr(errbuf, rc, "zmq: cannot watch %s: %s", what, uv_strerror(rc));
+    return 0;
+}
+
 static struct pk_transport *
 zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
          char *errbuf)
 {
     struct zmq_transport *zt = calloc(1, sizeof(*zt));
-    uv_os_sock_t fd;
-    size_t fdlen = sizeof(fd);
     int rc;
 
     if (zt == NULL) {
@@ -306,31 +324,9 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     }
     zt->handles |= H_GUARD;
     uv_unref((uv_handle_t *)&zt->guard_timer); /* runs while connections are watched, unref'd */
-    if (zmq_getsockopt(zt->sock, ZMQ_FD, &fd, &fdlen) != 0) {
-        zmq_fail(errbuf, "zmq: cannot get", "ZMQ_FD");
+    if (watch_fd(zt, zt->sock, &zt->sock_poll, H_SOCK, on_sock_poll, "socket", errbuf) != 0 ||
+        watch_fd(zt, zt->mon, &zt->mon_poll, H_MON, on_mon_poll, "the monitor", errbuf) != 0)
         goto fail;
-    }
-    if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) == 0) {
-        zt->handles |= H_SOCK;
-        rc = uv_poll_start(&zt->sock_poll, UV_READABLE, on_sock_poll);
-    }
-    if (rc != 0) {
-        pk_seterr(errbuf, rc, "zmq: cannot watch socket: %s", uv_strerror(rc));
-        goto fail;
-    }
-    fdlen = sizeof(fd);
-    if (zmq_getsockopt(zt->mon, ZMQ_FD, &fd, &fdlen) != 0) {
-        zmq_fail(errbuf, "zmq: cannot get the monitor's", "ZMQ_FD");
-        goto fail;
-    }
-    if ((rc = uv_poll_init_socket(loop, &zt->mon_poll, fd)) == 0) {
-        zt->handles |= H_MON;
-        rc = uv_poll_start(&zt->mon_poll, UV_READABLE, on_mon_poll);
-    }
-    if (rc != 0) {
-        pk_seterr(errbuf, rc, "zmq: cannot watch the monitor: %s", uv_strerror(rc));
-        goto fail;
-    }
     /* Both fds may have been signalled before they were watched: look once on the first turn. */
     uv_idle_start(&zt->idle, on_idle);
     return &zt->base;
