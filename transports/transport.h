@@ -77,7 +77,7 @@ struct pk_transport_ops {
     /* 1 when the peer string of on_message and on_peer names one connection, so that the owner
      * can follow a source's connection (open, close); 0 when it cannot (zmq) */
     int per_connection_peers;
-    int encrypts; /* 1 when it takes CURVE keys (opts->curve) */
+    int encrypts; /* 1 when it takes CURVE keys (opts->server_public, public_key, secret_key) */
     /** Creates, binds (receiver) or connects (sender) ep, which is resolved. NULL + errbuf. */
     struct pk_transport *(*open)(uv_loop_t *loop, const struct pk_endpoint *ep,
                                  const struct pk_transport_opts *opts, char *errbuf);

@@ -60,32 +60,42 @@ on_sighup(uv_signal_t *h, int signum)
     s->on_hup(s->data);
 }
 
-void
+int
 pk_signals_start(struct pk_signals *s, uv_loop_t *loop, void (*on_stop)(void *, int), void *data)
 {
+    int rc;
+
     s->on_stop = on_stop;
     s->on_hup = NULL;
     s->data = data;
     s->received = s->stopping = 0;
-    uv_signal_init(loop, &s->sigint);
-    uv_signal_init(loop, &s->sigterm);
-    s->sigint.data = s->sigterm.data = s;
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    if ((rc = uv_signal_init(loop, &s->sigint)) != 0)
+        return rc;
+    s->sigint.data = s;
     /* Signal handles must not keep the loop alive once the work is done. */
     uv_unref((uv_handle_t *)&s->sigint);
+    if ((rc = uv_signal_init(loop, &s->sigterm)) != 0)
+        return rc;
+    s->sigterm.data = s;
     uv_unref((uv_handle_t *)&s->sigterm);
+    if ((rc = uv_signal_start(&s->sigint, on_signal, SIGINT)) != 0 ||
+        (rc = uv_signal_start(&s->sigterm, on_signal, SIGTERM)) != 0)
+        return rc;
     handlers_started = 1;
+    return 0;
 }
 
-void
+int
 pk_signals_start_hup(struct pk_signals *s, void (*on_hup)(void *))
 {
+    int rc;
+
     s->on_hup = on_hup;
-    uv_signal_init(s->sigint.loop, &s->sighup);
+    if ((rc = uv_signal_init(s->sigint.loop, &s->sighup)) != 0)
+        return rc;
     s->sighup.data = s;
-    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
     uv_unref((uv_handle_t *)&s->sighup);
+    return uv_signal_start(&s->sighup, on_sighup, SIGHUP);
 }
 
 void

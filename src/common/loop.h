@@ -29,12 +29,15 @@ void pk_signals_block(void);
 /**
  * Calls on_stop at the first SIGINT or SIGTERM. A second one, or one after pk_signals_close,
  * means the user will not wait for the flush: the process exits 1 at once, saying so.
+ * 0, or the negative errno of libuv's uv_signal_init or uv_signal_start (the handles that were
+ * initialised are closed by pk_loop_finish).
  */
-void pk_signals_start(struct pk_signals *s, uv_loop_t *loop, void (*on_stop)(void *, int),
-                      void *data);
+int pk_signals_start(struct pk_signals *s, uv_loop_t *loop, void (*on_stop)(void *, int),
+                     void *data);
 
-/** After pk_signals_start: calls on_hup(data) at each SIGHUP, for as long as the loop runs. */
-void pk_signals_start_hup(struct pk_signals *s, void (*on_hup)(void *));
+/** After pk_signals_start: calls on_hup(data) at each SIGHUP, for as long as the loop runs.
+ *  0 or a negative errno, as pk_signals_start. */
+int pk_signals_start_hup(struct pk_signals *s, void (*on_hup)(void *));
 
 /**
  * The process is stopping: from now on SIGINT or SIGTERM exits at once. The handles stay open

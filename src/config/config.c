@@ -3,6 +3,7 @@
  * the README table test and the error messages all follow from the row.
  */
 #include "config.h"
+#include "frame.h"
 #include "log.h"
 #include "pcktr.h"
 #include "transport.h"
@@ -79,7 +80,7 @@ static const struct cfg_var vars[] = {
     {"SOURCE_GONE_AFTER", CFG_DURATION, F(gone_after_ms), "60s", NULL, 100, 604800000,
      "collect: a source silent this long (or that said goodbye) is \"gone\""},
     /* The smallest: one batch of a single largest packet (header, 255-byte name, body, record). */
-    {"COLLECT_MAX_MESSAGE", CFG_SIZE, F(collect_max_message), "384K", NULL, 262471, 16ULL << 20,
+    {"COLLECT_MAX_MESSAGE", CFG_SIZE, F(collect_max_message), "384K", NULL, PK_FRAME_BATCH_CAP(0), 16ULL << 20,
      "collect (zmq): largest relay message taken; larger ones are dropped and counted as "
      "oversized. An agent sends up to BATCH_BYTES + 256K + 327 bytes: raise it for BATCH_BYTES "
      "over 120K"},
@@ -114,6 +115,18 @@ static const struct cfg_var vars[] = {
 };
 
 #undef F
+
+/* The value a variable has when the environment does not set it: its row's default. */
+static const char *
+value_or_default(pk_getenv_fn getenv_fn, const char *name)
+{
+    const char *value = getenv_fn(name);
+
+    for (size_t i = 0; value == NULL && i < PK_ARRAY_LEN(vars); i++)
+        if (strcmp(vars[i].name, name) == 0)
+            value = vars[i].def;
+    return value;
+}
 
 static int
 choice_index(const char *choices, const char *value)
@@ -275,11 +288,11 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
                          "(see tcpdump -D)");
 
     if (cfg->gone_after_ms < cfg->stale_after_ms) {
-        const char *gone = getenv_fn("SOURCE_GONE_AFTER"), *stale = getenv_fn("SOURCE_STALE_AFTER");
         return pk_seterr(errbuf, -EINVAL,
                          "SOURCE_GONE_AFTER=\"%s\" is shorter than SOURCE_STALE_AFTER=\"%s\"; "
                          "accepted: at least SOURCE_STALE_AFTER",
-                         gone ? gone : "60s", stale ? stale : "5s");
+                         value_or_default(getenv_fn, "SOURCE_GONE_AFTER"),
+                         value_or_default(getenv_fn, "SOURCE_STALE_AFTER"));
     }
     if (cfg->source_name == NULL) {
         const char *what = cfg->read_file ? cfg->read_file : cfg->device;
@@ -291,7 +304,7 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
                  slash ? slash + 1 : what);
         cfg->source_name = cfg->source_name_buf;
     }
-    if (cfg->source_name[0] == '\0' || strlen(cfg->source_name) > 255)
+    if (cfg->source_name[0] == '\0' || strlen(cfg->source_name) > PK_FRAME_NAME_MAX)
         return pk_seterr(errbuf, -EINVAL,
                          "SOURCE_NAME=\"%s\" is invalid; accepted: 1 to 255 bytes",
                          cfg->source_name);

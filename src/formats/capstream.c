@@ -5,6 +5,7 @@
  */
 #include "capstream.h"
 #include "frame.h"
+#include "pcapfmt.h"
 #include "pcktr.h"
 
 #include <errno.h>
@@ -15,12 +16,9 @@
 #define MAX_IFACES 64
 #define MAX_BLOCK (2u << 20)     /* the largest pcapng block accepted */
 #define BATCH_BYTES (64u * 1024) /* a packets message is sent when it holds this much */
-#define PCAP_HEADER 24
-#define PCAP_RECORD 16
 #define CONTROL_CAP 4096
 
 enum { FMT_UNKNOWN, FMT_PCAP, FMT_PCAPNG };
-enum { BT_SHB = 0x0A0D0D0A, BT_IDB = 1, BT_SPB = 3, BT_EPB = 6 };
 
 struct iface {
     uint32_t linktype, snaplen;
@@ -73,16 +71,15 @@ pk_capstream_detect(const uint8_t *buf, size_t len)
     if (len < 4)
         return -EAGAIN;
     memcpy(&m, buf, 4);
-    return m == 0xa1b2c3d4 || m == 0xd4c3b2a1 || m == 0xa1b23c4d || m == 0x4d3cb2a1 ||
-           m == BT_SHB;
+    return m == PK_PCAP_MAGIC_US || m == PK_PCAP_MAGIC_US_SWAPPED || m == PK_PCAP_MAGIC_NS ||
+           m == PK_PCAP_MAGIC_NS_SWAPPED || m == PK_PCAPNG_BT_SHB;
 }
 
 struct pk_capstream *
 pk_capstream_new(const char *peer, pk_capstream_emit_cb emit, void *data)
 {
     struct pk_capstream *cs = calloc(1, sizeof(*cs));
-    size_t cap = BATCH_BYTES + PK_FRAME_HEADER_LEN + 255 + PK_PACKETS_BODY_HEADER_LEN +
-                 PK_RECORD_HEADER_LEN + PK_FRAME_MAX_CAPLEN;
+    size_t cap = PK_FRAME_BATCH_CAP(BATCH_BYTES);
 
     if (cs == NULL || (cs->batch_buf = malloc(cap)) == NULL) {
         free(cs);
@@ -212,20 +209,20 @@ parse_pcap(struct pk_capstream *cs, const uint8_t *buf, size_t len, char *errbuf
 
     if (!cs->have_header) {
         uint32_t magic;
-        if (len < PCAP_HEADER)
+        if (len < PK_PCAP_FILE_HEADER_LEN)
             return 0;
         memcpy(&magic, buf, 4);
-        cs->swapped = magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1;
-        cs->pcap_nsec = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
+        cs->swapped = magic == PK_PCAP_MAGIC_US_SWAPPED || magic == PK_PCAP_MAGIC_NS_SWAPPED;
+        cs->pcap_nsec = magic == PK_PCAP_MAGIC_NS || magic == PK_PCAP_MAGIC_NS_SWAPPED;
         cs->nifaces = 1;
         cs->ifaces[0].snaplen = rd32(cs, buf + 16);
         cs->ifaces[0].linktype = rd32(cs, buf + 20) & 0xffff; /* upper bits: FCS length */
         if (rd16(cs, buf + 4) != 2)
             return pk_seterr(errbuf, -EBADMSG, "pcap version %u (expected 2)", rd16(cs, buf + 4));
         cs->have_header = 1;
-        off = PCAP_HEADER;
+        off = PK_PCAP_FILE_HEADER_LEN;
     }
-    while (len - off >= PCAP_RECORD) {
+    while (len - off >= PK_PCAP_RECORD_HEADER_LEN) {
         const uint8_t *r = buf + off;
         uint32_t caplen = rd32(cs, r + 8), origlen = rd32(cs, r + 12), frac = rd32(cs, r + 4);
         uint64_t ts;
@@ -233,12 +230,12 @@ parse_pcap(struct pk_capstream *cs, const uint8_t *buf, size_t len, char *errbuf
         if (caplen > PK_FRAME_MAX_CAPLEN)
             return pk_seterr(errbuf, -EBADMSG, "pcap record of %u bytes (at most %u)", caplen,
                              PK_FRAME_MAX_CAPLEN);
-        if (len - off - PCAP_RECORD < caplen)
+        if (len - off - PK_PCAP_RECORD_HEADER_LEN < caplen)
             break;
         ts = (uint64_t)rd32(cs, r) * 1000000000u + (uint64_t)frac * (cs->pcap_nsec ? 1u : 1000u);
-        if ((rc = add_packet(cs, 0, ts, caplen, origlen, r + PCAP_RECORD, errbuf)) != 0)
+        if ((rc = add_packet(cs, 0, ts, caplen, origlen, r + PK_PCAP_RECORD_HEADER_LEN, errbuf)) != 0)
             return rc;
-        off += PCAP_RECORD + caplen;
+        off += PK_PCAP_RECORD_HEADER_LEN + caplen;
     }
     return (long)off;
 }
@@ -344,7 +341,7 @@ pcapng_block(struct pk_capstream *cs, uint32_t type, const uint8_t *b, uint32_t 
     const uint8_t *end = b + total - 4; /* before the trailing length */
 
     switch (type) {
-    case BT_SHB:
+    case PK_PCAPNG_BT_SHB:
         if (cs->have_header)
             end_section(cs); /* a new section: new interfaces, new sources */
         if (total < 28)
@@ -356,7 +353,7 @@ pcapng_block(struct pk_capstream *cs, uint32_t type, const uint8_t *b, uint32_t 
         if (each_option(cs, b + 24, end, on_shb_option, NULL) != 0)
             return pk_seterr(errbuf, -EBADMSG, "bad section header options");
         return 0;
-    case BT_IDB: {
+    case PK_PCAPNG_BT_IDB: {
         struct iface *ifc;
         if (total < 20)
             return pk_seterr(errbuf, -EBADMSG, "interface description of %u bytes", total);
@@ -372,7 +369,7 @@ pcapng_block(struct pk_capstream *cs, uint32_t type, const uint8_t *b, uint32_t 
         cs->nifaces++;
         return 0;
     }
-    case BT_EPB: {
+    case PK_PCAPNG_BT_EPB: {
         uint32_t id, caplen;
         if (total < 32)
             return pk_seterr(errbuf, -EBADMSG, "enhanced packet block of %u bytes", total);
@@ -387,7 +384,7 @@ pcapng_block(struct pk_capstream *cs, uint32_t type, const uint8_t *b, uint32_t 
                                 (uint64_t)rd32(cs, b + 12) << 32 | rd32(cs, b + 16)),
                           caplen, rd32(cs, b + 24), b + 28, errbuf);
     }
-    case BT_SPB: {
+    case PK_PCAPNG_BT_SPB: {
         uint32_t origlen, caplen;
         if (total < 16 || cs->nifaces == 0)
             return pk_seterr(errbuf, -EBADMSG, "bad simple packet block");
@@ -414,12 +411,12 @@ parse_pcapng(struct pk_capstream *cs, const uint8_t *buf, size_t len, char *errb
         uint32_t type, total;
         int rc;
         memcpy(&type, b, 4);
-        if (type == BT_SHB) { /* the byte-order magic decides how to read this section */
+        if (type == PK_PCAPNG_BT_SHB) { /* the byte-order magic decides how to read this section */
             uint32_t bom;
             memcpy(&bom, b + 8, 4);
-            if (bom != 0x1A2B3C4D && bom != 0x4D3C2B1A)
+            if (bom != PK_PCAPNG_BOM && bom != PK_PCAPNG_BOM_SWAPPED)
                 return pk_seterr(errbuf, -EBADMSG, "bad pcapng byte-order magic");
-            cs->swapped = bom == 0x4D3C2B1A;
+            cs->swapped = bom == PK_PCAPNG_BOM_SWAPPED;
         } else if (!cs->have_header) {
             return pk_seterr(errbuf, -EBADMSG, "pcapng stream without a section header");
         }
@@ -448,7 +445,7 @@ pk_capstream_parse(struct pk_capstream *cs, const uint8_t *buf, size_t len, char
         if (len < 4)
             return 0;
         memcpy(&m, buf, 4);
-        cs->format = m == BT_SHB ? FMT_PCAPNG : FMT_PCAP;
+        cs->format = m == PK_PCAPNG_BT_SHB ? FMT_PCAPNG : FMT_PCAP;
     }
     rc = cs->format == FMT_PCAP ? parse_pcap(cs, buf, len, errbuf)
                                 : parse_pcapng(cs, buf, len, errbuf);

@@ -3,11 +3,6 @@
 
 #include <string.h>
 
-#define BT_SHB 0x0A0D0D0Au
-#define BT_IDB 1u
-#define BT_EPB 6u
-#define BT_ISB 5u
-
 static size_t
 pad4(size_t n)
 {
@@ -98,8 +93,8 @@ pk_pcapng_shb(uint8_t *buf, size_t cap, const char *hardware, const char *os,
     struct blockw w = {buf, cap, 0, 0};
     int64_t section_length = -1; /* unknown: a stream */
 
-    begin(&w, BT_SHB);
-    put32(&w, 0x1A2B3C4D);
+    begin(&w, PK_PCAPNG_BT_SHB);
+    put32(&w, PK_PCAPNG_BOM);
     put16(&w, 1);
     put16(&w, 0);
     put(&w, &section_length, 8);
@@ -118,7 +113,7 @@ pk_pcapng_idb(uint8_t *buf, size_t cap, uint32_t linktype, uint32_t snaplen, con
 
     if (linktype > 0xffff)
         return 0; /* the field has 16 bits: never write another link type than asked */
-    begin(&w, BT_IDB);
+    begin(&w, PK_PCAPNG_BT_IDB);
     put16(&w, (uint16_t)linktype);
     put16(&w, 0);
     put32(&w, snaplen);
@@ -139,7 +134,7 @@ void
 pk_pcapng_epb_head(uint8_t *buf, uint32_t if_id, uint64_t ts_ns, uint32_t caplen,
                    uint32_t origlen)
 {
-    uint32_t v[7] = {BT_EPB, (uint32_t)(PK_PCAPNG_EPB_HEADER + pad4(caplen) + 4), if_id,
+    uint32_t v[7] = {PK_PCAPNG_BT_EPB, (uint32_t)(PK_PCAPNG_EPB_HEADER + pad4(caplen) + 4), if_id,
                      (uint32_t)(ts_ns >> 32), (uint32_t)ts_ns, caplen, origlen};
 
     memcpy(buf, v, sizeof(v));
@@ -161,7 +156,7 @@ pk_pcapng_isb(uint8_t *buf, size_t cap, uint32_t if_id, const struct pk_pcapng_i
 {
     struct blockw w = {buf, cap, 0, 0};
 
-    begin(&w, BT_ISB);
+    begin(&w, PK_PCAPNG_BT_ISB);
     put32(&w, if_id);
     put32(&w, (uint32_t)(s->ts_ns >> 32));
     put32(&w, (uint32_t)s->ts_ns);

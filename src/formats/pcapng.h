@@ -6,10 +6,10 @@
 #ifndef PK_PCAPNG_H
 #define PK_PCAPNG_H
 
+#include "pcapfmt.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#define PK_PCAPNG_EPB_HEADER 28 /* block type .. original length */
 
 size_t pk_pcapng_shb(uint8_t *buf, size_t cap, const char *hardware, const char *os,
                      const char *application);

@@ -7,7 +7,7 @@ void
 pk_pcap_file_header(uint8_t *buf, uint32_t linktype, uint32_t snaplen)
 {
     uint32_t magic = PK_PCAP_MAGIC_NS, zone = 0, sigfigs = 0;
-    uint16_t major = 2, minor = 4;
+    uint16_t major = PK_PCAP_VERSION_MAJOR, minor = PK_PCAP_VERSION_MINOR;
 
     memcpy(buf, &magic, 4);
     memcpy(buf + 4, &major, 2);

@@ -5,12 +5,11 @@
 #ifndef PK_PCAPOUT_H
 #define PK_PCAPOUT_H
 
+#include "pcapfmt.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#define PK_PCAP_FILE_HEADER_LEN 24
-#define PK_PCAP_RECORD_HEADER_LEN 16
-#define PK_PCAP_MAGIC_NS 0xa1b23c4du
 #define PK_PCAP_STREAM_SNAPLEN 262144u /* the largest any source may send */
 
 /** Writes the 24-byte file header for a stream of the given link type. */

@@ -1,5 +1,6 @@
 /* Address family classification; see afamily.h. */
 #include "afamily.h"
+#include "bytes.h"
 
 const char *const pk_af_names[PK_AF_COUNT] = {"IPv4", "IPv6", "other"};
 
@@ -47,15 +48,15 @@ pk_af_classify(uint32_t linktype, const uint8_t *p, uint32_t caplen)
     switch (linktype) {
     case LINKTYPE_ETHERNET:
         for (off = 12; off + 2 <= caplen; off += 4) {
-            type = (uint16_t)(p[off] << 8 | p[off + 1]);
+            type = pk_get_be16(p + off);
             if (type != 0x8100 && type != 0x88a8 && type != 0x9100)
                 return from_ethertype(type);
         }
         return PK_AF_OTHER;
     case LINKTYPE_LINUX_SLL: /* protocol type at offset 14 */
-        return caplen >= 16 ? from_ethertype((uint16_t)(p[14] << 8 | p[15])) : PK_AF_OTHER;
+        return caplen >= 16 ? from_ethertype(pk_get_be16(p + 14)) : PK_AF_OTHER;
     case LINKTYPE_LINUX_SLL2: /* protocol type first */
-        return caplen >= 2 ? from_ethertype((uint16_t)(p[0] << 8 | p[1])) : PK_AF_OTHER;
+        return caplen >= 2 ? from_ethertype(pk_get_be16(p)) : PK_AF_OTHER;
     case LINKTYPE_RAW:
     case DLT_RAW_BSD:
     case DLT_RAW_OPENBSD:
@@ -68,10 +69,10 @@ pk_af_classify(uint32_t linktype, const uint8_t *p, uint32_t caplen)
     case LINKTYPE_LOOP: /* always big-endian */
         if (caplen < 4)
             return PK_AF_OTHER;
-        little = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        little = pk_get_le32(p);
         if (linktype == LINKTYPE_NULL && from_bsd_af(little) != PK_AF_OTHER)
             return from_bsd_af(little);
-        return from_bsd_af((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+        return from_bsd_af(pk_get_be32(p));
     default:
         return PK_AF_OTHER;
     }

@@ -201,10 +201,12 @@ pk_httpsend_respond(struct pk_http_sender *h, h2o_req_t *req, size_t i)
         send_piece(r);
 }
 
-void
+int
 pk_httpsend_init(struct pk_http_sender *h, uv_loop_t *loop, const struct pk_http_route *routes,
                  size_t nroutes, void *data, struct pk_http_counters *counters)
 {
+    int rc;
+
     memset(h, 0, sizeof(*h));
     h->loop = loop;
     h->routes = routes;
@@ -212,9 +214,10 @@ pk_httpsend_init(struct pk_http_sender *h, uv_loop_t *loop, const struct pk_http
     h->data = data;
     h->counters = counters;
     counters->held_limit = HELD_MAX_BYTES;
-    uv_timer_init(loop, &h->watch_timer);
-    uv_timer_start(&h->watch_timer, on_watch_timer, WATCH_MS, WATCH_MS);
+    if ((rc = uv_timer_init(loop, &h->watch_timer)) != 0)
+        return rc;
     uv_unref((uv_handle_t *)&h->watch_timer);
+    return uv_timer_start(&h->watch_timer, on_watch_timer, WATCH_MS, WATCH_MS);
 }
 
 void

@@ -28,9 +28,10 @@ struct pk_http_sender {
     uv_timer_t watch_timer;                   /* looks for stalled clients */
 };
 
-/** Sets up the sender and starts its (unreferenced) stall watch; routes must outlive it. */
-void pk_httpsend_init(struct pk_http_sender *s, uv_loop_t *loop, const struct pk_http_route *routes,
-                      size_t nroutes, void *data, struct pk_http_counters *counters);
+/** Sets up the sender and starts its (unreferenced) stall watch; routes must outlive it.
+ *  0, or the negative errno of uv_timer_init (then there is nothing to close). */
+int pk_httpsend_init(struct pk_http_sender *s, uv_loop_t *loop, const struct pk_http_route *routes,
+                     size_t nroutes, void *data, struct pk_http_counters *counters);
 
 /** Answers req with route i's body: 200 in pieces, 503 past the bound, 500 when render fails. */
 void pk_httpsend_respond(struct pk_http_sender *s, struct st_h2o_req_t *req, size_t i);

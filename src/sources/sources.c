@@ -2,6 +2,7 @@
 #include "sources.h"
 #include "text.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,18 +175,18 @@ sources_of(const struct pk_sources *t, const char *owner, uint64_t hash)
     return n;
 }
 
-/* Makes room for a new source of owner: 0, or the reason it cannot have one. */
+/* Makes room for a new source of owner: 0, or -ENOSPC with the reason it cannot have one. */
 static int
 make_room(struct pk_sources *t, const char *owner, uint64_t hash, uint64_t now_ns,
           enum pk_source_refusal *why)
 {
     if (sources_of(t, owner, hash) >= t->per_peer_limit && !evict_one(t, owner, hash, now_ns)) {
         *why = PK_SR_PEER_LIMIT;
-        return -1;
+        return -ENOSPC;
     }
     if (t->n >= t->limit && !evict_one(t, NULL, 0, now_ns)) {
         *why = PK_SR_TABLE_FULL;
-        return -1;
+        return -ENOSPC;
     }
     return 0;
 }
@@ -295,13 +296,13 @@ move(struct pk_source *s, const struct pk_frame *f, const char *owner)
         s->have_seq = s->have_index = 0;
 }
 
-/* Sequence bookkeeping of an admitted message; 0, or -1 for a duplicate (dropped). */
+/* Sequence bookkeeping of an admitted message; 0, or -EALREADY for a duplicate (dropped). */
 static int
 track_seq(struct pk_source *s, const struct pk_frame *f)
 {
     if (s->have_seq && f->seq < s->next_seq) {
         s->duplicates++; /* a repeat, or older than one already taken: never written twice */
-        return -1;
+        return -EALREADY;
     }
     if (s->have_seq) {
         s->lost_messages += f->seq - s->next_seq;

@@ -4,48 +4,10 @@
  * checked against what remains of the buffer before it is read.
  */
 #include "frame.h"
+#include "bytes.h"
 
 #include <errno.h>
 #include <string.h>
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /*
  * Header layout (32 bytes + name):
@@ -57,16 +19,16 @@ put_header(uint8_t *buf, size_t cap, const struct pk_frame_source *src, enum pk_
 {
     size_t namelen = strlen(src->name);
 
-    if (namelen == 0 || namelen > 255 || cap < PK_FRAME_HEADER_LEN + namelen)
+    if (namelen == 0 || namelen > PK_FRAME_NAME_MAX || cap < PK_FRAME_HEADER_LEN + namelen)
         return 0;
     memcpy(buf, PK_FRAME_MAGIC, 4);
     buf[4] = PK_PROTO_VERSION;
     buf[5] = (uint8_t)kind;
     buf[6] = (uint8_t)namelen;
     buf[7] = 0;
-    put64(buf + 8, src->source_id);
-    put64(buf + 16, 0);
-    put64(buf + 24, 0);
+    pk_put_le64(buf + 8, src->source_id);
+    pk_put_le64(buf + 16, 0);
+    pk_put_le64(buf + 24, 0);
     memcpy(buf + PK_FRAME_HEADER_LEN, src->name, namelen);
     return PK_FRAME_HEADER_LEN + namelen;
 }
@@ -74,8 +36,8 @@ put_header(uint8_t *buf, size_t cap, const struct pk_frame_source *src, enum pk_
 void
 pk_frame_set_seq(uint8_t *buf, uint64_t seq, uint64_t sent_ns)
 {
-    put64(buf + 16, seq);
-    put64(buf + 24, sent_ns);
+    pk_put_le64(buf + 16, seq);
+    pk_put_le64(buf + 24, sent_ns);
 }
 
 static size_t
@@ -85,7 +47,7 @@ put_str(uint8_t *buf, size_t off, size_t cap, const char *s)
 
     if (len > 65535 || off == 0 || off + 2 + len > cap)
         return 0;
-    put16(buf + off, (uint16_t)len);
+    pk_put_le16(buf + off, (uint16_t)len);
     memcpy(buf + off + 2, s, len);
     return off + 2 + len;
 }
@@ -99,11 +61,11 @@ pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
 
     if (off == 0 || off + 24 > cap)
         return 0;
-    put32(buf + off, h->linktype);
-    put32(buf + off + 4, h->snaplen);
-    put32(buf + off + 8, h->tsresol);
-    put32(buf + off + 12, h->heartbeat_ms);
-    put64(buf + off + 16, h->start_ns);
+    pk_put_le32(buf + off, h->linktype);
+    pk_put_le32(buf + off + 4, h->snaplen);
+    pk_put_le32(buf + off + 8, h->tsresol);
+    pk_put_le32(buf + off + 12, h->heartbeat_ms);
+    pk_put_le64(buf + off + 16, h->start_ns);
     off += 24;
     off = put_str(buf, off, cap, host);
     off = put_str(buf, off, cap, device);
@@ -122,12 +84,12 @@ pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
 
     if (off == 0 || off + STATS_BODY_LEN > cap)
         return 0;
-    put64(buf + off, s->captured);
-    put64(buf + off + 8, s->kernel_drops);
-    put64(buf + off + 16, s->if_drops);
-    put64(buf + off + 24, s->relay_drops);
-    put64(buf + off + 32, s->relayed);
-    put64(buf + off + 40, s->queued);
+    pk_put_le64(buf + off, s->captured);
+    pk_put_le64(buf + off + 8, s->kernel_drops);
+    pk_put_le64(buf + off + 16, s->if_drops);
+    pk_put_le64(buf + off + 24, s->relay_drops);
+    pk_put_le64(buf + off + 32, s->relayed);
+    pk_put_le64(buf + off + 40, s->queued);
     return off + STATS_BODY_LEN;
 }
 
@@ -147,10 +109,10 @@ pk_batch_begin(struct pk_batch *b, const struct pk_frame_source *src, uint32_t l
     size_t off = put_header(b->buf, b->cap, src, PK_KIND_PACKETS);
 
     b->body_off = off;
-    put32(b->buf + off, linktype);
-    put32(b->buf + off + 4, 0);
-    put64(b->buf + off + 8, 0);
-    put64(b->buf + off + 16, first_index);
+    pk_put_le32(b->buf + off, linktype);
+    pk_put_le32(b->buf + off + 4, 0);
+    pk_put_le64(b->buf + off + 8, 0);
+    pk_put_le64(b->buf + off + 16, first_index);
     b->len = off + PK_PACKETS_BODY_HEADER_LEN;
     b->count = 0;
 }
@@ -164,9 +126,9 @@ pk_batch_add(struct pk_batch *b, uint64_t ts_ns, uint32_t caplen, uint32_t origl
     if (b->cap - b->len < PK_RECORD_HEADER_LEN + (size_t)caplen)
         return -ENOSPC;
     p = b->buf + b->len;
-    put64(p, ts_ns);
-    put32(p + 8, caplen);
-    put32(p + 12, origlen);
+    pk_put_le64(p, ts_ns);
+    pk_put_le32(p + 8, caplen);
+    pk_put_le32(p + 12, origlen);
     memcpy(p + PK_RECORD_HEADER_LEN, data, caplen);
     b->len += PK_RECORD_HEADER_LEN + caplen;
     b->count++;
@@ -176,7 +138,7 @@ pk_batch_add(struct pk_batch *b, uint64_t ts_ns, uint32_t caplen, uint32_t origl
 size_t
 pk_batch_end(struct pk_batch *b)
 {
-    put32(b->buf + b->body_off + 4, b->count);
+    pk_put_le32(b->buf + b->body_off + 4, b->count);
     return b->len;
 }
 
@@ -185,7 +147,7 @@ get_str(const uint8_t *buf, size_t len, size_t *off, struct pk_str *s)
 {
     if (len - *off < 2)
         return -EBADMSG;
-    s->len = get16(buf + *off);
+    s->len = pk_get_le16(buf + *off);
     if (len - *off - 2 < s->len)
         return -EBADMSG;
     s->ptr = (const char *)buf + *off + 2;
@@ -198,19 +160,22 @@ get_str(const uint8_t *buf, size_t len, size_t *off, struct pk_str *s)
 static int
 decode_hello(const uint8_t *buf, size_t len, size_t off, struct pk_hello *h)
 {
+    struct pk_str *const strs[] = {&h->host, &h->device, &h->filter, &h->version};
+    int rc;
+
     if (len - off < 24)
         return -EBADMSG;
-    h->linktype = get32(buf + off);
+    h->linktype = pk_get_le32(buf + off);
     if (h->linktype > PK_LINKTYPE_MAX)
         return -EBADMSG; /* it could not be written without being cut to another link type */
-    h->snaplen = get32(buf + off + 4);
-    h->tsresol = get32(buf + off + 8);
-    h->heartbeat_ms = get32(buf + off + 12);
-    h->start_ns = get64(buf + off + 16);
+    h->snaplen = pk_get_le32(buf + off + 4);
+    h->tsresol = pk_get_le32(buf + off + 8);
+    h->heartbeat_ms = pk_get_le32(buf + off + 12);
+    h->start_ns = pk_get_le64(buf + off + 16);
     off += 24;
-    if (get_str(buf, len, &off, &h->host) || get_str(buf, len, &off, &h->device) ||
-        get_str(buf, len, &off, &h->filter) || get_str(buf, len, &off, &h->version))
-        return -EBADMSG;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        if ((rc = get_str(buf, len, &off, strs[i])) != 0)
+            return rc;
     return off == len ? 0 : -EBADMSG;
 }
 
@@ -222,13 +187,13 @@ decode_packets(const uint8_t *buf, size_t len, size_t off, struct pk_packets *p)
 
     if (len - off < PK_PACKETS_BODY_HEADER_LEN)
         return -EBADMSG;
-    p->linktype = get32(buf + off);
+    p->linktype = pk_get_le32(buf + off);
     if (p->linktype > PK_LINKTYPE_MAX)
         return -EBADMSG; /* it could not be written without being cut to another link type */
-    p->count = get32(buf + off + 4);
-    if (get64(buf + off + 8) != 0)
+    p->count = pk_get_le32(buf + off + 4);
+    if (pk_get_le64(buf + off + 8) != 0)
         return -EBADMSG;
-    p->first_index = get64(buf + off + 16);
+    p->first_index = pk_get_le64(buf + off + 16);
     p->records = buf + off + PK_PACKETS_BODY_HEADER_LEN;
     p->records_len = len - off - PK_PACKETS_BODY_HEADER_LEN;
     /* Walk every record now, so consumers never see half of a bad message. */
@@ -236,8 +201,8 @@ decode_packets(const uint8_t *buf, size_t len, size_t off, struct pk_packets *p)
         uint32_t caplen, origlen;
         if (p->records_len - pos < PK_RECORD_HEADER_LEN)
             return -EBADMSG;
-        caplen = get32(p->records + pos + 8);
-        origlen = get32(p->records + pos + 12);
+        caplen = pk_get_le32(p->records + pos + 8);
+        origlen = pk_get_le32(p->records + pos + 12);
         if (caplen > PK_FRAME_MAX_CAPLEN || caplen > origlen)
             return -EBADMSG;
         if (p->records_len - pos - PK_RECORD_HEADER_LEN < caplen)
@@ -255,9 +220,9 @@ pk_packets_next(const struct pk_packets *p, size_t *offset, struct pk_record *re
     if (*offset >= p->records_len)
         return 0;
     r = p->records + *offset;
-    rec->ts_ns = get64(r);
-    rec->caplen = get32(r + 8);
-    rec->origlen = get32(r + 12);
+    rec->ts_ns = pk_get_le64(r);
+    rec->caplen = pk_get_le32(r + 8);
+    rec->origlen = pk_get_le32(r + 12);
     rec->data = r + PK_RECORD_HEADER_LEN;
     *offset += PK_RECORD_HEADER_LEN + rec->caplen;
     return 1;
@@ -279,9 +244,9 @@ pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f)
     f->name.len = buf[6];
     if (f->name.len == 0 || buf[7] != 0 || len - PK_FRAME_HEADER_LEN < f->name.len)
         return -EBADMSG;
-    f->source_id = get64(buf + 8);
-    f->seq = get64(buf + 16);
-    f->sent_ns = get64(buf + 24);
+    f->source_id = pk_get_le64(buf + 8);
+    f->seq = pk_get_le64(buf + 16);
+    f->sent_ns = pk_get_le64(buf + 24);
     f->name.ptr = (const char *)buf + PK_FRAME_HEADER_LEN;
     if (memchr(f->name.ptr, '\0', f->name.len) != NULL)
         return -EBADMSG;
@@ -296,12 +261,12 @@ pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f)
     case PK_KIND_GOODBYE:
         if (len - off != STATS_BODY_LEN)
             return -EBADMSG;
-        f->u.stats.captured = get64(buf + off);
-        f->u.stats.kernel_drops = get64(buf + off + 8);
-        f->u.stats.if_drops = get64(buf + off + 16);
-        f->u.stats.relay_drops = get64(buf + off + 24);
-        f->u.stats.relayed = get64(buf + off + 32);
-        f->u.stats.queued = get64(buf + off + 40);
+        f->u.stats.captured = pk_get_le64(buf + off);
+        f->u.stats.kernel_drops = pk_get_le64(buf + off + 8);
+        f->u.stats.if_drops = pk_get_le64(buf + off + 16);
+        f->u.stats.relay_drops = pk_get_le64(buf + off + 24);
+        f->u.stats.relayed = pk_get_le64(buf + off + 32);
+        f->u.stats.queued = pk_get_le64(buf + off + 40);
         return 0;
     default:
         return -EBADMSG;

@@ -17,6 +17,14 @@
 #define PK_LINKTYPE_MAX 65535u      /* pcap and pcapng hold a link type in 16 bits */
 #define PK_RECORD_HEADER_LEN 16
 #define PK_PACKETS_BODY_HEADER_LEN 24
+#define PK_FRAME_NAME_MAX 255 /* source name bytes (a u8 length on the wire) */
+
+/** Buffer size for a packets message batched up to batch_bytes: the header, the longest source
+ *  name, the body header, and one record of the largest packet beyond batch_bytes. A constant
+ *  expression when batch_bytes is one. */
+#define PK_FRAME_BATCH_CAP(batch_bytes)                                                           \
+    ((size_t)(batch_bytes) + PK_FRAME_HEADER_LEN + PK_FRAME_NAME_MAX +                            \
+     PK_PACKETS_BODY_HEADER_LEN + PK_RECORD_HEADER_LEN + PK_FRAME_MAX_CAPLEN)
 
 enum pk_frame_kind { PK_KIND_HELLO = 1, PK_KIND_PACKETS = 2, PK_KIND_STATS = 3, PK_KIND_GOODBYE = 4 };
 

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 struct seen {
-    int drained, error;
+    int drained, error, errors; /* error: the last one reported; errors: how many reports */
 };
 
 static void
@@ -36,13 +36,14 @@ on_error(struct pk_output *o, int err, void *data)
 {
     (void)o;
     ((struct seen *)data)->error = err;
+    ((struct seen *)data)->errors++;
 }
 
 static void
 test_pipe_backpressure_and_epipe(void **state)
 {
     uv_loop_t loop;
-    struct seen seen = {0, 0};
+    struct seen seen = {0, 0, 0};
     struct pk_output_callbacks cbs = {on_drained, on_error, &seen};
     static uint8_t block[256 * 1024], sink[1 << 20];
     char err[PK_ERRBUF_SIZE];
@@ -81,6 +82,12 @@ test_pipe_backpressure_and_epipe(void **state)
     pk_output_append(o, block, 100);
     pk_output_flush(o);
     assert_int_equal(seen.error, -EPIPE);
+    assert_int_equal(seen.errors, 1);
+    /* More data and more flushes after the failure are not reported again. */
+    pk_output_append(o, block, 100);
+    pk_output_flush(o);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(seen.errors, 1);
     pk_output_close(o);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -96,7 +103,7 @@ static void
 test_file_cut_to_whole_blocks(void **state)
 {
     uv_loop_t loop;
-    struct seen seen = {0, 0};
+    struct seen seen = {0, 0, 0};
     struct pk_output_callbacks cbs = {on_drained, on_error, &seen};
     static uint8_t block[1500];
     static uint64_t ends[20000];

@@ -11,6 +11,7 @@
  * (`tcpdump -U -w - | nc collector 7386`): src/formats/capstream.c turns it into protocol
  * messages, so the owner sees one more source.
  */
+#include "bytes.h"
 #include "endpoint.h"
 #include "pcktr.h"
 #include "tcp_raw.h"
@@ -25,13 +26,6 @@
 
 static void start_connect(struct tcp_transport *tt);
 static void start_write(struct tcp_transport *tt);
-
-static void
-put_len(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- sender ---------------------------------------------------------------------------- */
 
@@ -213,7 +207,12 @@ connect_resolved(struct tcp_transport *tt)
         schedule_reconnect(tt);
         return;
     }
-    uv_tcp_init(tt->loop, tt->sock);
+    if (uv_tcp_init(tt->loop, tt->sock) != 0) {
+        free(tt->sock);
+        tt->sock = NULL;
+        schedule_reconnect(tt);
+        return;
+    }
     tt->sock->data = tt;
     tt->handles_open++;
     tt->connecting = 1;
@@ -235,7 +234,7 @@ tcp_send(struct pk_transport *t, const void *buf, size_t len)
         return -ENOMEM;
     m->next = NULL;
     m->len = LEN_PREFIX + len;
-    put_len(m->data, (uint32_t)len);
+    pk_put_le32(m->data, (uint32_t)len);
     memcpy(m->data + LEN_PREFIX, buf, len);
     if (tt->tail)
         tt->tail->next = m;
@@ -317,11 +316,57 @@ on_failed_open_closed(void *data, int flushed)
     (void)flushed;
 }
 
+static void
+on_init_failed_closed(uv_handle_t *h)
+{
+    struct tcp_transport *tt = h->data;
+
+    if (--tt->handles_open == 0)
+        free(tt);
+}
+
+/*
+ * The timers and the idle handle both sides keep: 0, or a negative errno when libuv cannot
+ * initialise one; then tt is freed, at once or in the close callbacks of those it initialised.
+ */
+static int
+init_handles(struct tcp_transport *tt)
+{
+    uv_timer_t *const timers[] = {&tt->reconnect_timer, &tt->linger_timer, &tt->sweep_timer};
+    uv_handle_t *done[PK_ARRAY_LEN(timers)];
+    int rc, n = 0;
+
+    for (size_t i = 0; i < PK_ARRAY_LEN(timers); i++) {
+        if ((rc = uv_timer_init(tt->loop, timers[i])) != 0)
+            goto fail;
+        done[n++] = (uv_handle_t *)timers[i];
+    }
+    if ((rc = uv_idle_init(tt->loop, &tt->resume_idle)) != 0)
+        goto fail;
+    tt->reconnect_timer.data = tt->linger_timer.data = tt->resume_idle.data = tt;
+    tt->sweep_timer.data = tt;
+    tt->handles_open = 4;
+    return 0;
+
+fail:
+    if (n == 0) {
+        free(tt);
+        return rc;
+    }
+    tt->handles_open = n;
+    for (int i = 0; i < n; i++) {
+        done[i]->data = tt;
+        uv_close(done[i], on_init_failed_closed);
+    }
+    return rc;
+}
+
 static struct pk_transport *
 tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
          char *errbuf)
 {
     struct tcp_transport *tt = calloc(1, sizeof(*tt));
+    int rc;
 
     if (tt == NULL) {
         pk_seterr(errbuf, -ENOMEM, "out of memory");
@@ -335,13 +380,10 @@ tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     tt->access = opts->access;
     tt->receiving = 1;
     tt->backoff_ms = BACKOFF_MIN_MS;
-    uv_timer_init(loop, &tt->reconnect_timer);
-    uv_timer_init(loop, &tt->linger_timer);
-    uv_idle_init(loop, &tt->resume_idle);
-    uv_timer_init(loop, &tt->sweep_timer);
-    tt->reconnect_timer.data = tt->linger_timer.data = tt->resume_idle.data = tt;
-    tt->sweep_timer.data = tt;
-    tt->handles_open = 4;
+    if ((rc = init_handles(tt)) != 0) {
+        pk_seterr(errbuf, rc, "tcp-raw: cannot start timers: %s", uv_strerror(rc));
+        return NULL;
+    }
     if (opts->role == PK_TRANSPORT_SENDER) {
         struct in6_addr a6;
         struct in_addr a4;

@@ -194,7 +194,10 @@ on_connection(uv_stream_t *server, int status)
     /* Each pending connection is taken off the backlog, even one refused: never a spin. */
     if (status < 0 || (c = calloc(1, sizeof(*c))) == NULL)
         return;
-    uv_tcp_init(tt->loop, &c->tcp);
+    if (uv_tcp_init(tt->loop, &c->tcp) != 0) {
+        free(c);
+        return;
+    }
     c->tt = tt;
     c->who.addr = c->peer;
     c->who.key = "";

@@ -4,7 +4,9 @@
  * connections (tcp_raw.h). Only broken framing closes a connection; a message that is invalid
  * inside intact framing is the owner's to drop and count, and the connection goes on.
  */
+#include "bytes.h"
 #include "capstream.h"
+#include "log.h"
 #include "pcktr.h"
 #include "tcp_raw.h"
 
@@ -13,11 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static uint32_t
-get_len(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+#define PK_LOG_MODULE "tcp-raw"
 
 static size_t
 over_free(size_t cap)
@@ -47,7 +45,7 @@ static size_t
 wanted_cap(const struct conn *c)
 {
     if (c->kind == CONN_MESSAGES && c->len >= LEN_PREFIX) {
-        size_t need = LEN_PREFIX + (size_t)get_len(c->buf);
+        size_t need = LEN_PREFIX + (size_t)pk_get_le32(c->buf);
         if (need > CONN_FREE_BUFFER && need <= LEN_PREFIX + c->tt->max_message)
             return need; /* parse closes a connection whose length is out of bounds */
         if (c->len + READ_CHUNK > CONN_FREE_BUFFER)
@@ -161,6 +159,17 @@ report_bad_framing(struct conn *c)
     c->tt->base.on_message(&c->tt->base, c->buf, 0, &c->who);
 }
 
+/*
+ * Why a capture stream was given up (the decoder's sentence): the owner only hears of broken
+ * framing. Rate-limited by its event (log.c), as a flood of bad streams must not flood the log.
+ */
+static void
+log_capstream_error(struct conn *c, const char *err)
+{
+    pk_warn_with(&(struct pk_log_fields){.event = "capture_stream_invalid", .peer = c->peer},
+                 "capture stream from %s: %s; the connection is closed", c->peer, err);
+}
+
 static void
 deliver(struct conn *c, const uint8_t *msg, size_t len)
 {
@@ -246,6 +255,7 @@ parse_capture(struct conn *c)
     if (c->len == 0)
         return; /* nothing to parse, and buf may be NULL */
     if ((n = pk_capstream_parse(c->capstream, c->buf, c->len, err)) < 0) {
+        log_capstream_error(c, err);
         report_bad_framing(c);
         pk_tcp_raw_close_conn(c, CLOSE_BAD_FRAMING);
         return;
@@ -270,7 +280,7 @@ pk_tcp_raw_parse(struct conn *c)
         return;
     }
     while (!c->closing && tt->receiving && c->len - off >= LEN_PREFIX) {
-        uint32_t len = get_len(c->buf + off);
+        uint32_t len = pk_get_le32(c->buf + off);
         if (len < MIN_MESSAGE || len > tt->max_message) {
             report_bad_framing(c);
             pk_tcp_raw_close_conn(c, CLOSE_BAD_FRAMING);
@@ -334,8 +344,9 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         char err[PK_ERRBUF_SIZE];
         int broken = c->len > 0;
-        if (c->kind == CONN_CAPTURE_STREAM && !c->closing)
-            broken = pk_capstream_end(c->capstream, c->len, err) != 0;
+        if (c->kind == CONN_CAPTURE_STREAM && !c->closing &&
+            (broken = pk_capstream_end(c->capstream, c->len, err) != 0))
+            log_capstream_error(c, err);
         if (broken && !c->closing)
             report_bad_framing(c); /* the stream ended inside a message or record */
         pk_tcp_raw_close_conn(c, broken ? CLOSE_BAD_FRAMING : CLOSE_CLEAN);

@@ -5,7 +5,9 @@
  * (budget, resume). A monitor socket (zmq_monitor.c) reports connects and disconnects; the
  * receiver bounds what peers can make libzmq hold (set_receiver_bounds, zmq_guard.c).
  * Closing runs zmq_ctx_term (which blocks for up to ZMQ_LINGER) on the libuv thread pool, so
- * the loop keeps serving while queued messages drain. See shared RECIPES.md section 2.
+ * the loop keeps serving while queued messages drain. Each fd has one uv_poll handle, started for
+ * UV_READABLE only, even on a sender (readiness is in ZMQ_EVENTS, not in libuv's events); the
+ * handles are closed before zmq_close, and ZMQ_LINGER is set only then, so zmq_ctx_term ends.
  */
 #include "access.h"
 #include "endpoint.h"
@@ -144,6 +146,13 @@ setopt_int(void *sock, int opt, int value)
     return zmq_setsockopt(sock, opt, &value, sizeof(value));
 }
 
+/* An option libzmq must take: 0, or -errno with errbuf naming it. */
+static int
+setopt_must(void *sock, int opt, const char *name, int value, char *errbuf)
+{
+    return setopt_int(sock, opt, value) == 0 ? 0 : zmq_fail(errbuf, "zmq: cannot set", name);
+}
+
 static int
 attach_endpoints(struct zmq_transport *zt, const struct pk_endpoint *ep, char *errbuf)
 {
@@ -182,9 +191,9 @@ setopt_key(struct zmq_transport *zt, int opt, const char *z85, char *errbuf)
     return 0;
 }
 
-/* What peers may make the receiver hold (the constants above; docs/SECURITY.md). */
-static void
-set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *opts)
+/* What peers may make the receiver hold (the constants above; docs/SECURITY.md). 0 or -errno. */
+static int
+set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *opts, char *errbuf)
 {
     uint64_t max = opts->peer_max_message ? opts->peer_max_message : opts->max_message;
     int64_t zmax = (int64_t)(max * MAXMSGSIZE_FACTOR + CURVE_FRAME_OVERHEAD);
@@ -194,8 +203,10 @@ set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *op
     zt->max_peers = opts->max_peers;
     zt->conn_bound = ((hwm < RCVHWM_MIN ? RCVHWM_MIN : hwm) + 2) * ((uint64_t)zmax + 64) +
                      GUARD_SLACK_BYTES;
-    zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &zmax, sizeof(zmax));
-    setopt_int(zt->sock, ZMQ_RCVHWM, hwm < RCVHWM_MIN ? RCVHWM_MIN : (int)hwm);
+    if (zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &zmax, sizeof(zmax)) != 0)
+        return zmq_fail(errbuf, "zmq: cannot set", "ZMQ_MAXMSGSIZE");
+    return setopt_must(zt->sock, ZMQ_RCVHWM, "ZMQ_RCVHWM", hwm < RCVHWM_MIN ? RCVHWM_MIN : (int)hwm,
+                       errbuf);
 }
 
 /* CURVE keys, and the ZAP handler that checks peers on the receiver. Before bind/connect. */
@@ -209,12 +220,15 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
     if (opts->role == PK_TRANSPORT_SENDER) {
         if (!curve)
             return 0;
-        return setopt_key(zt, ZMQ_CURVE_SERVERKEY, opts->server_public, errbuf) ||
-               setopt_key(zt, ZMQ_CURVE_PUBLICKEY, opts->public_key, errbuf) ||
-               setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf);
+        if ((rc = setopt_key(zt, ZMQ_CURVE_SERVERKEY, opts->server_public, errbuf)) != 0)
+            return rc;
+        if ((rc = setopt_key(zt, ZMQ_CURVE_PUBLICKEY, opts->public_key, errbuf)) != 0)
+            return rc;
+        return setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf);
     }
-    if (curve && (setopt_int(zt->sock, ZMQ_CURVE_SERVER, 1) != 0 ||
-                  setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf) != 0))
+    if (curve && setopt_int(zt->sock, ZMQ_CURVE_SERVER, 1) != 0)
+        return zmq_fail(errbuf, "zmq: cannot enable", "CURVE");
+    if (curve && setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf) != 0)
         return zmq_fail(errbuf, "zmq: cannot enable", "CURVE");
     /* ZAP runs when there is something to check, or a key to attach to messages. */
     if (!curve && (opts->access == NULL || opts->access->nallow == 0))
@@ -223,22 +237,41 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
     if (zt->zap.watching)
         zt->handles |= H_ZAP;
     if (rc != 0)
-        return -1;
+        return rc;
     zt->zap_on = 1;
     /* With the NULL mechanism libzmq asks ZAP only for sockets that name a ZAP domain. */
-    zmq_setsockopt(zt->sock, ZMQ_ZAP_DOMAIN, PK_ZAP_DOMAIN, strlen(PK_ZAP_DOMAIN));
+    if (zmq_setsockopt(zt->sock, ZMQ_ZAP_DOMAIN, PK_ZAP_DOMAIN, strlen(PK_ZAP_DOMAIN)) != 0)
+        return zmq_fail(errbuf, "zmq: cannot set", "ZMQ_ZAP_DOMAIN");
     return 0;
 }
 
 static void close_handles(struct zmq_transport *zt);
+
+/* Polls sock's ZMQ_FD for UV_READABLE with poll (bit in zt->handles once initialised). */
+static int
+watch_fd(struct zmq_transport *zt, void *sock, uv_poll_t *poll, unsigned bit, uv_poll_cb cb,
+         const char *what, char *errbuf)
+{
+    uv_os_sock_t fd;
+    size_t fdlen = sizeof(fd);
+    int rc;
+
+    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &fdlen) != 0)
+        return zmq_fail(errbuf, "zmq: cannot get ZMQ_FD of", what);
+    if ((rc = uv_poll_init_socket(zt->loop, poll, fd)) == 0) {
+        zt->handles |= bit;
+        rc = uv_poll_start(poll, UV_READABLE, cb);
+    }
+    if (rc != 0)
+        return pk_seterr(errbuf, rc, "zmq: cannot watch %s: %s", what, uv_strerror(rc));
+    return 0;
+}
 
 static struct pk_transport *
 zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
          char *errbuf)
 {
     struct zmq_transport *zt = calloc(1, sizeof(*zt));
-    uv_os_sock_t fd;
-    size_t fdlen = sizeof(fd);
     int rc;
 
     if (zt == NULL) {
@@ -256,14 +289,19 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
         zmq_fail(errbuf, "zmq", "socket");
         goto fail;
     }
-    setopt_int(zt->sock, ZMQ_LINGER, 0); /* the real linger is set at close */
-    setopt_int(zt->sock, ZMQ_IPV6, 1);
+    /* The real linger is set at close. */
+    if (setopt_must(zt->sock, ZMQ_LINGER, "ZMQ_LINGER", 0, errbuf) != 0 ||
+        setopt_must(zt->sock, ZMQ_IPV6, "ZMQ_IPV6", 1, errbuf) != 0)
+        goto fail;
     if (opts->role == PK_TRANSPORT_SENDER) {
-        setopt_int(zt->sock, ZMQ_SNDHWM, (int)opts->queue_limit);
-        setopt_int(zt->sock, ZMQ_RECONNECT_IVL, RECONNECT_IVL_MS);
-        setopt_int(zt->sock, ZMQ_RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS);
-    } else {
-        set_receiver_bounds(zt, opts);
+        if (setopt_must(zt->sock, ZMQ_SNDHWM, "ZMQ_SNDHWM", (int)opts->queue_limit, errbuf) != 0 ||
+            setopt_must(zt->sock, ZMQ_RECONNECT_IVL, "ZMQ_RECONNECT_IVL", RECONNECT_IVL_MS,
+                        errbuf) != 0 ||
+            setopt_must(zt->sock, ZMQ_RECONNECT_IVL_MAX, "ZMQ_RECONNECT_IVL_MAX",
+                        RECONNECT_IVL_MAX_MS, errbuf) != 0)
+            goto fail;
+    } else if (set_receiver_bounds(zt, opts, errbuf) != 0) {
+        goto fail;
     }
     if (configure_security(zt, loop, opts, errbuf) != 0)
         goto fail;
@@ -272,25 +310,23 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     if (attach_endpoints(zt, ep, errbuf) != 0)
         goto fail;
 
-    uv_idle_init(loop, &zt->idle);
-    uv_timer_init(loop, &zt->retry_timer);
-    uv_timer_init(loop, &zt->guard_timer);
-    zt->handles |= H_IDLE | H_TIMER | H_GUARD;
-    uv_unref((uv_handle_t *)&zt->guard_timer); /* runs while connections are watched, unref'd */
-    zmq_getsockopt(zt->sock, ZMQ_FD, &fd, &fdlen);
-    if ((rc = uv_poll_init_socket(loop, &zt->sock_poll, fd)) == 0) {
-        zt->handles |= H_SOCK;
-        rc = uv_poll_start(&zt->sock_poll, UV_READABLE, on_sock_poll);
+    if ((rc = uv_idle_init(loop, &zt->idle)) == 0) {
+        zt->handles |= H_IDLE;
+        rc = uv_timer_init(loop, &zt->retry_timer);
+    }
+    if (rc == 0) {
+        zt->handles |= H_TIMER;
+        rc = uv_timer_init(loop, &zt->guard_timer);
     }
     if (rc != 0) {
-        pk_seterr(errbuf, rc, "zmq: cannot watch socket: %s", uv_strerror(rc));
+        pk_seterr(errbuf, rc, "zmq: cannot start timers: %s", uv_strerror(rc));
         goto fail;
     }
-    fdlen = sizeof(fd);
-    zmq_getsockopt(zt->mon, ZMQ_FD, &fd, &fdlen);
-    if (uv_poll_init_socket(loop, &zt->mon_poll, fd) == 0)
-        zt->handles |= H_MON;
-    uv_poll_start(&zt->mon_poll, UV_READABLE, on_mon_poll);
+    zt->handles |= H_GUARD;
+    uv_unref((uv_handle_t *)&zt->guard_timer); /* runs while connections are watched, unref'd */
+    if (watch_fd(zt, zt->sock, &zt->sock_poll, H_SOCK, on_sock_poll, "socket", errbuf) != 0 ||
+        watch_fd(zt, zt->mon, &zt->mon_poll, H_MON, on_mon_poll, "the monitor", errbuf) != 0)
+        goto fail;
     /* Both fds may have been signalled before they were watched: look once on the first turn. */
     uv_idle_start(&zt->idle, on_idle);
     return &zt->base;
@@ -392,7 +428,8 @@ on_handle_closed(uv_handle_t *h)
     if (--zt->handles_open > 0)
         return;
     /* Only now: libuv no longer polls the fds that zmq_close will release. */
-    setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms);
+    if (setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms) != 0)
+        zt->linger_ms = 0; /* libzmq keeps linger 0: what is queued is dropped, "not flushed" */
     zt->closed_at_ns = uv_hrtime();
     if (zt->mon)
         zmq_close(zt->mon);

@@ -224,6 +224,9 @@ pk_zmq_monitor_open(struct zmq_transport *zt, char *errbuf)
         err = zmq_errno();
         return pk_seterr(errbuf, -err, "zmq monitor %s: %s", uri, zmq_strerror(err));
     }
-    zmq_setsockopt(zt->mon, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_setsockopt(zt->mon, ZMQ_LINGER, &linger, sizeof(linger)) != 0) {
+        err = zmq_errno();
+        return pk_seterr(errbuf, -err, "zmq monitor %s: ZMQ_LINGER: %s", uri, zmq_strerror(err));
+    }
     return 0;
 }
