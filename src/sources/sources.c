@@ -1,5 +1,6 @@
 /* Source table; see sources.h. Lookup is linear with the last hit first: sources are few. */
 #include "sources.h"
+#include "sources_graves.h"
 #include "text.h"
 
 #include <stdio.h>
@@ -64,9 +65,11 @@ same_peer(uint64_t stored_hash, const char *stored, uint64_t hash, const char *p
     return stored_hash == hash && strncmp(stored, peer, PK_PEER_ID_LEN - 1) == 0;
 }
 
+/* An evicted source keeps a tombstone: if it comes back, its gap is lost in transit. */
 static void
 remove_at(struct pk_sources *t, size_t i)
 {
+    pk_graves_bury(t, t->v[i]);
     free(t->v[i]->filter);
     free(t->v[i]);
     memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
@@ -129,6 +132,7 @@ pk_sources_free(struct pk_sources *t)
     }
     free(t->v);
     free(t->keys);
+    pk_graves_free(t);
     t->v = NULL;
     t->keys = NULL;
     t->n = 0;
@@ -291,8 +295,41 @@ static void
 move(struct pk_source *s, const struct pk_frame *f, const char *owner)
 {
     snprintf(s->owner, sizeof(s->owner), "%s", owner);
-    if (s->have_seq && f->seq < s->next_seq)
+    if (s->have_seq && f->seq < s->next_seq) {
         s->have_seq = s->have_index = 0;
+        memset(&s->agent, 0, sizeof(s->agent)); /* a new run's counters start again */
+    }
+}
+
+/*
+ * A sequence or packet index that jumps further than any agent can (PK_SEQ_JUMP_MAX,
+ * PK_INDEX_JUMP_MAX), or a batch whose index would wrap: from the source's own peer (zmq
+ * without CURVE: any process at its address), such a message would make every later one of
+ * the real agent a duplicate, and its lost counts absurd. Judged before the books move.
+ */
+static int
+implausible(const struct pk_source *s, const struct pk_frame *f)
+{
+    uint64_t next_index, to;
+
+    if (s->have_seq && f->seq > s->next_seq && f->seq - s->next_seq > PK_SEQ_JUMP_MAX)
+        return 1;
+    if (f->kind == PK_KIND_PACKETS) {
+        to = f->u.packets.first_index;
+        if (to > UINT64_MAX - f->u.packets.count)
+            return 1;
+    } else if (f->kind == PK_KIND_STATS || f->kind == PK_KIND_GOODBYE) {
+        to = f->u.stats.relayed;
+    } else {
+        return 0;
+    }
+    if (s->have_index)
+        next_index = s->next_index;
+    else if (!s->have_seq && f->seq == 0)
+        next_index = 0; /* seen from its first message (track_seq): the base is 0 */
+    else
+        return 0; /* joined late: this message sets the base */
+    return to > next_index && to - next_index > PK_INDEX_JUMP_MAX;
 }
 
 /* Sequence bookkeeping of an admitted message; 0, or -1 for a duplicate (dropped). */
@@ -316,6 +353,39 @@ track_seq(struct pk_source *s, const struct pk_frame *f)
     return 0;
 }
 
+/*
+ * A message with an id not in the table: a new source, or an evicted one that takes its
+ * tombstone back, bound to this peer as a source that was not up would be (may_move). 0, or -1
+ * when refused; a refused message of an evicted source is counted in its tombstone.
+ */
+static int
+admit_new(struct pk_sources *t, const struct pk_frame *f, const char *peer, uint64_t hash,
+          const char *addr, uint64_t now_ns, struct pk_admission *a)
+{
+    struct pk_source *s = NULL;
+    long grave;
+
+    /* a->why stays PK_SR_TABLE_FULL when add() is out of memory */
+    int rc = make_room(t, peer, hash, now_ns, &a->why);
+    if (rc == 0)
+        s = add(t, f, peer, hash, now_ns);
+    grave = pk_graves_find(t, f->source_id); /* after make_room: an eviction may bury over it */
+    if (s == NULL) {
+        if (grave >= 0)
+            t->graves[grave].refused++;
+        refuse(t, peer, hash, addr, a->why, now_ns, a);
+        return -1;
+    }
+    a->what = PK_ADMIT_NEW;
+    if (grave >= 0) {
+        pk_graves_raise(t, grave, s);
+        move(s, f, peer);
+        a->what = PK_ADMIT_MOVED;
+    }
+    a->source = s;
+    return 0;
+}
+
 void
 pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *peer, const char *addr,
                  uint64_t now_ns, struct pk_admission *a)
@@ -326,13 +396,9 @@ pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *pee
     memset(a, 0, sizeof(*a));
     a->what = PK_ADMIT_KNOWN;
     if (s == NULL) {
-        /* a->why stays PK_SR_TABLE_FULL when add() is out of memory */
-        if (make_room(t, peer, hash, now_ns, &a->why) != 0 ||
-            (s = add(t, f, peer, hash, now_ns)) == NULL) {
-            refuse(t, peer, hash, addr, a->why, now_ns, a);
+        if (admit_new(t, f, peer, hash, addr, now_ns, a) != 0)
             return;
-        }
-        a->what = PK_ADMIT_NEW;
+        s = a->source;
     } else if (!same_peer(t->keys[0].owner_hash, s->owner, hash, peer)) { /* s is first */
         if (!may_move(t, s, now_ns)) {
             s->foreign++;
@@ -345,6 +411,11 @@ pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *pee
         a->what = PK_ADMIT_MOVED;
     }
     a->source = s;
+    if (implausible(s, f)) {
+        s->implausible++;
+        a->what = PK_ADMIT_DROPPED;
+        return;
+    }
     if (track_seq(s, f) != 0) {
         a->what = PK_ADMIT_DUPLICATE;
         return;
@@ -363,7 +434,7 @@ pk_sources_track(struct pk_sources *t, const struct pk_frame *f, uint64_t now_ns
 
     pk_sources_admit(t, f, "", "", now_ns, &a);
     *created = a.what == PK_ADMIT_NEW;
-    return a.what == PK_ADMIT_REFUSED || a.what == PK_ADMIT_DUPLICATE ? NULL : a.source;
+    return a.what == PK_ADMIT_REFUSED || a.what == PK_ADMIT_DROPPED ? NULL : a.source;
 }
 
 int
@@ -418,24 +489,49 @@ pk_source_apply_packets(struct pk_source *s, const struct pk_packets *p)
  * stats or goodbye arrives, every packet below its relayed total has arrived or never will:
  * lost = relayed - (index_base + received + lost so far), which is relayed - next_index.
  */
+/*
+ * The agent's counters only grow within a run (a new run resets them: move), and /metrics says
+ * they are counters: a message with a lower one (a replay, or a peer at the agent's address)
+ * moves none of them back; it is counted. queued is a gauge: the latest.
+ */
+static void
+merge_agent_stats(struct pk_source *s, const struct pk_stats *st)
+{
+    struct pk_stats *a = &s->agent;
+    int lower = st->captured < a->captured || st->kernel_drops < a->kernel_drops ||
+                st->if_drops < a->if_drops || st->relay_drops < a->relay_drops ||
+                st->relayed < a->relayed;
+
+#define PK_KEEP_MAX(field) a->field = st->field > a->field ? st->field : a->field
+    PK_KEEP_MAX(captured);
+    PK_KEEP_MAX(kernel_drops);
+    PK_KEEP_MAX(if_drops);
+    PK_KEEP_MAX(relay_drops);
+    PK_KEEP_MAX(relayed);
+#undef PK_KEEP_MAX
+    a->queued = st->queued;
+    s->inconsistent_stats += lower;
+}
+
 uint64_t
 pk_source_apply_stats(struct pk_source *s, const struct pk_stats *st, int goodbye)
 {
-    uint64_t lost = 0;
+    uint64_t lost = 0, relayed;
 
-    s->agent = *st;
+    merge_agent_stats(s, st);
+    relayed = s->agent.relayed;
     if (goodbye)
         s->said_goodbye = 1;
     if (!s->have_index) {
         /* The first count this collector sees of a source it joined late: the base. */
-        s->index_base = s->next_index = st->relayed;
+        s->index_base = s->next_index = relayed;
         s->have_index = 1;
         return 0;
     }
-    if (st->relayed > s->next_index) {
-        lost = st->relayed - s->next_index;
+    if (relayed > s->next_index) {
+        lost = relayed - s->next_index;
         s->lost_packets += lost;
-        s->next_index = st->relayed;
+        s->next_index = relayed;
     }
     return lost;
 }
