@@ -182,6 +182,15 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     per_source(b, t, "packeteur_source_foreign_messages_total", "counter",
                "Messages with the source's id from a peer it is not bound to, refused.",
                SOURCE_FIELD(foreign));
+    per_source(b, t, "packeteur_source_implausible_messages_total", "counter",
+               "Messages of the source dropped: a sequence or packet index jump no agent makes.",
+               SOURCE_FIELD(implausible));
+    per_source(b, t, "packeteur_source_refused_while_evicted_total", "counter",
+               "Messages of the source refused (table full, peer limit) while it was evicted.",
+               SOURCE_FIELD(refused));
+    per_source(b, t, "packeteur_source_inconsistent_stats_total", "counter",
+               "Stats or goodbyes of the source with a counter below the last (ignored).",
+               SOURCE_FIELD(inconsistent_stats));
 
     family(b, "packeteur_source_up", "gauge",
            "1 when the source was heard from within SOURCE_STALE_AFTER.");
@@ -218,6 +227,12 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
            t->refusing_forgotten);
     single(b, "packeteur_sources_forgotten_total", "counter",
            "Sources that were not up, forgotten to make room for new ones.", t->evicted);
+    single(b, "packeteur_sources_restored_total", "counter",
+           "Evicted sources that came back and resumed their books from their tombstone.",
+           t->restored);
+    single(b, "packeteur_sources_forgotten_for_good_total", "counter",
+           "Tombstones of evicted sources dropped for newer ones (those start new books).",
+           t->forgotten_for_good);
 
     single(b, "packeteur_output_packets_total", "counter", "Packets written to the output.",
            r->out_packets);

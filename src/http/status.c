@@ -186,6 +186,9 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "relayed_before_first_seen", (double)s->index_base);
     cJSON_AddNumberToObject(o, "duplicates", (double)s->duplicates);
     cJSON_AddNumberToObject(o, "refused_from_other_peers", (double)s->foreign);
+    cJSON_AddNumberToObject(o, "implausible", (double)s->implausible);
+    cJSON_AddNumberToObject(o, "refused_while_evicted", (double)s->refused);
+    cJSON_AddNumberToObject(o, "inconsistent_stats", (double)s->inconsistent_stats);
     agent = cJSON_AddObjectToObject(o, "agent");
     add_stats(agent, &s->agent);
     return o;
@@ -232,6 +235,8 @@ pk_status_collect(const struct pk_collect_report *r)
         cJSON_AddNumberToObject(counts, pk_source_state_names[s], (double)by_state[s]);
     cJSON_AddNumberToObject(o, "sources_refused", (double)t->refused);
     cJSON_AddNumberToObject(o, "sources_forgotten", (double)t->evicted);
+    cJSON_AddNumberToObject(o, "sources_restored", (double)t->restored);
+    cJSON_AddNumberToObject(o, "sources_forgotten_for_good", (double)t->forgotten_for_good);
     add_refusals(o, t);
     cJSON_AddNumberToObject(o, "stale_after_seconds", (double)t->stale_ms / 1e3);
     cJSON_AddNumberToObject(o, "gone_after_seconds", (double)t->gone_ms / 1e3);

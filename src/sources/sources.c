@@ -1,5 +1,6 @@
 /* Source table; see sources.h. Lookup is linear with the last hit first: sources are few. */
 #include "sources.h"
+#include "sources_graves.h"
 #include "text.h"
 
 #include <errno.h>
@@ -65,9 +66,11 @@ same_peer(uint64_t stored_hash, const char *stored, uint64_t hash, const char *p
     return stored_hash == hash && strncmp(stored, peer, PK_PEER_ID_LEN - 1) == 0;
 }
 
+/* An evicted source keeps a tombstone: if it comes back, its gap is lost in transit. */
 static void
 remove_at(struct pk_sources *t, size_t i)
 {
+    pk_graves_bury(t, t->v[i]);
     free(t->v[i]->filter);
     free(t->v[i]);
     memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
@@ -130,6 +133,7 @@ pk_sources_free(struct pk_sources *t)
     }
     free(t->v);
     free(t->keys);
+    pk_graves_free(t);
     t->v = NULL;
     t->keys = NULL;
     t->n = 0;
@@ -292,8 +296,41 @@ static void
 move(struct pk_source *s, const struct pk_frame *f, const char *owner)
 {
     snprintf(s->owner, sizeof(s->owner), "%s", owner);
-    if (s->have_seq && f->seq < s->next_seq)
+    if (s->have_seq && f->seq < s->next_seq) {
         s->have_seq = s->have_index = 0;
+        memset(&s->agent, 0, sizeof(s->agent)); /* a new run's counters start again */
+    }
+}
+
+/*
+ * A sequence or packet index that jumps further than any agent can (PK_SEQ_JUMP_MAX,
+ * PK_INDEX_JUMP_MAX), or a batch whose index would wrap: from the source's own peer (zmq
+ * without CURVE: any process at its address), such a message would make every later one of
+ * the real agent a duplicate, and its lost counts absurd. Judged before the books move.
+ */
+static int
+implausible(const struct pk_source *s, const struct pk_frame *f)
+{
+    uint64_t next_index, to;
+
+    if (s->have_seq && f->seq > s->next_seq && f->seq - s->next_seq > PK_SEQ_JUMP_MAX)
+        return 1;
+    if (f->kind == PK_KIND_PACKETS) {
+        to = f->u.packets.first_index;
+        if (to > UINT64_MAX - f->u.packets.count)
+            return 1;
+    } else if (f->kind == PK_KIND_STATS || f->kind == PK_KIND_GOODBYE) {
+        to = f->u.stats.relayed;
+    } else {
+        return 0;
+    }
+    if (s->have_index)
+        next_index = s->next_index;
+    else if (!s->have_seq && f->seq == 0)
+        next_index = 0; /* seen from its first message (track_seq): the base is 0 */
+    else
+        return 0; /* joined late: this message sets the base */
+    return to > next_index && to - next_index > PK_INDEX_JUMP_MAX;
 }
 
 /* Sequence bookkeeping of an admitted message; 0, or -EALREADY for a duplicate (dropped). */
@@ -317,6 +354,39 @@ track_seq(struct pk_source *s, const struct pk_frame *f)
     return 0;
 }
 
+/*
+ * A message with an id not in the table: a new source, or an evicted one that takes its
+ * tombstone back, bound to this peer as a source that was not up would be (may_move). 0, or -1
+ * when refused; a refused message of an evicted source is counted in its tombstone.
+ */
+static int
+admit_new(struct pk_sources *t, const struct pk_frame *f, const char *peer, uint64_t hash,
+          const char *addr, uint64_t now_ns, struct pk_admission *a)
+{
+    struct pk_source *s = NULL;
+    long grave;
+
+    /* a->why stays PK_SR_TABLE_FULL when add() is out of memory */
+    int rc = make_room(t, peer, hash, now_ns, &a->why);
+    if (rc == 0)
+        s = add(t, f, peer, hash, now_ns);
+    grave = pk_graves_find(t, f->source_id); /* after make_room: an eviction may bury over it */
+    if (s == NULL) {
+        if (grave >= 0)
+            t->graves[grave].refused++;
+        refuse(t, peer, hash, addr, a->why, now_ns, a);
+        return -1;
+    }
+    a->what = PK_ADMIT_NEW;
+    if (grave >= 0) {
+        pk_graves_raise(t, grave, s);
+        move(s, f, peer);
+        a->what = PK_ADMIT_MOVED;
+    }
+    a->source = s;
+    return 0;
+}
+
 void
 pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *peer, const char *addr,
                  uint64_t now_ns, struct pk_admission *a)
@@ -327,13 +397,9 @@ pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *pee
     memset(a, 0, sizeof(*a));
     a->what = PK_ADMIT_KNOWN;
     if (s == NULL) {
-        /* a->why stays PK_SR_TABLE_FULL when add() is out of memory */
-        if (make_room(t, peer, hash, now_ns, &a->why) != 0 ||
-            (s = add(t, f, peer, hash, now_ns)) == NULL) {
-            refuse(t, peer, hash, addr, a->why, now_ns, a);
+        if (admit_new(t, f, peer, hash, addr, now_ns, a) != 0)
             return;
-        }
-        a->what = PK_ADMIT_NEW;
+        s = a->source;
     } else if (!same_peer(t->keys[0].owner_hash, s->owner, hash, peer)) { /* s is first */
         if (!may_move(t, s, now_ns)) {
             s->foreign++;
@@ -346,6 +412,11 @@ pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *pee
         a->what = PK_ADMIT_MOVED;
     }
     a->source = s;
+    if (implausible(s, f)) {
+        s->implausible++;
+        a->what = PK_ADMIT_DROPPED;
+        return;
+    }
     if (track_seq(s, f) != 0) {
         a->what = PK_ADMIT_DUPLICATE;
         return;
@@ -364,79 +435,5 @@ pk_sources_track(struct pk_sources *t, const struct pk_frame *f, uint64_t now_ns
 
     pk_sources_admit(t, f, "", "", now_ns, &a);
     *created = a.what == PK_ADMIT_NEW;
-    return a.what == PK_ADMIT_REFUSED || a.what == PK_ADMIT_DUPLICATE ? NULL : a.source;
-}
-
-int
-pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
-{
-    char host[sizeof(s->host)], device[sizeof(s->device)];
-    size_t filter_cap =
-        (h->filter.len < PK_SOURCE_FILTER_MAX ? h->filter.len : PK_SOURCE_FILTER_MAX) + 1;
-    char *filter = malloc(filter_cap);
-    int changed;
-
-    if (filter == NULL)
-        return 0;
-    copy_str(host, sizeof(host), &h->host);
-    copy_str(device, sizeof(device), &h->device);
-    copy_str(filter, filter_cap, &h->filter);
-    changed = !s->have_hello || s->linktype != h->linktype || strcmp(s->host, host) != 0 ||
-              strcmp(s->device, device) != 0 || strcmp(s->filter, filter) != 0;
-    free(s->filter);
-    s->filter = filter;
-    memcpy(s->host, host, sizeof(host));
-    memcpy(s->device, device, sizeof(device));
-    copy_str(s->version, sizeof(s->version), &h->version);
-    s->linktype = h->linktype;
-    s->snaplen = h->snaplen;
-    s->tsresol = h->tsresol;
-    s->heartbeat_ms = h->heartbeat_ms;
-    s->start_ns = h->start_ns;
-    s->have_hello = 1;
-    return changed;
-}
-
-uint64_t
-pk_source_apply_packets(struct pk_source *s, const struct pk_packets *p)
-{
-    uint64_t lost = 0;
-
-    if (s->have_index && p->first_index > s->next_index)
-        lost = p->first_index - s->next_index;
-    s->lost_packets += lost;
-    if (!s->have_index)
-        s->index_base = p->first_index;
-    if (!s->have_index || p->first_index + p->count > s->next_index)
-        s->next_index = p->first_index + p->count;
-    s->have_index = 1;
-    return lost;
-}
-
-/*
- * The agent counts a batch as relayed when its transport takes it, before it sends the stats
- * that include it; messages arrive in sequence order and older ones are dropped. So when a
- * stats or goodbye arrives, every packet below its relayed total has arrived or never will:
- * lost = relayed - (index_base + received + lost so far), which is relayed - next_index.
- */
-uint64_t
-pk_source_apply_stats(struct pk_source *s, const struct pk_stats *st, int goodbye)
-{
-    uint64_t lost = 0;
-
-    s->agent = *st;
-    if (goodbye)
-        s->said_goodbye = 1;
-    if (!s->have_index) {
-        /* The first count this collector sees of a source it joined late: the base. */
-        s->index_base = s->next_index = st->relayed;
-        s->have_index = 1;
-        return 0;
-    }
-    if (st->relayed > s->next_index) {
-        lost = st->relayed - s->next_index;
-        s->lost_packets += lost;
-        s->next_index = st->relayed;
-    }
-    return lost;
+    return a.what == PK_ADMIT_REFUSED || a.what == PK_ADMIT_DROPPED ? NULL : a.source;
 }

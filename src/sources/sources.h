@@ -38,6 +38,14 @@ extern const char *const pk_source_refusal_names[PK_SR_REASONS]; /* "table_full"
 #define PK_SOURCE_INTERFACES 8 /* pcapng output: link types one source may use */
 #define PK_REFUSING_PEERS 64   /* peers whose refusals are kept apart (the most recent) */
 #define PK_PEER_ID_LEN 64      /* a peer identity: an address "ip:port", or a CURVE key */
+/* Evicted sources whose books are kept, so that one that comes back resumes them (its gap shows
+ * as lost in transit): without their filters, about 1.5 KiB each, 1.5 MiB in all. */
+#define PK_SOURCE_TOMBSTONES 1024
+/* Jumps no agent makes: 2^32 messages or 2^40 packets beyond the next expected (at a million
+ * messages a second, 71 minutes without one arriving; 2^40 packets, 12 days at a million a second
+ * lost in one gap). A message claiming one is dropped and counted, and does not move the books. */
+#define PK_SEQ_JUMP_MAX (1ull << 32)
+#define PK_INDEX_JUMP_MAX (1ull << 40)
 
 /* A pcapng output interface of a source: one per link type it sent. */
 struct pk_source_if {
@@ -72,8 +80,11 @@ struct pk_source {
                                              relayed total beyond what arrived */
     uint64_t duplicates; /* messages with a sequence number below the next expected (dropped) */
     uint64_t foreign;    /* messages with its id from another peer (refused) */
+    uint64_t implausible; /* messages whose sequence or packet index jumped too far (dropped) */
+    uint64_t refused;     /* its messages refused (table full, peer limit) while it was evicted */
+    uint64_t inconsistent_stats; /* stats or goodbyes with a counter below the last (ignored) */
     uint64_t written, linktype_drops; /* what became of the received packets */
-    struct pk_stats agent;            /* the agent's latest stats or goodbye */
+    struct pk_stats agent; /* the agent's counters: the highest seen of each (queued: latest) */
 };
 
 /* A peer the table refused messages from, with counts by reason. */
@@ -103,6 +114,13 @@ struct pk_sources {
     size_t nrefusing, last_refusing;
     uint64_t refusing_forgotten; /* refusing peers dropped from that table for newer ones */
     uint64_t no_victim_until_ns; /* a full table of live sources: no eviction before then */
+    /* Tombstones: the books of the last PK_SOURCE_TOMBSTONES evicted sources (sources_graves.c). */
+    struct pk_source *graves; /* allocated at the first eviction; filter is always NULL */
+    uint64_t *grave_ids;      /* grave_ids[i] is graves[i]'s id, when grave_used[i] */
+    unsigned char *grave_used;
+    size_t grave_next, ngraves; /* the slot the next eviction takes; slots in use */
+    uint64_t restored;          /* evicted sources that came back and took their books back */
+    uint64_t forgotten_for_good; /* tombstones dropped for newer ones: those start new books */
 };
 
 void pk_sources_init(struct pk_sources *t, size_t limit, uint64_t stale_ms, uint64_t gone_ms);
@@ -114,7 +132,9 @@ enum pk_admit {
     PK_ADMIT_NEW,       /* a new source, now bound to this peer */
     PK_ADMIT_MOVED,     /* a known source that was not up (or whose connection had closed),
                            now bound to this peer */
-    PK_ADMIT_DUPLICATE, /* sequence below the next expected: drop it (counted in the source) */
+    PK_ADMIT_DROPPED,   /* drop it, counted in the source: a sequence below the next expected
+                           (duplicates), or a jump no agent makes (implausible) */
+    PK_ADMIT_DUPLICATE = PK_ADMIT_DROPPED, /* the former name */
     PK_ADMIT_REFUSED,   /* drop it: counted by reason and per peer */
 };
 
@@ -133,6 +153,7 @@ struct pk_admission {
  * another peer is refused while the source is up (and, with per_connection, its connection
  * open). A new id evicts, when it must, a source that is not up: first of this peer's when the
  * peer holds per_peer_limit sources, then the least recently heard of all when the table is full.
+ * An evicted source keeps a tombstone; a message with its id takes it back (PK_ADMIT_MOVED).
  */
 void pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *peer,
                       const char *addr, uint64_t now_ns, struct pk_admission *a);
@@ -158,6 +179,7 @@ uint64_t pk_source_apply_packets(struct pk_source *s, const struct pk_packets *p
 /**
  * Applies a stats or goodbye message. Its relayed total closes the books: packets the agent
  * relayed before it and that never arrived are lost (returned, and added to lost_packets).
+ * The agent's counters only grow: a lower value is ignored, and the message counted.
  */
 uint64_t pk_source_apply_stats(struct pk_source *s, const struct pk_stats *st, int goodbye);
 

@@ -471,6 +471,148 @@ test_heartbeat_sets_liveness(void **state)
     pk_sources_free(&t);
 }
 
+/* A message of kind packets (count packets from first) or stats (relayed). */
+static enum pk_admit
+admit_batch(struct pk_sources *t, uint64_t id, uint64_t seq, int kind, uint64_t index,
+            uint32_t count, const char *peer, uint64_t now_ns, struct pk_admission *a)
+{
+    struct pk_frame f = frame(id, seq);
+
+    f.kind = (uint8_t)kind;
+    if (kind == PK_KIND_PACKETS)
+        f.u.packets = (struct pk_packets){.linktype = 1, .count = count, .first_index = index};
+    else
+        f.u.stats = (struct pk_stats){.relayed = index};
+    pk_sources_admit(t, &f, peer, peer, now_ns, a);
+    if (a->what != PK_ADMIT_REFUSED && a->what != PK_ADMIT_DROPPED) {
+        if (kind == PK_KIND_PACKETS)
+            pk_source_apply_packets(a->source, &f.u.packets);
+        else
+            pk_source_apply_stats(a->source, &f.u.stats, kind == PK_KIND_GOODBYE);
+    }
+    return a->what;
+}
+
+/* A source evicted while briefly stale, refused while the table is full of fresh ids, comes
+ * back with its books: what it relayed meanwhile is lost in transit, not "before first seen". */
+static void
+test_evicted_source_resumes_books(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_source *s;
+
+    (void)state;
+    pk_sources_init(&t, 2, 1000, 60000);
+    admit(&t, 7, 0, PK_KIND_HELLO, "A", 1 * MS, &a);
+    assert_int_equal(admit_batch(&t, 7, 1, PK_KIND_PACKETS, 0, 100, "A", 2 * MS, &a),
+                     PK_ADMIT_KNOWN);
+    admit(&t, 100, 0, PK_KIND_HELLO, "B", 2000 * MS, &a);
+    admit(&t, 101, 0, PK_KIND_HELLO, "B", 2000 * MS, &a); /* 7 is stale: evicted */
+    assert_true(t.evicted == 1 && t.ngraves == 1 && t.n == 2);
+    assert_int_equal(admit_batch(&t, 7, 2, PK_KIND_PACKETS, 100, 1050, "A", 2001 * MS, &a),
+                     PK_ADMIT_REFUSED);
+    assert_int_equal(a.why, PK_SR_TABLE_FULL);
+    /* The flood's ids are stale in turn: 7 takes a slot back, and its tombstone. */
+    assert_int_equal(admit_batch(&t, 7, 3, PK_KIND_PACKETS, 1150, 100, "A2", 4000 * MS, &a),
+                     PK_ADMIT_MOVED);
+    s = a.source;
+    assert_true(t.restored == 1 && t.ngraves == 1 && t.evicted == 2); /* 100 buried now */
+    assert_true(s->first_seen_ns == 1 * MS && s->messages == 3 && s->packets == 0);
+    assert_true(s->lost_messages == 1 && s->lost_packets == 1050 && s->index_base == 0);
+    assert_true(s->refused == 1 && s->next_index == 1250);
+    assert_string_equal(s->owner, "A2");
+    assert_string_equal(s->filter, "");
+    pk_sources_free(&t);
+
+    /* The ring keeps the last PK_SOURCE_TOMBSTONES: the oldest is forgotten for good, and only
+     * that one starts new books when it comes back. */
+    pk_sources_init(&t, 1, 1000, 60000);
+    for (uint64_t id = 1; id <= PK_SOURCE_TOMBSTONES + 2; id++)
+        admit_batch(&t, id, 5, PK_KIND_STATS, 40, 0, "A", id * 2000 * MS, &a);
+    assert_true(t.evicted == PK_SOURCE_TOMBSTONES + 1 && t.forgotten_for_good == 1);
+    assert_true(t.ngraves == PK_SOURCE_TOMBSTONES);
+    uint64_t later = (PK_SOURCE_TOMBSTONES + 4) * 2000 * MS;
+    assert_int_equal(admit_batch(&t, 1, 9, PK_KIND_STATS, 90, 0, "A", later, &a), PK_ADMIT_NEW);
+    assert_true(a.source->index_base == 90 && a.source->lost_messages == 0);
+    /* That buried the last source over id 2's tombstone (and it, 1 over 3's): it comes back. */
+    assert_int_equal(admit_batch(&t, PK_SOURCE_TOMBSTONES + 2, 9, PK_KIND_STATS, 90, 0, "A",
+                                 later * 2, &a),
+                     PK_ADMIT_MOVED);
+    assert_true(a.source->index_base == 40 && a.source->lost_packets == 50);
+    assert_true(a.source->lost_messages == 3 && t.forgotten_for_good == 3);
+    pk_sources_free(&t);
+}
+
+/* A sequence or packet index far beyond any agent's (a peer at the agent's address) is dropped
+ * and counted; the agent's own messages keep coming in, and the lost counts stay true. */
+static void
+test_implausible_jumps_dropped(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_source *s;
+
+    (void)state;
+    pk_sources_init(&t, 8, 5000, 60000);
+    admit(&t, 7, 0, PK_KIND_HELLO, "A", 1 * MS, &a);
+    s = a.source;
+    admit_batch(&t, 7, 1, PK_KIND_PACKETS, 0, 10, "A", 2 * MS, &a);
+    assert_int_equal(admit(&t, 7, UINT64_MAX - 1, PK_KIND_STATS, "A", 3 * MS, &a),
+                     PK_ADMIT_DROPPED);
+    assert_int_equal(admit_batch(&t, 7, 2, PK_KIND_PACKETS, 1ull << 63, 1, "A", 3 * MS, &a),
+                     PK_ADMIT_DROPPED);
+    assert_int_equal(admit_batch(&t, 7, 2, PK_KIND_PACKETS, UINT64_MAX - 1, 5, "A", 3 * MS, &a),
+                     PK_ADMIT_DROPPED);
+    assert_int_equal(admit_batch(&t, 7, 2, PK_KIND_STATS, 1ull << 62, 0, "A", 3 * MS, &a),
+                     PK_ADMIT_DROPPED);
+    assert_true(s->implausible == 4 && s->next_seq == 2 && s->next_index == 10);
+    assert_int_equal(admit_batch(&t, 7, 2, PK_KIND_PACKETS, 10, 10, "A", 4 * MS, &a),
+                     PK_ADMIT_KNOWN);
+    /* Large but possible gaps are still losses. */
+    assert_int_equal(admit_batch(&t, 7, 3 + PK_SEQ_JUMP_MAX, PK_KIND_PACKETS,
+                                 20 + PK_INDEX_JUMP_MAX, 1, "A", 5 * MS, &a),
+                     PK_ADMIT_KNOWN);
+    assert_true(s->lost_messages == PK_SEQ_JUMP_MAX && s->lost_packets == PK_INDEX_JUMP_MAX);
+    assert_true(s->duplicates == 0 && s->implausible == 4);
+    /* Seen from its first message, the base is 0: a first batch at 2^63 is implausible too. */
+    admit(&t, 8, 0, PK_KIND_HELLO, "A", 6 * MS, &a);
+    assert_int_equal(admit_batch(&t, 8, 1, PK_KIND_PACKETS, 1ull << 63, 1, "A", 7 * MS, &a),
+                     PK_ADMIT_DROPPED);
+    pk_sources_free(&t);
+}
+
+/* The agent's counters never go down: a stats message with lower ones is counted, and moves
+ * none back (queued is a gauge); a new run of the id starts them again. */
+static void
+test_agent_counters_monotonic(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_source *s;
+    struct pk_stats st = {.captured = 100, .kernel_drops = 3, .relayed = 90, .queued = 5};
+
+    (void)state;
+    pk_sources_init(&t, 8, 5000, 60000);
+    admit(&t, 7, 0, PK_KIND_HELLO, "A", 1 * MS, &a);
+    s = a.source;
+    pk_source_apply_stats(s, &st, 0);
+    assert_true(s->lost_packets == 90);
+    st = (struct pk_stats){.captured = 50, .kernel_drops = 9, .relayed = 40, .queued = 2};
+    assert_true(pk_source_apply_stats(s, &st, 0) == 0);
+    assert_true(s->agent.captured == 100 && s->agent.kernel_drops == 9);
+    assert_true(s->agent.relayed == 90 && s->agent.queued == 2);
+    assert_true(s->inconsistent_stats == 1 && s->lost_packets == 90 && s->next_index == 90);
+    st.captured = 200;
+    st.relayed = 95;
+    pk_source_apply_stats(s, &st, 0);
+    assert_true(s->inconsistent_stats == 1 && s->agent.captured == 200 && s->lost_packets == 95);
+    /* A run that starts over (from another peer once this one is not up) starts again. */
+    assert_int_equal(admit(&t, 7, 0, PK_KIND_HELLO, "B", 9000 * MS, &a), PK_ADMIT_MOVED);
+    assert_true(s->agent.captured == 0 && s->agent.relayed == 0);
+    pk_sources_free(&t);
+}
+
 int
 main(void)
 {
@@ -487,6 +629,9 @@ main(void)
         cmocka_unit_test(test_refusing_peers_bounded),
         cmocka_unit_test(test_relayed_total_closes_the_books),
         cmocka_unit_test(test_heartbeat_sets_liveness),
+        cmocka_unit_test(test_evicted_source_resumes_books),
+        cmocka_unit_test(test_implausible_jumps_dropped),
+        cmocka_unit_test(test_agent_counters_monotonic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
