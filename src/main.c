@@ -141,7 +141,7 @@ main(int argc, char **argv)
     if ((rc = pk_keys_load(&cfg, &keys, errbuf)) != 0) {
         early_error(rc == -EINVAL ? "config_invalid" : NULL, errbuf);
         pk_keys_free(&keys);
-        return rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
+        return pk_exit_code(rc);
     }
     /* A reader that leaves (tcpdump -c N) must end the collector through EPIPE, not a signal. */
     signal(SIGPIPE, SIG_IGN);

@@ -475,6 +475,7 @@ pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
         return PK_EXIT_RUNTIME;
     a->cfg = cfg;
     a->keys = keys;
+    a->reporter = (struct pk_reporter){PK_REPORT_CAPTURE, pk_agent_fill_report, a};
     if (keys->enabled) {
         topts.server_public = keys->server_public;
         topts.public_key = keys->public_key;
@@ -499,15 +500,15 @@ pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
     }
     build_exclusion(a, &ep);
     if (cfg->metrics_addrport[0] != '\0' &&
-        pk_http_start(&a->http, &a->loop, &cfg->metrics_ep, cfg->metrics_addrport, pk_agent_routes,
-                      pk_agent_nroutes, a, errbuf) != 0) {
+        pk_reports_start(&a->http, &a->loop, &cfg->metrics_ep, cfg->metrics_addrport,
+                         &a->reporter, errbuf) != 0) {
         pk_error("%s", errbuf);
         a->exit_code = PK_EXIT_RUNTIME;
         goto out_loop;
     }
     if ((rc = open_source(a, errbuf)) != 0) {
         pk_error("%s", errbuf);
-        a->exit_code = rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
+        a->exit_code = pk_exit_code(rc);
         goto out_http;
     }
     batch_cap = cfg->batch_bytes + PK_FRAME_HEADER_LEN + 255 + PK_PACKETS_BODY_HEADER_LEN +
@@ -546,7 +547,7 @@ pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
     pk_signals_start_hup(&a->signals, pk_agent_on_hup);
     if ((rc = pk_drop_privileges(cfg->run_as, errbuf)) != 0) {
         pk_error("%s", errbuf);
-        a->exit_code = rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
+        a->exit_code = pk_exit_code(rc);
         finish(a, 0);
         goto out_loop;
     }

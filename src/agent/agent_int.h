@@ -10,6 +10,7 @@
 #include "http.h"
 #include "keys.h"
 #include "loop.h"
+#include "reports.h"
 #include "transport.h"
 
 #include <stdint.h>
@@ -31,6 +32,7 @@ struct agent {
     struct pk_signals signals;
     uv_timer_t heartbeat, stall;
     struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
+    struct pk_reporter reporter; /* what http renders */
     struct pk_af_hist hist;
     uint64_t start_ns;
 
@@ -57,9 +59,8 @@ struct agent {
 /** Counters as the stats message and /status give them (the capture's drops read now). */
 void pk_agent_fill_stats(struct agent *a, struct pk_stats *s);
 
-/** /metrics, /status and the status page of an agent; data is the struct agent. */
-extern const struct pk_http_route pk_agent_routes[];
-extern const size_t pk_agent_nroutes;
+/** The agent's report for /metrics and /status (a pk_report_fill_cb); data is the struct agent. */
+void pk_agent_fill_report(void *data, union pk_report *r);
 
 /** SIGHUP: one log line; a RELAY_CURVE_SECRETKEY file is read again and checked. */
 void pk_agent_on_hup(void *data);

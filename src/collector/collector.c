@@ -12,13 +12,11 @@
 #include "log.h"
 #include "loop.h"
 #include "merge.h"
-#include "metrics.h"
 #include "output.h"
 #include "pcapout.h"
 #include "pcktr.h"
+#include "reports.h"
 #include "sources.h"
-#include "status.h"
-#include "statuspage.h"
 #include "keys.h"
 #include "privdrop.h"
 #include "transport.h"
@@ -67,6 +65,7 @@ struct collector {
     int merging;
     uint64_t last_ts_ns, out_late; /* merging: the latest timestamp written; writes behind it */
     struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
+    struct pk_reporter reporter; /* what http renders */
     uint64_t start_ns;
 
     int paused, stopping, finished, exit_code;
@@ -499,9 +498,11 @@ on_stop_signal(void *data, int signum)
 }
 
 static void
-fill_report(struct collector *c, struct pk_collect_report *r)
+fill_report(void *data, union pk_report *u)
 {
-    memset(r, 0, sizeof(*r));
+    struct collector *c = data;
+    struct pk_collect_report *r = &u->collect;
+
     r->common.mode = "collect";
     r->common.transport = c->cfg->relay_transport;
     r->common.endpoint = c->cfg->collect_endpoint;
@@ -532,36 +533,6 @@ fill_report(struct collector *c, struct pk_collect_report *r)
     r->access = &c->access;
     r->http = pk_http_counters(c->http);
 }
-
-static char *
-render_metrics(void *data, size_t *len)
-{
-    struct pk_collect_report r;
-    struct pk_buf b = {0};
-
-    fill_report(data, &r);
-    pk_metrics_collect(&b, &r);
-    *len = b.len;
-    return b.data;
-}
-
-static char *
-render_status(void *data, size_t *len)
-{
-    struct pk_collect_report r;
-    char *s;
-
-    fill_report(data, &r);
-    s = pk_status_collect(&r);
-    *len = s ? strlen(s) : 0;
-    return s;
-}
-
-static const struct pk_http_route routes[] = {
-    {"/metrics", "text/plain; version=0.0.4; charset=utf-8", render_metrics},
-    {"/status", "application/json", render_status},
-    {"/", "text/html; charset=utf-8", pk_status_page_render},
-};
 
 /* A transport that tells connections apart (tcp-raw) reports each close: mark its sources. */
 static void
@@ -672,6 +643,7 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
         return PK_EXIT_RUNTIME;
     c->cfg = cfg;
     c->keys = keys;
+    c->reporter = (struct pk_reporter){PK_REPORT_COLLECT, fill_report, c};
     pk_log_set_context(&(struct pk_log_fields){.endpoint = cfg->collect_endpoint});
     c->access.allow = cfg->allow;
     c->access.nallow = cfg->nallow;
@@ -711,8 +683,8 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
         goto out_output;
     }
     if (cfg->metrics_addrport[0] != '\0' &&
-        pk_http_start(&c->http, &c->loop, &cfg->metrics_ep, cfg->metrics_addrport, routes,
-                      PK_ARRAY_LEN(routes), c, errbuf) != 0) {
+        pk_reports_start(&c->http, &c->loop, &cfg->metrics_ep, cfg->metrics_addrport,
+                         &c->reporter, errbuf) != 0) {
         pk_error("%s", errbuf);
         c->exit_code = PK_EXIT_RUNTIME;
         goto out_output;
@@ -731,7 +703,7 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
     log_security(c, &ep);
     if ((rc = pk_drop_privileges(cfg->run_as, errbuf)) != 0) {
         pk_error("%s", errbuf);
-        c->exit_code = rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
+        c->exit_code = pk_exit_code(rc);
         c->tr->ops->close(c->tr, 0, on_transport_closed, c);
         c->tr = NULL;
         goto out_output;
