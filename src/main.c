@@ -90,6 +90,8 @@ early_error(const char *event, const char *msg)
     pk_log_with(PK_LOG_ERROR, &(struct pk_log_fields){.event = event, .variable = var}, "%s", msg);
 }
 
+/* Long (62 lines): the command-line words (--help, keygen, --version), then the process start-up
+ * in order; each step is one call with its exit code. */
 int
 main(int argc, char **argv)
 {

@@ -232,6 +232,8 @@ configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_tr
 
 static void close_handles(struct zmq_transport *zt);
 
+/* Long (80 lines): libzmq wants its options before bind or connect, and the fds watched after;
+ * the steps are helpers already, and one unwind at `fail` serves them all. */
 static struct pk_transport *
 zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
          char *errbuf)
