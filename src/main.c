@@ -90,6 +90,8 @@ early_error(const char *event, const char *msg)
     pk_log_with(PK_LOG_ERROR, &(struct pk_log_fields){.event = event, .variable = var}, "%s", msg);
 }
 
+/* Long (62 lines): the command-line words (--help, keygen, --version), then the process start-up
+ * in order; each step is one call with its exit code. */
 int
 main(int argc, char **argv)
 {
@@ -141,7 +143,7 @@ main(int argc, char **argv)
     if ((rc = pk_keys_load(&cfg, &keys, errbuf)) != 0) {
         early_error(rc == -EINVAL ? "config_invalid" : NULL, errbuf);
         pk_keys_free(&keys);
-        return rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
+        return pk_exit_code(rc);
     }
     /* A reader that leaves (tcpdump -c N) must end the collector through EPIPE, not a signal. */
     signal(SIGPIPE, SIG_IGN);

@@ -1,6 +1,7 @@
 /*
- * The agent's state, shared by agent.c (lifecycle, batching, relay), agent_report.c (/metrics,
- * /status) and agent_reload.c (SIGHUP). Private to those files. Loop thread only.
+ * The agent's state, shared by agent.c (lifecycle), agent_source.c (capture or READ_FILE),
+ * relay.c (batching, sequence, drops), agent_report.c (/metrics, /status) and agent_reload.c
+ * (SIGHUP). Private to those files. Loop thread only.
  */
 #ifndef PK_AGENT_INT_H
 #define PK_AGENT_INT_H
@@ -10,6 +11,7 @@
 #include "http.h"
 #include "keys.h"
 #include "loop.h"
+#include "reports.h"
 #include "transport.h"
 
 #include <stdint.h>
@@ -31,6 +33,7 @@ struct agent {
     struct pk_signals signals;
     uv_timer_t heartbeat, stall;
     struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
+    struct pk_reporter reporter; /* what http renders */
     struct pk_af_hist hist;
     uint64_t start_ns;
 
@@ -57,9 +60,20 @@ struct agent {
 /** Counters as the stats message and /status give them (the capture's drops read now). */
 void pk_agent_fill_stats(struct agent *a, struct pk_stats *s);
 
-/** /metrics, /status and the status page of an agent; data is the struct agent. */
-extern const struct pk_http_route pk_agent_routes[];
-extern const size_t pk_agent_nroutes;
+/** The agent's report for /metrics and /status (a pk_report_fill_cb); data is the struct agent. */
+void pk_agent_fill_report(void *data, union pk_report *r);
+
+/**
+ * Stops capturing, flushes, says goodbye and closes the transport with the given linger
+ * (agent.c). Idempotent.
+ */
+void pk_agent_finish(struct agent *a, uint64_t linger_ms);
+
+/** Opens the capture or READ_FILE and fills the hello's link type (agent_source.c). */
+int pk_agent_open_source(struct agent *a, char *errbuf);
+
+/** Closes the transport, which flushes what is queued for up to linger_ms (agent.c). */
+void pk_agent_close_transport(struct agent *a, uint64_t linger_ms);
 
 /** SIGHUP: one log line; a RELAY_CURVE_SECRETKEY file is read again and checked. */
 void pk_agent_on_hup(void *data);

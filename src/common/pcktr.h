@@ -5,6 +5,7 @@
 #ifndef PK_PCKTR_H
 #define PK_PCKTR_H
 
+#include <errno.h>
 #include <stddef.h>
 
 #define PK_ERRBUF_SIZE 512
@@ -17,6 +18,13 @@
 #define PK_EXIT_OK 0
 #define PK_EXIT_RUNTIME 1
 #define PK_EXIT_CONFIG 2
+
+/** The exit code for a failed start-up step's rc: a bad setting (-EINVAL) is 2, the rest 1. */
+static inline int
+pk_exit_code(int rc)
+{
+    return rc == -EINVAL ? PK_EXIT_CONFIG : PK_EXIT_RUNTIME;
+}
 
 #define PK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

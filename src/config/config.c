@@ -213,25 +213,10 @@ parse_endpoint_var(const char *name, const char *value, struct pk_endpoint *ep, 
     return 0;
 }
 
-int
-pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+/* RELAY_TRANSPORT names a transport, and CURVE keys are only set for one that encrypts. */
+static int
+check_transport(const struct pk_config *cfg, char *errbuf)
 {
-    const char *device_env, *value;
-    char host[256], why[PK_ERRBUF_SIZE];
-    int rc;
-
-    memset(cfg, 0, sizeof(*cfg));
-    for (size_t i = 0; i < PK_ARRAY_LEN(vars); i++) {
-        value = getenv_fn(vars[i].name);
-        if (value == NULL)
-            value = vars[i].def;
-        if (value == NULL)
-            continue;
-        rc = parse_var(cfg, &vars[i], value, errbuf);
-        if (rc != 0)
-            return rc;
-    }
-
     if (pk_transport_find(cfg->relay_transport) == NULL) {
         char names[128];
         pk_transport_names(names, sizeof(names));
@@ -249,6 +234,16 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
                                                           : "COLLECT_CURVE_SECRETKEY",
                              cfg->relay_transport);
     }
+    return 0;
+}
+
+/* COLLECT_ALLOW, and the endpoints: the relay's, the collector's, the HTTP server's. */
+static int
+parse_addresses(struct pk_config *cfg, char *errbuf)
+{
+    char why[PK_ERRBUF_SIZE];
+    int rc;
+
     if (pk_cidr_parse_list(cfg->collect_allow, cfg->allow, PK_ALLOW_MAX, &cfg->nallow, why) != 0)
         return pk_seterr(errbuf, -EINVAL,
                          "COLLECT_ALLOW=\"%s\" is invalid (%s); accepted: comma-separated IPv4 "
@@ -269,6 +264,14 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
         (rc = parse_endpoint_var("METRICS_ADDRPORT", cfg->metrics_addrport, &cfg->metrics_ep, 1,
                                  errbuf)) != 0)
         return rc;
+    return 0;
+}
+
+/* What an agent reads (a device or READ_FILE, not both) and where the collector writes. */
+static int
+check_source_and_output(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+{
+    const char *device_env;
 
     device_env = getenv_fn("DEVICE");
     if (cfg->read_file != NULL && cfg->read_file[0] == '\0')
@@ -286,6 +289,14 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
     if (cfg->device[0] == '\0')
         return pk_seterr(errbuf, -EINVAL, "DEVICE=\"\" is invalid; accepted: an interface name "
                          "(see tcpdump -D)");
+    return 0;
+}
+
+/* SOURCE_STALE_AFTER and SOURCE_GONE_AFTER agree; SOURCE_NAME, by default HOST:DEVICE. */
+static int
+check_source_name(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+{
+    char host[256];
 
     if (cfg->gone_after_ms < cfg->stale_after_ms) {
         return pk_seterr(errbuf, -EINVAL,
@@ -309,6 +320,32 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
                          "SOURCE_NAME=\"%s\" is invalid; accepted: 1 to 255 bytes",
                          cfg->source_name);
     return 0;
+}
+
+int
+pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+{
+    const char *value;
+    int rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < PK_ARRAY_LEN(vars); i++) {
+        value = getenv_fn(vars[i].name);
+        if (value == NULL)
+            value = vars[i].def;
+        if (value == NULL)
+            continue;
+        rc = parse_var(cfg, &vars[i], value, errbuf);
+        if (rc != 0)
+            return rc;
+    }
+    if ((rc = check_transport(cfg, errbuf)) != 0)
+        return rc;
+    if ((rc = parse_addresses(cfg, errbuf)) != 0)
+        return rc;
+    if ((rc = check_source_and_output(cfg, getenv_fn, errbuf)) != 0)
+        return rc;
+    return check_source_name(cfg, getenv_fn, errbuf);
 }
 
 void

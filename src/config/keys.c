@@ -219,6 +219,7 @@ set(const char *v)
     return v != NULL && v[0] != '\0';
 }
 
+/* Long (71 lines): each mode's key variables in turn, each with its own error sentence. */
 int
 pk_keys_load(const struct pk_config *cfg, struct pk_curve_keys *k, char *errbuf)
 {

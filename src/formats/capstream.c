@@ -335,6 +335,7 @@ end_section(struct pk_capstream *cs)
     }
 }
 
+/* Long (65 lines): one case per pcapng block type the stream carries, kept side by side. */
 static int
 pcapng_block(struct pk_capstream *cs, uint32_t type, const uint8_t *b, uint32_t total, char *errbuf)
 {

@@ -146,12 +146,10 @@ per_source(struct pk_buf *b, const struct pk_sources *t, const char *name, const
 
 #define SOURCE_FIELD(f) offsetof(struct pk_source, f)
 
-void
-pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
+/* The per-source counters, one family each. */
+static void
+source_counters(struct pk_buf *b, const struct pk_sources *t)
 {
-    const struct pk_sources *t = r->sources;
-    uint64_t by_state[PK_SOURCE_STATES] = {0};
-
     per_source(b, t, "packeteur_source_packets_total", "counter",
                "Packets received from the source.", SOURCE_FIELD(packets));
     per_source(b, t, "packeteur_source_received_bytes_total", "counter",
@@ -191,6 +189,14 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     per_source(b, t, "packeteur_source_inconsistent_stats_total", "counter",
                "Stats or goodbyes of the source with a counter below the last (ignored).",
                SOURCE_FIELD(inconsistent_stats));
+}
+
+/* Sources by state, and what the source table refused and forgot. */
+static void
+source_table(struct pk_buf *b, const struct pk_collect_report *r)
+{
+    const struct pk_sources *t = r->sources;
+    uint64_t by_state[PK_SOURCE_STATES] = {0};
 
     family(b, "packeteur_source_up", "gauge",
            "1 when the source was heard from within SOURCE_STALE_AFTER.");
@@ -233,7 +239,12 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     single(b, "packeteur_sources_forgotten_for_good_total", "counter",
            "Tombstones of evicted sources dropped for newer ones (those start new books).",
            t->forgotten_for_good);
+}
 
+/* The output stage: written, dropped, late, held, queued. */
+static void
+output_stage(struct pk_buf *b, const struct pk_collect_report *r)
+{
     single(b, "packeteur_output_packets_total", "counter", "Packets written to the output.",
            r->out_packets);
     single(b, "packeteur_output_bytes_total", "counter",
@@ -255,6 +266,12 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     single(b, "packeteur_output_blocked", "gauge",
            "1 while the output queue is full and the collector makes agents wait.",
            (uint64_t)r->intake_paused);
+}
+
+/* Intake: messages dropped and received, and the transport's connection counters. */
+static void
+intake(struct pk_buf *b, const struct pk_collect_report *r)
+{
     family(b, "packeteur_messages_dropped_total", "counter",
            "Received messages dropped as invalid, by reason.");
     pk_buf_printf(b, "packeteur_messages_dropped_total{reason=\"malformed\"} %" PRIu64 "\n",
@@ -292,6 +309,15 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
                   "\n", r->transport.conns_budget_held);
     single(b, "packeteur_connections_limit", "gauge",
            "The tcp-raw connection limit in force (0 with zmq).", r->transport.max_connections);
+}
+
+void
+pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
+{
+    source_counters(b, r->sources);
+    source_table(b, r);
+    output_stage(b, r);
+    intake(b, r);
     single(b, "packeteur_collector_encrypted", "gauge", "1 when agents must use CURVE encryption.",
            (uint64_t)r->encrypted);
     family(b, "packeteur_collector_refused_total", "counter",

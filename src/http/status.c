@@ -218,6 +218,7 @@ add_refusals(cJSON *o, const struct pk_sources *t)
     cJSON_AddNumberToObject(o, "refusing_peers_forgotten", (double)t->refusing_forgotten);
 }
 
+/* Long (74 lines): one JSON object field after another, in the order docs/STATUS.md lists. */
 char *
 pk_status_collect(const struct pk_collect_report *r)
 {

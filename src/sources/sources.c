@@ -418,7 +418,7 @@ pk_sources_admit(struct pk_sources *t, const struct pk_frame *f, const char *pee
         return;
     }
     if (track_seq(s, f) != 0) {
-        a->what = PK_ADMIT_DUPLICATE;
+        a->what = PK_ADMIT_DROPPED;
         return;
     }
     s->last_seen_ns = now_ns;

@@ -134,7 +134,6 @@ enum pk_admit {
                            now bound to this peer */
     PK_ADMIT_DROPPED,   /* drop it, counted in the source: a sequence below the next expected
                            (duplicates), or a jump no agent makes (implausible) */
-    PK_ADMIT_DUPLICATE = PK_ADMIT_DROPPED, /* the former name */
     PK_ADMIT_REFUSED,   /* drop it: counted by reason and per peer */
 };
 

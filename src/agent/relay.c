@@ -1,0 +1,227 @@
+/*
+ * The agent's relay: packets go into one batch message until BATCH_BYTES or the end of a
+ * wake-up, then to the transport, each message with the next sequence number. Accounting:
+ * captured = relayed + relay_drops + queued (in the open batch). A batch the transport refuses
+ * is dropped and counted (live capture), or kept with the file paused (READ_FILE) until the
+ * transport is writable again or RELAY_TIMEOUT passes. Control messages (hello, stats, goodbye)
+ * share the sequence. Loop thread only.
+ */
+#define PK_LOG_MODULE "agent"
+#include "relay.h"
+#include "afamily.h"
+#include "capture.h"
+#include "config.h"
+#include "frame.h"
+#include "log.h"
+#include "pcktr.h"
+#include "replay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void on_stall(uv_timer_t *h);
+
+int
+pk_relay_init(struct agent *a)
+{
+    size_t batch_cap = PK_FRAME_BATCH_CAP(a->cfg->batch_bytes);
+
+    if ((a->batch_buf = malloc(batch_cap)) == NULL)
+        return -ENOMEM;
+    pk_batch_init(&a->batch, a->batch_buf, batch_cap);
+    return 0;
+}
+
+static int
+send_message(struct agent *a, uint8_t *buf, size_t len)
+{
+    int rc;
+
+    pk_frame_set_seq(buf, a->seq, pk_now_ns());
+    /*
+     * A signal (SIGHUP) landing inside zmq_send's command processing makes it fail with EINTR
+     * before the message is queued (socket_base_t::send): try again rather than drop a batch.
+     */
+    for (int tries = 0; (rc = a->tr->ops->send(a->tr, buf, len)) == -EINTR && tries < 8; tries++)
+        ;
+    if (rc == 0)
+        a->seq++;
+    return rc;
+}
+
+void
+pk_agent_fill_stats(struct agent *a, struct pk_stats *s)
+{
+    if (a->cap != NULL)
+        pk_capture_stats(a->cap, &a->st.kernel_drops, &a->st.if_drops);
+    *s = a->st;
+    s->queued = a->batch_open ? a->batch.count : 0;
+}
+
+int
+pk_relay_send_control(struct agent *a, enum pk_frame_kind kind)
+{
+    struct pk_stats s;
+    size_t len;
+
+    if (kind == PK_KIND_HELLO) {
+        len = pk_frame_encode_hello(a->control, sizeof(a->control), &a->src, &a->hello, a->host,
+                                    a->cfg->read_file ? a->cfg->read_file : a->cfg->device,
+                                    a->filter, PCKTR_VERSION);
+    } else {
+        pk_agent_fill_stats(a, &s);
+        len = pk_frame_encode_stats(a->control, sizeof(a->control), &a->src, kind, &s);
+    }
+    if (len == 0)
+        return -EMSGSIZE;
+    return send_message(a, a->control, len);
+}
+
+/* One line when an episode of relay drops starts, one when it ends: never one per packet. */
+static void
+note_relay_drops(struct agent *a)
+{
+    if (a->dropping)
+        return;
+    a->dropping = 1;
+    pk_warn_with(&(struct pk_log_fields){.event = "relay_queue_full"},
+                 "relay queue full (RELAY_QUEUE=%llu messages): dropping packets, see relay drops",
+                 (unsigned long long)a->cfg->relay_queue);
+}
+
+/* Hands the open batch to the transport. -EAGAIN only in READ_FILE mode (the batch is kept). */
+int
+pk_relay_flush(struct agent *a)
+{
+    int rc;
+
+    if (!a->batch_open)
+        return 0;
+    if (a->batch.count == 0) {
+        a->batch_open = 0;
+        return 0;
+    }
+    rc = send_message(a, a->batch_buf, pk_batch_end(&a->batch));
+    if (rc == 0) {
+        a->st.relayed += a->batch.count;
+        a->batch_open = a->batch_pending = 0;
+        if (a->replay != NULL)
+            uv_timer_stop(&a->stall);
+        if (a->dropping) {
+            pk_info_with(&(struct pk_log_fields){.event = "relay_queue_room"},
+                         "relay queue has room again; %llu packets dropped meanwhile",
+                         (unsigned long long)(a->st.relay_drops - a->drops_reported));
+            a->drops_reported = a->st.relay_drops;
+            a->dropping = 0;
+        }
+        return 0;
+    }
+    if (rc == -EAGAIN && a->replay != NULL && !a->stopping) {
+        if (!a->batch_pending) {
+            uv_timer_start(&a->stall, on_stall, a->cfg->relay_timeout_ms, 0);
+            pk_debug("relay queue full: pausing the file");
+        }
+        a->batch_pending = 1;
+        return -EAGAIN;
+    }
+    if (rc != -EAGAIN)
+        pk_warn("relay send failed: %s; %u packets dropped", strerror(-rc), a->batch.count);
+    a->st.relay_drops += a->batch.count;
+    a->batch_open = a->batch_pending = 0;
+    note_relay_drops(a);
+    return rc;
+}
+
+void
+pk_relay_add(struct agent *a, const struct pk_packet *pkt)
+{
+    if (!a->batch_open) {
+        pk_batch_begin(&a->batch, &a->src, a->hello.linktype, a->st.relayed);
+        a->batch_open = 1;
+    }
+    /* The buffer holds BATCH_BYTES plus one largest record, so adding always fits. */
+    pk_batch_add(&a->batch, pkt->ts_ns, pkt->caplen, pkt->origlen, pkt->data);
+    a->st.captured++;
+    pk_af_hist_add(&a->hist, pk_af_classify(a->hello.linktype, pkt->data, pkt->caplen),
+                   pkt->origlen);
+    if (a->batch.len >= a->cfg->batch_bytes)
+        pk_relay_flush(a);
+}
+
+void
+pk_relay_on_writable(struct pk_transport *t)
+{
+    struct agent *a = t->data;
+
+    pk_debug("relay queue writable again");
+    if (a->goodbye_pending) {
+        uint64_t now = uv_now(&a->loop);
+        if (pk_relay_send_control(a, PK_KIND_GOODBYE) == 0)
+            pk_agent_close_transport(a, a->goodbye_deadline_ms > now
+                                            ? a->goodbye_deadline_ms - now
+                                            : 0);
+        return;
+    }
+    if (!a->batch_pending || pk_relay_flush(a) == -EAGAIN)
+        return;
+    if (a->replay_ended)
+        pk_agent_finish(a, a->cfg->relay_timeout_ms);
+    else
+        pk_replay_resume(a->replay);
+}
+
+static void
+on_stall(uv_timer_t *h)
+{
+    struct agent *a = container_of(h, struct agent, stall);
+
+    pk_log_with(PK_LOG_ERROR, &(struct pk_log_fields){.event = "relay_timeout"},
+                "collector %s took nothing for RELAY_TIMEOUT (%llu ms); giving up",
+                a->cfg->relay_endpoint, (unsigned long long)a->cfg->relay_timeout_ms);
+    a->exit_code = PK_EXIT_RUNTIME;
+    pk_agent_finish(a, 0);
+}
+
+void
+pk_relay_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
+{
+    struct agent *a = t->data;
+
+    if (ev == PK_PEER_UP) {
+        pk_info_with(&(struct pk_log_fields){.event = "collector_connected", .peer = peer},
+                     "connected to collector %s%s", peer[0] ? peer : a->cfg->relay_endpoint,
+                     a->keys->enabled ? " (CURVE)" : "");
+        a->handshake_warned = 0;
+        /* A restarted collector learns this source at once; but not once stopping: a hello
+         * queued behind the goodbye would bring the source back up at the collector. */
+        if (!a->stopping)
+            pk_relay_send_control(a, PK_KIND_HELLO);
+    } else if (ev == PK_PEER_REFUSED) {
+        /* libzmq retries by itself; one line per run of failures, not one per retry. */
+        if (!a->handshake_warned++)
+            pk_warn_with(
+                &(struct pk_log_fields){.event = "collector_refused"},
+                "collector %s refused this agent's handshake (%s): check that "
+                "RELAY_CURVE_SERVERKEY is the collector's public key and that this agent's "
+                "public key %s is in its COLLECT_CURVE_ALLOWED; retrying",
+                a->cfg->relay_endpoint, peer,
+                a->keys->enabled ? a->keys->public_key : "(none: the relay is unencrypted)");
+    } else {
+        pk_warn_with(
+            &(struct pk_log_fields){.event = "collector_lost", .peer = peer},
+            "lost collector %s; queueing up to RELAY_QUEUE=%llu messages while reconnecting",
+            peer[0] ? peer : a->cfg->relay_endpoint, (unsigned long long)a->cfg->relay_queue);
+    }
+}
+
+void
+pk_relay_on_heartbeat(uv_timer_t *h)
+{
+    struct agent *a = container_of(h, struct agent, heartbeat);
+
+    /* Refused control messages are not lost data: the next heartbeat carries fresh totals. */
+    pk_relay_send_control(a, PK_KIND_HELLO);
+    pk_relay_send_control(a, PK_KIND_STATS);
+}

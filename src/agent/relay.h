@@ -1,0 +1,32 @@
+/*
+ * The agent's relay (relay.c): batching, sequence numbers, control messages, drop accounting,
+ * and the transport's events. Works on the agent's state (agent_int.h). Loop thread only.
+ */
+#ifndef PK_RELAY_H
+#define PK_RELAY_H
+
+#include "agent_int.h"
+
+#include <stdint.h>
+
+struct pk_packet;
+
+/** Allocates the batch buffer: BATCH_BYTES plus one largest record, so adding always fits.
+ *  0, or -ENOMEM. */
+int pk_relay_init(struct agent *a);
+
+/** Adds a captured packet to the open batch (opening one), flushing it once it is full. */
+void pk_relay_add(struct agent *a, const struct pk_packet *pkt);
+
+/** Hands the open batch to the transport. 0, or -EAGAIN only in READ_FILE mode (kept). */
+int pk_relay_flush(struct agent *a);
+
+/** Sends a hello, stats or goodbye with the next sequence number: 0, -EAGAIN or -errno. */
+int pk_relay_send_control(struct agent *a, enum pk_frame_kind kind);
+
+/** Transport and timer callbacks: room again; a collector came, refused or left; heartbeat. */
+void pk_relay_on_writable(struct pk_transport *t);
+void pk_relay_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer);
+void pk_relay_on_heartbeat(uv_timer_t *h);
+
+#endif

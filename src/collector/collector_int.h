@@ -1,0 +1,75 @@
+/*
+ * The collector's state, shared by collector.c (lifecycle), intake.c (decode, sources, bad
+ * messages) and collector_report.c (/metrics, /status). Private to those files; the output
+ * stage sees only its own struct (outstage.h). Loop thread only.
+ */
+#ifndef PK_COLLECTOR_INT_H
+#define PK_COLLECTOR_INT_H
+
+#include "access.h"
+#include "keys.h"
+#include "loop.h"
+#include "outstage.h"
+#include "reports.h"
+#include "sources.h"
+#include "transport.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+struct pk_config;
+struct pk_http;
+struct pk_peer;
+
+enum bad_reason { BAD_MALFORMED, BAD_VERSION, BAD_SIZE, BAD_REASONS };
+
+/* Log fields of a source, for LOG_FORMAT=json (docs/LOGGING.md lists the events). */
+#define SOURCE_FIELDS(s, ev)                                                                       \
+    (&(struct pk_log_fields){.event = (ev),                                                        \
+                             .source = (s)->name,                                                  \
+                             .host = (s)->host,                                                    \
+                             .device = (s)->device,                                                \
+                             .peer = (s)->peer})
+
+struct collector {
+    uv_loop_t loop;
+    const struct pk_config *cfg;
+    struct pk_transport *tr;
+    struct pk_curve_keys *keys; /* COLLECT_CURVE_ALLOWED is reloaded on SIGHUP */
+    struct pk_access access;    /* who may send; refusal counters */
+    struct pk_outstage os;      /* where packets leave */
+    struct pk_sources sources;
+    struct pk_signals signals;
+    uv_signal_t sighup;
+    uv_timer_t linger_timer, state_timer;
+    struct pk_http *http;        /* NULL when METRICS_ADDRPORT is empty */
+    struct pk_reporter reporter; /* what http renders */
+    uint64_t start_ns;
+
+    int paused, stopping, finished, exit_code;
+    uint64_t bad[BAD_REASONS];
+    struct pk_transport_counters counters; /* the transport's, kept after it is closed */
+    int per_connection; /* the transport's peers name connections (ops->per_connection_peers) */
+    uint64_t bad_logged_ns;
+    uint64_t refused_logged_ns, refused_unlogged; /* refusing peers: one line per interval */
+    int wrong_protocol_logged;                    /* a zmq agent reached this tcp-raw collector */
+};
+
+/** Transport callbacks: a message (decoded, admitted, handed to the output stage); a peer. */
+int pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len,
+                         const struct pk_peer *who);
+void pk_intake_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer);
+
+/** Pauses the transport while the output queue is full (data is the struct collector). */
+void pk_intake_pause_if_full(void *data);
+
+/** Logs the changes of state (up, stale, gone) of silent or returning sources. */
+void pk_intake_check_states(struct collector *c, uint64_t now_ns);
+
+/** One line with a source's totals (what: "totals", "said goodbye"). */
+void pk_intake_log_totals(const struct pk_source *s, const char *what, const char *event);
+
+/** The collector's report for /metrics and /status (a pk_report_fill_cb). */
+void pk_collector_fill_report(void *data, union pk_report *r);
+
+#endif

@@ -1,0 +1,36 @@
+/* The collector's snapshot of its counters (collector_int.h), which reports.c renders for HTTP. */
+#include "collector_int.h"
+#include "config.h"
+#include "http.h"
+#include "pcktr.h"
+
+#include <string.h>
+
+void
+pk_collector_fill_report(void *data, union pk_report *u)
+{
+    struct collector *c = data;
+    struct pk_collect_report *r = &u->collect;
+
+    r->common.mode = "collect";
+    r->common.transport = c->cfg->relay_transport;
+    r->common.endpoint = c->cfg->collect_endpoint;
+    r->common.start_ns = c->start_ns;
+    r->common.now_ns = pk_now_ns();
+    r->sources = &c->sources;
+    pk_outstage_report(&c->os, r);
+    r->merge_window_ms = c->cfg->merge_window_ms;
+    r->out_queue_bytes = c->finished ? 0 : pk_outstage_queued(&c->os);
+    r->out_queue_limit = c->cfg->output_buffer;
+    r->intake_paused = c->paused;
+    r->per_connection = c->per_connection;
+    r->bad_malformed = c->bad[BAD_MALFORMED];
+    r->bad_version = c->bad[BAD_VERSION];
+    r->bad_oversized = c->bad[BAD_SIZE];
+    r->transport = c->tr != NULL ? c->tr->counters : c->counters;
+    r->encrypted = c->keys->enabled;
+    r->public_key = c->keys->enabled ? c->keys->public_key : NULL;
+    r->allow = c->cfg->collect_allow;
+    r->access = &c->access;
+    r->http = pk_http_counters(c->http);
+}
