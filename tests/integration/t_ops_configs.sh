@@ -57,7 +57,8 @@ cmake --install "$(dirname "$PCKTR")" --prefix "$W/prefix" >"$W/install.log" 2>&
 for f in bin/pcktr share/man/man1/pcktr.1 share/doc/pcktr/conf/agent.env \
     share/doc/pcktr/conf/collector.env share/doc/pcktr/conf/systemd/pcktr-capture@.service \
     share/doc/pcktr/conf/prometheus/pcktr-alerts.yml share/doc/pcktr/conf/kubernetes/pcktr.yaml \
-    share/doc/pcktr/LOGGING.md share/doc/pcktr/SECURITY.md share/doc/pcktr/README.md; do
+    share/doc/pcktr/LOGGING.md share/doc/pcktr/SECURITY.md share/doc/pcktr/ARCHITECTURE.md \
+    share/doc/pcktr/README.md; do
     [ -e "$W/prefix/$f" ] || fail "cmake --install did not install $f"
 done
 "$W/prefix/bin/pcktr" --version | grep -q '^pcktr ' || fail "installed pcktr does not run"
