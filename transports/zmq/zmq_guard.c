@@ -70,9 +70,13 @@ pk_zmq_guard_add(struct zmq_transport *zt, int fd)
         zt->conns_cap = cap;
     }
     int64_t taken = pk_zmq_bytes_taken(fd);
-    zt->conns[zt->nconns++] = (struct zmq_conn){fd, taken > 0 ? (uint64_t)taken : 0};
-    if (zt->nconns == 1 && !uv_is_closing((uv_handle_t *)&zt->guard_timer))
+    zt->conns[zt->nconns++] = (struct zmq_conn){
+        .fd = fd, .base = taken > 0 ? (uint64_t)taken : 0, .seq = zt->conn_seq++};
+    zt->proven_fds[fd / 8] &= (uint8_t) ~(1u << (fd % 8)); /* an earlier connection's fd */
+    if (zt->nconns == 1 && !uv_is_closing((uv_handle_t *)&zt->guard_timer)) {
+        zt->guard_last_ms = uv_now(zt->loop);
         uv_timer_start(&zt->guard_timer, on_guard_timer, GUARD_CHECK_MS, GUARD_CHECK_MS);
+    }
     return 0;
 }
 
@@ -81,6 +85,7 @@ pk_zmq_guard_remove(struct zmq_transport *zt, int fd)
 {
     for (size_t i = 0; i < zt->nconns; i++) {
         if (zt->conns[i].fd == fd) {
+            zt->nclosing -= zt->conns[i].closing;
             zt->conns[i] = zt->conns[--zt->nconns];
             if (zt->nconns == 0 && !uv_is_closing((uv_handle_t *)&zt->guard_timer))
                 uv_timer_stop(&zt->guard_timer);
@@ -89,35 +94,78 @@ pk_zmq_guard_remove(struct zmq_transport *zt, int fd)
     }
 }
 
+static int
+proven(const struct zmq_transport *zt, int fd)
+{
+    return (zt->proven_fds[fd / 8] >> (fd % 8)) & 1;
+}
+
+/* Resets c (libzmq sees it end and closes it: DISCONNECTED, when it is removed); once. */
+static void
+reset_conn(struct zmq_transport *zt, struct zmq_conn *c)
+{
+    pk_zmq_abort(c->fd);
+    c->closing = 1;
+    zt->nclosing++;
+}
+
+int
+pk_zmq_guard_displace(struct zmq_transport *zt)
+{
+    struct zmq_conn *oldest = NULL;
+
+    for (size_t i = 0; i < zt->nconns; i++) {
+        struct zmq_conn *c = &zt->conns[i];
+        if (!c->closing && !proven(zt, c->fd) && (oldest == NULL || c->seq < oldest->seq))
+            oldest = c;
+    }
+    if (oldest == NULL)
+        return 0;
+    reset_conn(zt, oldest);
+    zt->base.counters.conns_no_first_message++;
+    return 1;
+}
+
+/* Resets c when it is past a bound: hoarding (reported as a framing error) or no first message. */
+static void
+check_conn(struct zmq_transport *zt, struct zmq_conn *c, uint64_t dt)
+{
+    struct pk_transport *t = &zt->base;
+    int64_t taken = pk_zmq_bytes_taken(c->fd);
+    int delivered = (zt->delivered_fds[c->fd / 8] >> (c->fd % 8)) & 1;
+
+    if (delivered)
+        zt->delivered_fds[c->fd / 8] &= (uint8_t) ~(1u << (c->fd % 8));
+    if (zt->receiving && !proven(zt, c->fd) && (c->unproven_ms += dt) >= FIRST_MESSAGE_MS) {
+        reset_conn(zt, c);
+        t->counters.conns_no_first_message++;
+        return;
+    }
+    if (taken < 0)
+        return;
+    if (delivered || (uint64_t)taken < c->base) {
+        c->base = (uint64_t)taken;
+        return;
+    }
+    if ((uint64_t)taken - c->base <= zt->conn_bound)
+        return;
+    char addr[INET6_ADDRSTRLEN];
+    pk_zmq_peer_addr(c->fd, addr, sizeof(addr));
+    reset_conn(zt, c);
+    t->counters.peers_dropped++;
+    if (t->on_message) /* a framing error, counted with the malformed messages */
+        t->on_message(t, (const uint8_t *)"", 0, &(struct pk_peer){addr, ""});
+}
+
 static void
 on_guard_timer(uv_timer_t *h)
 {
     struct zmq_transport *zt = container_of(h, struct zmq_transport, guard_timer);
-    struct pk_transport *t = &zt->base;
+    uint64_t now = uv_now(zt->loop), dt = now - zt->guard_last_ms;
 
+    zt->guard_last_ms = now;
     pk_zmq_monitor_drain(zt); /* forget the connections already gone before looking at fds */
-    for (size_t i = 0; i < zt->nconns; i++) {
-        struct zmq_conn *c = &zt->conns[i];
-        int64_t taken = pk_zmq_bytes_taken(c->fd);
-        int delivered =
-            c->fd < REFUSED_FD_MAX && (zt->delivered_fds[c->fd / 8] & (1u << (c->fd % 8)));
-
-        if (delivered)
-            zt->delivered_fds[c->fd / 8] &= (uint8_t) ~(1u << (c->fd % 8));
-        if (taken < 0)
-            continue;
-        if (delivered || (uint64_t)taken < c->base) {
-            c->base = (uint64_t)taken;
-            continue;
-        }
-        if ((uint64_t)taken - c->base <= zt->conn_bound)
-            continue;
-        char addr[INET6_ADDRSTRLEN];
-        pk_zmq_peer_addr(c->fd, addr, sizeof(addr));
-        pk_zmq_abort(c->fd);       /* libzmq sees it end and closes it: DISCONNECTED */
-        c->base = (uint64_t)taken; /* once: it is removed at its DISCONNECTED */
-        t->counters.peers_dropped++;
-        if (t->on_message) /* a framing error, counted with the malformed messages */
-            t->on_message(t, (const uint8_t *)"", 0, &(struct pk_peer){addr, ""});
-    }
+    for (size_t i = 0; i < zt->nconns; i++)
+        if (!zt->conns[i].closing)
+            check_conn(zt, &zt->conns[i], dt);
 }

@@ -92,18 +92,41 @@ fd_refused(struct zmq_transport *zt, uint32_t fd, int clear)
  * Returns 1 when the fd is tracked until its DISCONNECTED (not counted as a peer).
  */
 static int
-refuse_connection(struct zmq_transport *zt, uint32_t fd)
+refuse_connection(struct zmq_transport *zt, uint32_t fd, enum pk_refusal why)
 {
     char addr[INET6_ADDRSTRLEN];
 
     pk_zmq_peer_addr((int)fd, addr, sizeof(addr));
     pk_zmq_abort((int)fd);
     if (zt->access != NULL)
-        pk_access_refuse(zt->access, PK_REFUSED_PEER_LIMIT, addr, "");
+        pk_access_refuse(zt->access, why, addr, "");
     if (fd >= REFUSED_FD_MAX)
         return 0; /* not tracked: counted as a peer until it is gone, so the books balance */
     zt->refused_fds[fd / 8] |= (uint8_t)(1u << (fd % 8));
     return 1;
+}
+
+/*
+ * At accept (receiver), like tcp-raw: an address outside COLLECT_ALLOW is reset at once (ZAP
+ * would refuse it too, but only after libzmq held its slot and read its bytes for up to the
+ * handshake timeout); at the peer limit the oldest connection that has not delivered a valid
+ * message makes room, and only when every slot holds a proven peer is the new one refused.
+ * Connections reset but not yet DISCONNECTED (nclosing) hold no slot. 1: fd was refused.
+ */
+static int
+accept_refused(struct zmq_transport *zt, uint32_t fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+
+    if (zt->access != NULL && zt->access->nallow > 0 &&
+        getpeername((int)fd, (struct sockaddr *)&ss, &sslen) == 0 &&
+        !pk_cidr_match(zt->access->allow, zt->access->nallow, (struct sockaddr *)&ss))
+        return refuse_connection(zt, fd, PK_REFUSED_ADDRESS);
+    if (zt->max_peers > 0 && (uint64_t)(zt->npeers - zt->nclosing) >= zt->max_peers &&
+        !pk_zmq_guard_displace(zt))
+        return refuse_connection(zt, fd, PK_REFUSED_PEER_LIMIT);
+    return 0;
 }
 
 /*
@@ -129,8 +152,7 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
         return; /* the receiver counts connections from ACCEPTED */
     switch (event) {
     case ZMQ_EVENT_ACCEPTED: /* receiver (a sender never accepts) */
-        if (zt->max_peers > 0 && (uint64_t)zt->npeers >= zt->max_peers &&
-            refuse_connection(zt, value))
+        if (!sender && accept_refused(zt, value))
             break;
         if (!sender)
             pk_zmq_guard_add(zt, (int)value);

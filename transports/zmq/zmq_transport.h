@@ -17,7 +17,10 @@
 
 struct zmq_conn { /* receiver: a connection the guard watches (zmq_guard.c) */
     int fd;
+    int closing;   /* reset here, gone at its DISCONNECTED: no longer holds a slot */
     uint64_t base; /* bytes libzmq had taken from it when it last delivered (or was accepted) */
+    uint64_t seq;  /* order of acceptance: the oldest unproven one makes room first */
+    uint64_t unproven_ms; /* intake-on time without a valid message (FIRST_MESSAGE_MS) */
 };
 
 struct zmq_transport {
@@ -42,6 +45,9 @@ struct zmq_transport {
     size_t nconns, conns_cap;
     uint64_t conn_bound; /* bytes libzmq may take from a connection that delivers nothing */
     uint8_t delivered_fds[REFUSED_FD_MAX / 8]; /* a message of this fd arrived since the check */
+    uint8_t proven_fds[REFUSED_FD_MAX / 8]; /* a valid message of this fd arrived */
+    uint64_t conn_seq, guard_last_ms;
+    int nclosing; /* watched connections reset but not yet DISCONNECTED (counted in npeers) */
     uv_timer_t guard_timer;
     uint64_t linger_ms, closed_at_ns, term_ns;
     pk_transport_closed_cb closed_cb;
@@ -69,5 +75,17 @@ void pk_zmq_peer_addr(int fd, char *buf, size_t len);
  *  wake for it). add: 0 or -ENOMEM (then it is not watched). */
 int pk_zmq_guard_add(struct zmq_transport *zt, int fd);
 void pk_zmq_guard_remove(struct zmq_transport *zt, int fd);
+
+/*
+ * Like tcp-raw (docs/PROTOCOL.md): a connection that delivers no valid message within
+ * FIRST_MESSAGE_MS of intake-on time (the clock stops while set_receiving(0) pauses intake: then
+ * nothing is delivered through no fault of the peer) is reset and counted
+ * (conns_no_first_message); at the peer limit the oldest such one makes room for a new one.
+ */
+#define FIRST_MESSAGE_MS 5000
+
+/** Resets the oldest watched connection that has not delivered a valid message, counted as
+ *  conns_no_first_message; 1 when there was one, 0 when all are proven. */
+int pk_zmq_guard_displace(struct zmq_transport *zt);
 
 #endif
