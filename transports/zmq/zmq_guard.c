@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 void
@@ -63,15 +64,18 @@ pk_zmq_guard_add(struct zmq_transport *zt, int fd)
         return 0; /* its deliveries are not marked (delivered_fds): left unguarded */
     if (zt->nconns == zt->conns_cap) {
         size_t cap = zt->conns_cap ? zt->conns_cap * 2 : 16;
-        struct zmq_conn *c = realloc(zt->conns, cap * sizeof(*c));
-        if (c == NULL)
+        struct zmq_conn *grown = realloc(zt->conns, cap * sizeof(*grown));
+        if (grown == NULL)
             return -ENOMEM; /* not watched: the connection works, unguarded */
-        zt->conns = c;
+        zt->conns = grown;
         zt->conns_cap = cap;
     }
     int64_t taken = pk_zmq_bytes_taken(fd);
-    zt->conns[zt->nconns++] = (struct zmq_conn){
-        .fd = fd, .base = taken > 0 ? (uint64_t)taken : 0, .seq = zt->conn_seq++};
+    struct zmq_conn *c = &zt->conns[zt->nconns++];
+    socklen_t sslen = sizeof(c->addr);
+    *c = (struct zmq_conn){.fd = fd, .base = taken > 0 ? (uint64_t)taken : 0, .seq = zt->conn_seq++};
+    if (getpeername(fd, (struct sockaddr *)&c->addr, &sslen) != 0)
+        c->addr.ss_family = 0;
     zt->proven_fds[fd / 8] &= (uint8_t) ~(1u << (fd % 8)); /* an earlier connection's fd */
     if (zt->nconns == 1 && !uv_is_closing((uv_handle_t *)&zt->guard_timer)) {
         zt->guard_last_ms = uv_now(zt->loop);
@@ -109,14 +113,37 @@ reset_conn(struct zmq_transport *zt, struct zmq_conn *c)
     zt->nclosing++;
 }
 
+static int
+same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family == 0 || a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+size_t
+pk_zmq_guard_count_from(const struct zmq_transport *zt, const struct sockaddr_storage *from)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < zt->nconns; i++)
+        n += !zt->conns[i].closing && same_host(&zt->conns[i].addr, from);
+    return n;
+}
+
 int
-pk_zmq_guard_displace(struct zmq_transport *zt)
+pk_zmq_guard_displace(struct zmq_transport *zt, const struct sockaddr_storage *from)
 {
     struct zmq_conn *oldest = NULL;
 
     for (size_t i = 0; i < zt->nconns; i++) {
         struct zmq_conn *c = &zt->conns[i];
-        if (!c->closing && !proven(zt, c->fd) && (oldest == NULL || c->seq < oldest->seq))
+        if (!c->closing && !proven(zt, c->fd) && (from == NULL || same_host(&c->addr, from)) &&
+            (oldest == NULL || c->seq < oldest->seq))
             oldest = c;
     }
     if (oldest == NULL)

@@ -98,7 +98,7 @@ refuse_connection(struct zmq_transport *zt, uint32_t fd, enum pk_refusal why)
 
     pk_zmq_peer_addr((int)fd, addr, sizeof(addr));
     pk_zmq_abort((int)fd);
-    if (zt->access != NULL)
+    if (zt->access != NULL && why != PK_REFUSALS) /* PK_REFUSALS: counted by the caller */
         pk_access_refuse(zt->access, why, addr, "");
     if (fd >= REFUSED_FD_MAX)
         return 0; /* not tracked: counted as a peer until it is gone, so the books balance */
@@ -110,7 +110,8 @@ refuse_connection(struct zmq_transport *zt, uint32_t fd, enum pk_refusal why)
  * At accept (receiver), like tcp-raw: an address outside COLLECT_ALLOW is reset at once (ZAP
  * would refuse it too, but only after libzmq held its slot and read its bytes for up to the
  * handshake timeout); at the peer limit the oldest connection that has not delivered a valid
- * message makes room, and only when every slot holds a proven peer is the new one refused.
+ * message makes room, and only when every slot holds a proven peer is the new one refused;
+ * the same within an address's share (PEERS_PER_ADDR_DIVISOR).
  * Connections reset but not yet DISCONNECTED (nclosing) hold no slot. 1: fd was refused.
  */
 static int
@@ -118,13 +119,20 @@ accept_refused(struct zmq_transport *zt, uint32_t fd)
 {
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
+    uint64_t per_addr = zt->max_peers / PEERS_PER_ADDR_DIVISOR;
 
-    if (zt->access != NULL && zt->access->nallow > 0 &&
-        getpeername((int)fd, (struct sockaddr *)&ss, &sslen) == 0 &&
+    if (getpeername((int)fd, (struct sockaddr *)&ss, &sslen) != 0)
+        ss.ss_family = 0; /* gone already: libzmq sees it too */
+    if (zt->access != NULL && zt->access->nallow > 0 && ss.ss_family != 0 &&
         !pk_cidr_match(zt->access->allow, zt->access->nallow, (struct sockaddr *)&ss))
         return refuse_connection(zt, fd, PK_REFUSED_ADDRESS);
+    if (per_addr > 0 && ss.ss_family != 0 && pk_zmq_guard_count_from(zt, &ss) >= per_addr &&
+        !pk_zmq_guard_displace(zt, &ss)) {
+        zt->base.counters.conns_refused_per_addr++;
+        return refuse_connection(zt, fd, PK_REFUSALS);
+    }
     if (zt->max_peers > 0 && (uint64_t)(zt->npeers - zt->nclosing) >= zt->max_peers &&
-        !pk_zmq_guard_displace(zt))
+        !pk_zmq_guard_displace(zt, NULL))
         return refuse_connection(zt, fd, PK_REFUSED_PEER_LIMIT);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "zmq_zap.h"
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 /* Connections closed at accept for the peer limit, by fd, until libzmq reports them gone. */
@@ -21,6 +22,7 @@ struct zmq_conn { /* receiver: a connection the guard watches (zmq_guard.c) */
     uint64_t base; /* bytes libzmq had taken from it when it last delivered (or was accepted) */
     uint64_t seq;  /* order of acceptance: the oldest unproven one makes room first */
     uint64_t unproven_ms; /* intake-on time without a valid message (FIRST_MESSAGE_MS) */
+    struct sockaddr_storage addr; /* the peer (ss_family 0: unknown), for the per-address cap */
 };
 
 struct zmq_transport {
@@ -84,8 +86,21 @@ void pk_zmq_guard_remove(struct zmq_transport *zt, int fd);
  */
 #define FIRST_MESSAGE_MS 5000
 
-/** Resets the oldest watched connection that has not delivered a valid message, counted as
- *  conns_no_first_message; 1 when there was one, 0 when all are proven. */
-int pk_zmq_guard_displace(struct zmq_transport *zt);
+/*
+ * One address may hold at most a quarter of COLLECT_MAX_PEERS (16 of the default 64): without
+ * CURVE or COLLECT_ALLOW anyone can send a valid hello and so hold slots as a proven peer;
+ * then filling the table takes four addresses, while a host with an agent per interface (or
+ * a few agents behind one NAT address) still fits. Past it, as tcp-raw: an unproven connection
+ * of that address makes room, or the new one is refused (conns_refused_per_addr).
+ */
+#define PEERS_PER_ADDR_DIVISOR 4
+
+/** Resets the oldest watched connection that has not delivered a valid message (from `from`
+ *  only, when not NULL), counted as conns_no_first_message; 1 when there was one, 0 when all
+ *  are proven. */
+int pk_zmq_guard_displace(struct zmq_transport *zt, const struct sockaddr_storage *from);
+
+/** Watched connections from the address of `from` that still hold a slot. */
+size_t pk_zmq_guard_count_from(const struct zmq_transport *zt, const struct sockaddr_storage *from);
 
 #endif
