@@ -36,7 +36,7 @@ SOURCES = itertools.count()
 
 
 def source_ip():
-    return "127.0.0.%d" % (2 + next(SOURCES) % 16)
+    return "127.0.2.%d" % (1 + next(SOURCES) % 16)  # not t_collector_memory's 127.0.0.x
 
 
 def raw_peer(port, handshake=True):
