@@ -88,6 +88,8 @@ for ((i = 0; i < 150; i++)); do
     sleep 0.1
 done
 [ "$t" -ge 32 ] || fail "idle connections reset for no first message: $t"
+expect_eq "$(status_field "$mport" 'd["security"]["refused"]["handshake"]')" 0 \
+    "connections reset here are not counted as failed handshakes"
 curl -sf "http://127.0.0.1:$mport/metrics" >"$W/metrics.txt" || fail "/metrics"
 grep -q 'packeteur_connections_timed_out_total{reason="first_message"} [1-9]' "$W/metrics.txt" ||
     fail "/metrics counts them"

@@ -125,6 +125,15 @@ same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
                   &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
 }
 
+int
+pk_zmq_guard_was_reset(const struct zmq_transport *zt, int fd)
+{
+    for (size_t i = 0; i < zt->nconns; i++)
+        if (zt->conns[i].fd == fd)
+            return zt->conns[i].closing;
+    return 0;
+}
+
 size_t
 pk_zmq_guard_count_from(const struct zmq_transport *zt, const struct sockaddr_storage *from)
 {

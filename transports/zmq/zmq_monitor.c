@@ -174,7 +174,8 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
     case ZMQ_EVENT_DISCONNECTED:
         if (!sender) {
             int refused = fd_refused(zt, value, 1);
-            if (zt->failure_pending && !refused)
+            /* one reset here (no first message, made room) ends as a failed handshake too */
+            if (zt->failure_pending && !refused && !pk_zmq_guard_was_reset(zt, (int)value))
                 handshake_failed(zt, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
             zt->failure_pending = 0;
             if (refused)

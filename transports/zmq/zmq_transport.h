@@ -100,6 +100,9 @@ void pk_zmq_guard_remove(struct zmq_transport *zt, int fd);
  *  are proven. */
 int pk_zmq_guard_displace(struct zmq_transport *zt, const struct sockaddr_storage *from);
 
+/** 1 when fd is a watched connection this side reset (its failed handshake is no refusal). */
+int pk_zmq_guard_was_reset(const struct zmq_transport *zt, int fd);
+
 /** Watched connections from the address of `from` that still hold a slot. */
 size_t pk_zmq_guard_count_from(const struct zmq_transport *zt, const struct sockaddr_storage *from);
 
