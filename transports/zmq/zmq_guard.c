@@ -12,7 +12,9 @@
  * re-based at each check; one from which nothing arrives can make libzmq read at most its queue
  * (RCVHWM), one more decoded message and one being decoded, (RCVHWM + 2) x ZMQ_MAXMSGSIZE plus
  * framing, before libzmq stops reading it. Past that bound it is hoarding: it is reset
- * (libzmq closes it) and reported to the owner as a framing error. Runs on the loop thread.
+ * (libzmq closes it) and reported to the owner as a framing error. The same check enforces
+ * the first-message deadline (FIRST_MESSAGE_MS), and the list of connections tells the peer
+ * limit which to displace (pk_zmq_guard_displace). Runs on the loop thread.
  */
 #include "pcktr.h"
 #include "zmq_tcpinfo.h"

@@ -2,7 +2,8 @@
  * The zmq transport's monitor: libzmq reports connections, disconnections and handshake results
  * of zt->sock on an inproc PAIR socket, read on the loop thread. The sender follows its peer
  * (and connects again after a refused handshake); the receiver counts connections and
- * handshake failures, and enforces the peer limit (COLLECT_MAX_PEERS) at accept.
+ * handshake failures, and enforces at accept COLLECT_ALLOW, the peer limit (COLLECT_MAX_PEERS)
+ * and each address's share of it.
  */
 #include "access.h"
 #include "pcktr.h"
