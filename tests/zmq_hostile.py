@@ -7,6 +7,7 @@ pyzmq cannot misbehave enough (half-sent messages, stalls), pyzmq for the rest.
     zmq_hostile.py PORT half    PEERS SIZE         # raw peers: a SIZE message declared, SIZE-1 sent
     zmq_hostile.py PORT multipart PEERS COUNT SIZE # raw peers: COUNT frames of SIZE, all "more"
 Each holds its connections open until killed (SIGTERM)."""
+import itertools
 import socket
 import struct
 import sys
@@ -29,8 +30,17 @@ def frame_header(size, more=False):
     return bytes([0x02 | (0x01 if more else 0)]) + struct.pack(">Q", size)  # a "large" frame
 
 
+# Peers come from 16 loopback addresses in turn: the collector lets one address hold only a
+# quarter of COLLECT_MAX_PEERS, and these attacks must be able to fill every slot.
+SOURCES = itertools.count()
+
+
+def source_ip():
+    return "127.0.2.%d" % (1 + next(SOURCES) % 16)  # not t_collector_memory's 127.0.0.x
+
+
 def raw_peer(port, handshake=True):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source_ip(), 0))
     s.sendall(GREETING + (ready() if handshake else b""))
     return s
 
@@ -81,7 +91,7 @@ def main():
             z = ctx.socket(zmq.PUSH)
             z.setsockopt(zmq.LINGER, 0)
             z.setsockopt(zmq.SNDHWM, count)
-            z.connect("tcp://127.0.0.1:%d" % port)
+            z.connect("tcp://%s:0;127.0.0.1:%d" % (source_ip(), port))
             for _ in range(count):
                 z.send(big if big is not None else payload(size, seq=seq), copy=False)
                 seq += 1

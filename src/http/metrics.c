@@ -298,7 +298,8 @@ intake(struct pk_buf *b, const struct pk_collect_report *r)
     pk_buf_printf(b, "packeteur_connections_refused_total{reason=\"per_address\"} %" PRIu64 "\n",
                   r->transport.conns_refused_per_addr);
     family(b, "packeteur_connections_timed_out_total", "counter",
-           "tcp-raw connections closed for a deadline, by reason: first_message (none valid in "
+           "Connections closed for a deadline (zmq: first_message only), by reason: "
+           "first_message (none valid in "
            "time, or made room at the limit), stalled (a partial message got no byte in time), "
            "budget_held (held receive budget others waited for, and did not finish).");
     pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"first_message\"} %" PRIu64

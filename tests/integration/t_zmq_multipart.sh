@@ -44,7 +44,8 @@ grep -q '^ready multipart peers=1 refused=1' "$W/hoarder.log" || fail "the hoard
 peak=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$col/status")
 echo "peak RSS ${peak} MiB (bound ${BOUND_MIB} MiB)"
 [ "$peak" -lt "$BOUND_MIB" ] || fail "peak RSS ${peak} MiB over ${BOUND_MIB} MiB"
-grep -q 'dropped a malformed message from ::ffff:127.0.0.1' "$W/collector.log" || fail "not logged"
+grep -qE 'dropped a malformed message from ::ffff:127\.0\.2\.[0-9]+' "$W/collector.log" ||
+    fail "not logged" # the hoarder comes from one of 127.0.2.1-16 (zmq_hostile.py)
 pass "an endless multipart message: closed, counted, peak ${peak} MiB; the other source lost nothing"
 kill -TERM "$col"; wait_exit "$col" 10
 expect_eq "$EXIT_CODE" 0 "collector exit"

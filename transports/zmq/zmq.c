@@ -107,7 +107,10 @@ process(struct zmq_transport *zt)
             const char *addr = zmq_msg_gets(&msg, "Peer-Address");
             const char *key = zt->zap_on ? zmq_msg_gets(&msg, "User-Id") : NULL;
             struct pk_peer peer = {addr ? addr : "", key ? key : ""};
-            t->on_message(t, zmq_msg_data(&msg), zmq_msg_size(&msg), &peer);
+            /* A valid message proves the connection (its FIRST_MESSAGE_MS deadline ends). */
+            if (t->on_message(t, zmq_msg_data(&msg), zmq_msg_size(&msg), &peer) == 0 &&
+                fd >= 0 && fd < REFUSED_FD_MAX)
+                zt->proven_fds[fd / 8] |= (uint8_t)(1u << (fd % 8));
         }
         zmq_msg_close(&msg); /* on EAGAIN the loop re-reads ZMQ_EVENTS and ends */
     }

@@ -12,7 +12,9 @@
  * re-based at each check; one from which nothing arrives can make libzmq read at most its queue
  * (RCVHWM), one more decoded message and one being decoded, (RCVHWM + 2) x ZMQ_MAXMSGSIZE plus
  * framing, before libzmq stops reading it. Past that bound it is hoarding: it is reset
- * (libzmq closes it) and reported to the owner as a framing error. Runs on the loop thread.
+ * (libzmq closes it) and reported to the owner as a framing error. The same check enforces
+ * the first-message deadline (FIRST_MESSAGE_MS), and the list of connections tells the peer
+ * limit which to displace (pk_zmq_guard_displace). Runs on the loop thread.
  */
 #include "pcktr.h"
 #include "zmq_tcpinfo.h"
@@ -22,6 +24,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 void
@@ -63,16 +66,23 @@ pk_zmq_guard_add(struct zmq_transport *zt, int fd)
         return 0; /* its deliveries are not marked (delivered_fds): left unguarded */
     if (zt->nconns == zt->conns_cap) {
         size_t cap = zt->conns_cap ? zt->conns_cap * 2 : 16;
-        struct zmq_conn *c = realloc(zt->conns, cap * sizeof(*c));
-        if (c == NULL)
+        struct zmq_conn *grown = realloc(zt->conns, cap * sizeof(*grown));
+        if (grown == NULL)
             return -ENOMEM; /* not watched: the connection works, unguarded */
-        zt->conns = c;
+        zt->conns = grown;
         zt->conns_cap = cap;
     }
     int64_t taken = pk_zmq_bytes_taken(fd);
-    zt->conns[zt->nconns++] = (struct zmq_conn){fd, taken > 0 ? (uint64_t)taken : 0};
-    if (zt->nconns == 1 && !uv_is_closing((uv_handle_t *)&zt->guard_timer))
+    struct zmq_conn *c = &zt->conns[zt->nconns++];
+    socklen_t sslen = sizeof(c->addr);
+    *c = (struct zmq_conn){.fd = fd, .base = taken > 0 ? (uint64_t)taken : 0, .seq = zt->conn_seq++};
+    if (getpeername(fd, (struct sockaddr *)&c->addr, &sslen) != 0)
+        c->addr.ss_family = 0;
+    zt->proven_fds[fd / 8] &= (uint8_t) ~(1u << (fd % 8)); /* an earlier connection's fd */
+    if (zt->nconns == 1 && !uv_is_closing((uv_handle_t *)&zt->guard_timer)) {
+        zt->guard_last_ms = uv_now(zt->loop);
         uv_timer_start(&zt->guard_timer, on_guard_timer, GUARD_CHECK_MS, GUARD_CHECK_MS);
+    }
     return 0;
 }
 
@@ -81,6 +91,7 @@ pk_zmq_guard_remove(struct zmq_transport *zt, int fd)
 {
     for (size_t i = 0; i < zt->nconns; i++) {
         if (zt->conns[i].fd == fd) {
+            zt->nclosing -= zt->conns[i].closing;
             zt->conns[i] = zt->conns[--zt->nconns];
             if (zt->nconns == 0 && !uv_is_closing((uv_handle_t *)&zt->guard_timer))
                 uv_timer_stop(&zt->guard_timer);
@@ -89,35 +100,110 @@ pk_zmq_guard_remove(struct zmq_transport *zt, int fd)
     }
 }
 
+static int
+proven(const struct zmq_transport *zt, int fd)
+{
+    return (zt->proven_fds[fd / 8] >> (fd % 8)) & 1;
+}
+
+/* Resets c (libzmq sees it end and closes it: DISCONNECTED, when it is removed); once. */
+static void
+reset_conn(struct zmq_transport *zt, struct zmq_conn *c)
+{
+    pk_zmq_abort(c->fd);
+    c->closing = 1;
+    zt->nclosing++;
+}
+
+static int
+same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family == 0 || a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+int
+pk_zmq_guard_was_reset(const struct zmq_transport *zt, int fd)
+{
+    for (size_t i = 0; i < zt->nconns; i++)
+        if (zt->conns[i].fd == fd)
+            return zt->conns[i].closing;
+    return 0;
+}
+
+size_t
+pk_zmq_guard_count_from(const struct zmq_transport *zt, const struct sockaddr_storage *from)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < zt->nconns; i++)
+        n += !zt->conns[i].closing && same_host(&zt->conns[i].addr, from);
+    return n;
+}
+
+int
+pk_zmq_guard_displace(struct zmq_transport *zt, const struct sockaddr_storage *from)
+{
+    struct zmq_conn *oldest = NULL;
+
+    for (size_t i = 0; i < zt->nconns; i++) {
+        struct zmq_conn *c = &zt->conns[i];
+        if (!c->closing && !proven(zt, c->fd) && (from == NULL || same_host(&c->addr, from)) &&
+            (oldest == NULL || c->seq < oldest->seq))
+            oldest = c;
+    }
+    if (oldest == NULL)
+        return 0;
+    reset_conn(zt, oldest);
+    zt->base.counters.conns_no_first_message++;
+    return 1;
+}
+
+/* Resets c when it is past a bound: hoarding (reported as a framing error) or no first message. */
+static void
+check_conn(struct zmq_transport *zt, struct zmq_conn *c, uint64_t dt)
+{
+    struct pk_transport *t = &zt->base;
+    int64_t taken = pk_zmq_bytes_taken(c->fd);
+    int delivered = (zt->delivered_fds[c->fd / 8] >> (c->fd % 8)) & 1;
+
+    if (delivered)
+        zt->delivered_fds[c->fd / 8] &= (uint8_t) ~(1u << (c->fd % 8));
+    if (zt->receiving && !proven(zt, c->fd) && (c->unproven_ms += dt) >= FIRST_MESSAGE_MS) {
+        reset_conn(zt, c);
+        t->counters.conns_no_first_message++;
+        return;
+    }
+    if (taken < 0)
+        return;
+    if (delivered || (uint64_t)taken < c->base) {
+        c->base = (uint64_t)taken;
+        return;
+    }
+    if ((uint64_t)taken - c->base <= zt->conn_bound)
+        return;
+    char addr[INET6_ADDRSTRLEN];
+    pk_zmq_peer_addr(c->fd, addr, sizeof(addr));
+    reset_conn(zt, c);
+    t->counters.peers_dropped++;
+    if (t->on_message) /* a framing error, counted with the malformed messages */
+        t->on_message(t, (const uint8_t *)"", 0, &(struct pk_peer){addr, ""});
+}
+
 static void
 on_guard_timer(uv_timer_t *h)
 {
     struct zmq_transport *zt = container_of(h, struct zmq_transport, guard_timer);
-    struct pk_transport *t = &zt->base;
+    uint64_t now = uv_now(zt->loop), dt = now - zt->guard_last_ms;
 
+    zt->guard_last_ms = now;
     pk_zmq_monitor_drain(zt); /* forget the connections already gone before looking at fds */
-    for (size_t i = 0; i < zt->nconns; i++) {
-        struct zmq_conn *c = &zt->conns[i];
-        int64_t taken = pk_zmq_bytes_taken(c->fd);
-        int delivered =
-            c->fd < REFUSED_FD_MAX && (zt->delivered_fds[c->fd / 8] & (1u << (c->fd % 8)));
-
-        if (delivered)
-            zt->delivered_fds[c->fd / 8] &= (uint8_t) ~(1u << (c->fd % 8));
-        if (taken < 0)
-            continue;
-        if (delivered || (uint64_t)taken < c->base) {
-            c->base = (uint64_t)taken;
-            continue;
-        }
-        if ((uint64_t)taken - c->base <= zt->conn_bound)
-            continue;
-        char addr[INET6_ADDRSTRLEN];
-        pk_zmq_peer_addr(c->fd, addr, sizeof(addr));
-        pk_zmq_abort(c->fd);       /* libzmq sees it end and closes it: DISCONNECTED */
-        c->base = (uint64_t)taken; /* once: it is removed at its DISCONNECTED */
-        t->counters.peers_dropped++;
-        if (t->on_message) /* a framing error, counted with the malformed messages */
-            t->on_message(t, (const uint8_t *)"", 0, &(struct pk_peer){addr, ""});
-    }
+    for (size_t i = 0; i < zt->nconns; i++)
+        if (!zt->conns[i].closing)
+            check_conn(zt, &zt->conns[i], dt);
 }

@@ -2,7 +2,8 @@
  * The zmq transport's monitor: libzmq reports connections, disconnections and handshake results
  * of zt->sock on an inproc PAIR socket, read on the loop thread. The sender follows its peer
  * (and connects again after a refused handshake); the receiver counts connections and
- * handshake failures, and enforces the peer limit (COLLECT_MAX_PEERS) at accept.
+ * handshake failures, and enforces at accept COLLECT_ALLOW, the peer limit (COLLECT_MAX_PEERS)
+ * and each address's share of it.
  */
 #include "access.h"
 #include "pcktr.h"
@@ -92,18 +93,49 @@ fd_refused(struct zmq_transport *zt, uint32_t fd, int clear)
  * Returns 1 when the fd is tracked until its DISCONNECTED (not counted as a peer).
  */
 static int
-refuse_connection(struct zmq_transport *zt, uint32_t fd)
+refuse_connection(struct zmq_transport *zt, uint32_t fd, enum pk_refusal why)
 {
     char addr[INET6_ADDRSTRLEN];
 
     pk_zmq_peer_addr((int)fd, addr, sizeof(addr));
     pk_zmq_abort((int)fd);
-    if (zt->access != NULL)
-        pk_access_refuse(zt->access, PK_REFUSED_PEER_LIMIT, addr, "");
+    if (zt->access != NULL && why != PK_REFUSALS) /* PK_REFUSALS: counted by the caller */
+        pk_access_refuse(zt->access, why, addr, "");
     if (fd >= REFUSED_FD_MAX)
         return 0; /* not tracked: counted as a peer until it is gone, so the books balance */
     zt->refused_fds[fd / 8] |= (uint8_t)(1u << (fd % 8));
     return 1;
+}
+
+/*
+ * At accept (receiver), like tcp-raw: an address outside COLLECT_ALLOW is reset at once (ZAP
+ * would refuse it too, but only after libzmq held its slot and read its bytes for up to the
+ * handshake timeout); at the peer limit the oldest connection that has not delivered a valid
+ * message makes room, and only when every slot holds a proven peer is the new one refused;
+ * the same within an address's share (PEERS_PER_ADDR_DIVISOR).
+ * Connections reset but not yet DISCONNECTED (nclosing) hold no slot. 1: fd was refused.
+ */
+static int
+accept_refused(struct zmq_transport *zt, uint32_t fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    uint64_t per_addr = zt->max_peers / PEERS_PER_ADDR_DIVISOR;
+
+    if (getpeername((int)fd, (struct sockaddr *)&ss, &sslen) != 0)
+        ss.ss_family = 0; /* gone already: libzmq sees it too */
+    if (zt->access != NULL && zt->access->nallow > 0 && ss.ss_family != 0 &&
+        !pk_cidr_match(zt->access->allow, zt->access->nallow, (struct sockaddr *)&ss))
+        return refuse_connection(zt, fd, PK_REFUSED_ADDRESS);
+    if (per_addr > 0 && ss.ss_family != 0 && pk_zmq_guard_count_from(zt, &ss) >= per_addr &&
+        !pk_zmq_guard_displace(zt, &ss)) {
+        zt->base.counters.conns_refused_per_addr++;
+        return refuse_connection(zt, fd, PK_REFUSALS);
+    }
+    if (zt->max_peers > 0 && (uint64_t)(zt->npeers - zt->nclosing) >= zt->max_peers &&
+        !pk_zmq_guard_displace(zt, NULL))
+        return refuse_connection(zt, fd, PK_REFUSED_PEER_LIMIT);
+    return 0;
 }
 
 /*
@@ -129,8 +161,7 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
         return; /* the receiver counts connections from ACCEPTED */
     switch (event) {
     case ZMQ_EVENT_ACCEPTED: /* receiver (a sender never accepts) */
-        if (zt->max_peers > 0 && (uint64_t)zt->npeers >= zt->max_peers &&
-            refuse_connection(zt, value))
+        if (!sender && accept_refused(zt, value))
             break;
         if (!sender)
             pk_zmq_guard_add(zt, (int)value);
@@ -144,7 +175,8 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
     case ZMQ_EVENT_DISCONNECTED:
         if (!sender) {
             int refused = fd_refused(zt, value, 1);
-            if (zt->failure_pending && !refused)
+            /* one reset here (no first message, made room) ends as a failed handshake too */
+            if (zt->failure_pending && !refused && !pk_zmq_guard_was_reset(zt, (int)value))
                 handshake_failed(zt, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
             zt->failure_pending = 0;
             if (refused)

@@ -10,6 +10,7 @@
 #include "zmq_zap.h"
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 /* Connections closed at accept for the peer limit, by fd, until libzmq reports them gone. */
@@ -17,7 +18,11 @@
 
 struct zmq_conn { /* receiver: a connection the guard watches (zmq_guard.c) */
     int fd;
+    int closing;   /* reset here, gone at its DISCONNECTED: no longer holds a slot */
     uint64_t base; /* bytes libzmq had taken from it when it last delivered (or was accepted) */
+    uint64_t seq;  /* order of acceptance: the oldest unproven one makes room first */
+    uint64_t unproven_ms; /* intake-on time without a valid message (FIRST_MESSAGE_MS) */
+    struct sockaddr_storage addr; /* the peer (ss_family 0: unknown), for the per-address cap */
 };
 
 struct zmq_transport {
@@ -42,6 +47,9 @@ struct zmq_transport {
     size_t nconns, conns_cap;
     uint64_t conn_bound; /* bytes libzmq may take from a connection that delivers nothing */
     uint8_t delivered_fds[REFUSED_FD_MAX / 8]; /* a message of this fd arrived since the check */
+    uint8_t proven_fds[REFUSED_FD_MAX / 8]; /* a valid message of this fd arrived */
+    uint64_t conn_seq, guard_last_ms;
+    int nclosing; /* watched connections reset but not yet DISCONNECTED (counted in npeers) */
     uv_timer_t guard_timer;
     uint64_t linger_ms, closed_at_ns, term_ns;
     pk_transport_closed_cb closed_cb;
@@ -69,5 +77,33 @@ void pk_zmq_peer_addr(int fd, char *buf, size_t len);
  *  wake for it). add: 0 or -ENOMEM (then it is not watched). */
 int pk_zmq_guard_add(struct zmq_transport *zt, int fd);
 void pk_zmq_guard_remove(struct zmq_transport *zt, int fd);
+
+/*
+ * Like tcp-raw (docs/PROTOCOL.md): a connection that delivers no valid message within
+ * FIRST_MESSAGE_MS of intake-on time (the clock stops while set_receiving(0) pauses intake: then
+ * nothing is delivered through no fault of the peer) is reset and counted
+ * (conns_no_first_message); at the peer limit the oldest such one makes room for a new one.
+ */
+#define FIRST_MESSAGE_MS 5000
+
+/*
+ * One address may hold at most a quarter of COLLECT_MAX_PEERS (16 of the default 64): without
+ * CURVE or COLLECT_ALLOW anyone can send a valid hello and so hold slots as a proven peer;
+ * then filling the table takes four addresses, while a host with an agent per interface (or
+ * a few agents behind one NAT address) still fits. Past it, as tcp-raw: an unproven connection
+ * of that address makes room, or the new one is refused (conns_refused_per_addr).
+ */
+#define PEERS_PER_ADDR_DIVISOR 4
+
+/** Resets the oldest watched connection that has not delivered a valid message (from `from`
+ *  only, when not NULL), counted as conns_no_first_message; 1 when there was one, 0 when all
+ *  are proven. */
+int pk_zmq_guard_displace(struct zmq_transport *zt, const struct sockaddr_storage *from);
+
+/** 1 when fd is a watched connection this side reset (its failed handshake is no refusal). */
+int pk_zmq_guard_was_reset(const struct zmq_transport *zt, int fd);
+
+/** Watched connections from the address of `from` that still hold a slot. */
+size_t pk_zmq_guard_count_from(const struct zmq_transport *zt, const struct sockaddr_storage *from);
 
 #endif
