@@ -270,12 +270,47 @@ watch_fd(struct zmq_transport *zt, void *sock, uv_poll_t *poll, unsigned bit, uv
     return 0;
 }
 
+/* The sender's queue bound and reconnect intervals. 0, or -errno + errbuf. */
+static int
+set_sender_options(struct zmq_transport *zt, const struct pk_transport_opts *opts, char *errbuf)
+{
+    int rc = setopt_must(zt->sock, ZMQ_SNDHWM, "ZMQ_SNDHWM", (int)opts->queue_limit, errbuf);
+
+    if (rc == 0)
+        rc = setopt_must(zt->sock, ZMQ_RECONNECT_IVL, "ZMQ_RECONNECT_IVL", RECONNECT_IVL_MS,
+                         errbuf);
+    if (rc == 0)
+        rc = setopt_must(zt->sock, ZMQ_RECONNECT_IVL_MAX, "ZMQ_RECONNECT_IVL_MAX",
+                         RECONNECT_IVL_MAX_MS, errbuf);
+    return rc;
+}
+
+/* The idle handle and the two timers (bits in zt->handles once initialised). 0 or -errno. */
+static int
+init_timers(struct zmq_transport *zt, char *errbuf)
+{
+    int rc;
+
+    if ((rc = uv_idle_init(zt->loop, &zt->idle)) == 0) {
+        zt->handles |= H_IDLE;
+        rc = uv_timer_init(zt->loop, &zt->retry_timer);
+    }
+    if (rc == 0) {
+        zt->handles |= H_TIMER;
+        rc = uv_timer_init(zt->loop, &zt->guard_timer);
+    }
+    if (rc != 0)
+        return pk_seterr(errbuf, rc, "zmq: cannot start timers: %s", uv_strerror(rc));
+    zt->handles |= H_GUARD;
+    uv_unref((uv_handle_t *)&zt->guard_timer); /* runs while connections are watched, unref'd */
+    return 0;
+}
+
 static struct pk_transport *
 zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
          char *errbuf)
 {
     struct zmq_transport *zt = calloc(1, sizeof(*zt));
-    int rc;
 
     if (zt == NULL) {
         pk_seterr(errbuf, -ENOMEM, "out of memory");
@@ -296,16 +331,9 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     if (setopt_must(zt->sock, ZMQ_LINGER, "ZMQ_LINGER", 0, errbuf) != 0 ||
         setopt_must(zt->sock, ZMQ_IPV6, "ZMQ_IPV6", 1, errbuf) != 0)
         goto fail;
-    if (opts->role == PK_TRANSPORT_SENDER) {
-        if (setopt_must(zt->sock, ZMQ_SNDHWM, "ZMQ_SNDHWM", (int)opts->queue_limit, errbuf) != 0 ||
-            setopt_must(zt->sock, ZMQ_RECONNECT_IVL, "ZMQ_RECONNECT_IVL", RECONNECT_IVL_MS,
-                        errbuf) != 0 ||
-            setopt_must(zt->sock, ZMQ_RECONNECT_IVL_MAX, "ZMQ_RECONNECT_IVL_MAX",
-                        RECONNECT_IVL_MAX_MS, errbuf) != 0)
-            goto fail;
-    } else if (set_receiver_bounds(zt, opts, errbuf) != 0) {
+    if (opts->role == PK_TRANSPORT_SENDER ? set_sender_options(zt, opts, errbuf) != 0
+                                          : set_receiver_bounds(zt, opts, errbuf) != 0)
         goto fail;
-    }
     if (configure_security(zt, loop, opts, errbuf) != 0)
         goto fail;
     if (pk_zmq_monitor_open(zt, errbuf) != 0)
@@ -313,21 +341,8 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     if (attach_endpoints(zt, ep, errbuf) != 0)
         goto fail;
 
-    if ((rc = uv_idle_init(loop, &zt->idle)) == 0) {
-        zt->handles |= H_IDLE;
-        rc = uv_timer_init(loop, &zt->retry_timer);
-    }
-    if (rc == 0) {
-        zt->handles |= H_TIMER;
-        rc = uv_timer_init(loop, &zt->guard_timer);
-    }
-    if (rc != 0) {
-        pk_seterr(errbuf, rc, "zmq: cannot start timers: %s", uv_strerror(rc));
-        goto fail;
-    }
-    zt->handles |= H_GUARD;
-    uv_unref((uv_handle_t *)&zt->guard_timer); /* runs while connections are watched, unref'd */
-    if (watch_fd(zt, zt->sock, &zt->sock_poll, H_SOCK, on_sock_poll, "socket", errbuf) != 0 ||
+    if (init_timers(zt, errbuf) != 0 ||
+        watch_fd(zt, zt->sock, &zt->sock_poll, H_SOCK, on_sock_poll, "socket", errbuf) != 0 ||
         watch_fd(zt, zt->mon, &zt->mon_poll, H_MON, on_mon_poll, "the monitor", errbuf) != 0)
         goto fail;
     /* Both fds may have been signalled before they were watched: look once on the first turn. */
