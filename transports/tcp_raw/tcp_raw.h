@@ -43,6 +43,14 @@
 #define HOLD_MS 10000
 #define SWEEP_MS 500
 /*
+ * At the connection limit with every slot proven, a proven connection that has received no byte
+ * for SILENT_MS (on the same clock) makes room for a new one, the longest silent first: agents
+ * send a heartbeat every HEARTBEAT_INTERVAL (1 s by default), so 10 s is ten missed heartbeats,
+ * while peers that sent one hello and went quiet cannot hold the table forever. Below the limit
+ * a silent connection stays (an idle capture stream sends nothing).
+ */
+#define SILENT_MS 10000
+/*
  * Receive buffers: each connection may grow its own to CONN_FREE_BUFFER without asking; a
  * larger message (its length prefix says how large) reserves its whole size beyond that from
  * one budget shared by all connections before it is read further, so that every message that
@@ -115,7 +123,14 @@ struct tcp_transport {
 enum conn_kind { CONN_UNKNOWN, CONN_MESSAGES, CONN_CAPTURE_STREAM };
 
 /* Why a connection is closed; each but CLOSE_CLEAN is counted. */
-enum close_reason { CLOSE_CLEAN, CLOSE_BAD_FRAMING, CLOSE_NO_HELLO, CLOSE_STALLED, CLOSE_HELD };
+enum close_reason {
+    CLOSE_CLEAN,
+    CLOSE_BAD_FRAMING,
+    CLOSE_NO_HELLO,
+    CLOSE_STALLED,
+    CLOSE_HELD,
+    CLOSE_SILENT
+};
 
 struct conn {
     uv_tcp_t tcp;
@@ -133,6 +148,7 @@ struct conn {
     int progressed;                 /* bytes arrived since the last sweep */
     uint64_t unproven_ms, quiet_ms; /* deadline clocks (FIRST_MESSAGE_MS, STALL_MS) */
     uint64_t held_ms;               /* time it held budget while others waited (HOLD_MS) */
+    uint64_t silent_ms;             /* reading, and no byte arrived (SILENT_MS) */
     int starved;                    /* waiting for budget: in tt's wait queue */
     struct conn *wait_next;
 };
