@@ -18,6 +18,7 @@
 #define MAX_WRITE_BUFS 64 /* messages per uv_write */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define QUICK_END_MS 1000 /* a connection the collector ends sooner was likely refused */
 /*
  * Connections. At most MAX_CONNECTIONS, and never more than the open-file limit less FD_RESERVE
  * (listeners, stdout, logs, libuv's own, the HTTP server's clients). At most
@@ -93,6 +94,18 @@ struct tcp_transport {
     size_t queued, in_flight;
     uv_timer_t reconnect_timer;
     uint64_t backoff_ms;
+    /*
+     * TCP does not say whether the collector read what was written. The agent's closing half-
+     * closes and waits (within the linger time) for the collector's end: an orderly one (EOF)
+     * after ours means it read up to our end; one before ours, or a reset (a collector closes a
+     * connection it refuses with a reset), leaves what was written on it unconfirmed.
+     */
+    uv_shutdown_t shutdown_req;
+    int shutting_down;     /* our end is sent: waiting for the collector's */
+    int peer_confirmed;    /* the collector ended in order after our end */
+    uint64_t written;      /* messages written on this connection */
+    char read_sink[64];    /* the collector sends nothing: what it would is discarded */
+    uint64_t connected_at; /* uv_now */
 
     /* receiver */
     struct pk_access *access; /* NULL: every address may connect */

@@ -240,9 +240,14 @@ on_connection(uv_stream_t *server, int status)
     tt->conns = c;
     c->closing = 1; /* until it is admitted */
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->addr, &sslen) != 0 ||
-        refuse_reason(tt, c) != 0) {
+        uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->addr, &sslen) != 0) {
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+        return;
+    }
+    if (refuse_reason(tt, c) != 0) {
+        /* a reset, never an orderly end: the agent must not take it for a confirmation */
+        if (uv_tcp_close_reset(&c->tcp, on_conn_closed) != 0)
+            uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
         return;
     }
     c->closing = 0;
