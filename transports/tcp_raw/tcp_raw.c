@@ -104,9 +104,12 @@ disconnect(struct tcp_transport *tt)
 
     if (tt->sock == NULL)
         return;
-    /* a connection the collector ends within a second (a refusal) does not reset the backoff */
+    /* a connection that ends within a second (a refusal, most likely) is counted, and does not
+     * reset the backoff */
     if (was_connected && uv_now(tt->loop) - tt->connected_at >= QUICK_END_MS)
         tt->backoff_ms = BACKOFF_MIN_MS;
+    else if (was_connected && !tt->peer_confirmed)
+        tt->base.counters.conns_ended_at_once++;
     close_sock(tt);
     if (was_connected) {
         tt->base.counters.disconnects++;
@@ -125,6 +128,7 @@ on_write(uv_write_t *req, int status)
     if (status == 0)
         tt->written += tt->in_flight;
     if (status < 0) {
+        tt->base.counters.messages_unconfirmed += tt->in_flight; /* some may have gone out */
         drop_in_flight(tt);
         disconnect(tt);
     } else {
@@ -177,8 +181,6 @@ on_peer_end(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     if (tt->shutting_down && nread == UV_EOF)
         tt->peer_confirmed = 1; /* it read up to our end, then closed */
-    else if (uv_now(tt->loop) - tt->connected_at < QUICK_END_MS)
-        tt->base.counters.conns_ended_at_once++; /* refused, most likely */
     disconnect(tt);
     pk_tcp_raw_maybe_finish_close(tt);
 }
