@@ -179,9 +179,12 @@ on_peer_end(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
     if (nread >= 0)
         return;
-    if (tt->shutting_down && nread == UV_EOF)
-        tt->peer_confirmed = 1; /* it read up to our end, then closed */
-    disconnect(tt);
+    if (tt->shutting_down && nread == UV_EOF) {
+        tt->peer_confirmed = 1; /* it read up to our end, then closed: our own close, done */
+        close_sock(tt);
+    } else {
+        disconnect(tt);
+    }
     pk_tcp_raw_maybe_finish_close(tt);
 }
 
