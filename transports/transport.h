@@ -66,8 +66,12 @@ struct pk_transport_counters {
     uint64_t conns_no_first_message; /* none valid in time (or made room at a limit) */
     uint64_t conns_stalled;          /* a partial message got no byte in time */
     uint64_t conns_budget_held;      /* held receive budget others waited for, did not finish */
+    uint64_t conns_silent;           /* proven, silent for SILENT_MS: made room at the limit */
     uint64_t max_connections;        /* the connection limit in force (a gauge); 0: none */
     uint64_t messages_oversized; /* receiver: dropped by the transport as too large (zmq) */
+    /* sender, tcp-raw: TCP does not confirm delivery; an orderly end after ours does */
+    uint64_t messages_unconfirmed; /* written on connections the collector ended first, or reset */
+    uint64_t conns_ended_at_once;  /* connections the collector ended within 1 s (refused?) */
 };
 
 typedef void (*pk_transport_closed_cb)(void *data, int flushed);

@@ -34,13 +34,18 @@ on_transport_closed(void *data, int flushed)
     struct agent *a = data;
     uint64_t undelivered = a->st.captured - a->st.relayed;
 
-    if (a->tr->counters.connects == 0 && a->tr->counters.messages_sent > 0 && !flushed)
+    if ((a->tr->counters.connects == 0 || undelivered == 0) && a->tr->counters.messages_sent > 0 &&
+        !flushed)
         undelivered = a->st.captured; /* nothing ever reached a collector */
     if (!flushed)
         pk_warn("collector %s did not take everything within the linger time: up to %llu of "
                 "%llu packets not delivered",
                 a->cfg->relay_endpoint, (unsigned long long)undelivered,
                 (unsigned long long)a->st.captured);
+    if (!flushed && a->tr->counters.conns_ended_at_once >= a->tr->counters.connects &&
+        a->tr->counters.connects > 0)
+        pk_warn("the collector closed every connection at once: refused? see its "
+                "packeteur_connections_refused_total");
     if (a->replay != NULL && !a->signals.received && (!flushed || a->st.relay_drops > 0))
         a->exit_code = PK_EXIT_RUNTIME;
     if (a->replay != NULL && a->replay_error[0] != '\0')

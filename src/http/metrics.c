@@ -301,13 +301,16 @@ intake(struct pk_buf *b, const struct pk_collect_report *r)
            "Connections closed for a deadline (zmq: first_message only), by reason: "
            "first_message (none valid in "
            "time, or made room at the limit), stalled (a partial message got no byte in time), "
-           "budget_held (held receive budget others waited for, and did not finish).");
+           "budget_held (held receive budget others waited for, and did not finish), silent "
+           "(proven, no byte for 10 s, closed to make room at the connection limit).");
     pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"first_message\"} %" PRIu64
                   "\n", r->transport.conns_no_first_message);
     pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"stalled\"} %" PRIu64 "\n",
                   r->transport.conns_stalled);
     pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"budget_held\"} %" PRIu64
                   "\n", r->transport.conns_budget_held);
+    pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"silent\"} %" PRIu64 "\n",
+                  r->transport.conns_silent);
     single(b, "packeteur_connections_limit", "gauge",
            "The tcp-raw connection limit in force (0 with zmq).", r->transport.max_connections);
 }

@@ -289,6 +289,7 @@ pk_status_collect(const struct pk_collect_report *r)
                             (double)r->transport.conns_no_first_message);
     cJSON_AddNumberToObject(conns, "timed_out_stalled", (double)r->transport.conns_stalled);
     cJSON_AddNumberToObject(conns, "timed_out_budget_held", (double)r->transport.conns_budget_held);
+    cJSON_AddNumberToObject(conns, "timed_out_silent", (double)r->transport.conns_silent);
     cJSON *refused = cJSON_AddObjectToObject(sec, "refused");
     for (int i = 0; i < PK_REFUSALS; i++)
         cJSON_AddNumberToObject(refused, pk_refusal_names[i], (double)pk_access_refused_count(r->access, i));

@@ -76,6 +76,21 @@ schedule_reconnect(struct tcp_transport *tt)
     uv_timer_start(&tt->reconnect_timer, on_reconnect_timer, delay, 0);
 }
 
+/* What was written on the socket counts as unconfirmed unless the collector ended in order. */
+static void
+close_sock(struct tcp_transport *tt)
+{
+    uv_handle_t *s = (uv_handle_t *)tt->sock;
+
+    if (!tt->peer_confirmed)
+        tt->base.counters.messages_unconfirmed += tt->written;
+    tt->written = 0;
+    tt->peer_confirmed = tt->shutting_down = 0;
+    tt->connected = tt->connecting = 0;
+    tt->sock = NULL;
+    uv_close(s, on_sock_closed);
+}
+
 static void
 disconnect(struct tcp_transport *tt)
 {
@@ -83,9 +98,13 @@ disconnect(struct tcp_transport *tt)
 
     if (tt->sock == NULL)
         return;
-    tt->connected = tt->connecting = 0;
-    uv_close((uv_handle_t *)tt->sock, on_sock_closed);
-    tt->sock = NULL;
+    /* a connection that ends within a second (a refusal, most likely) is counted, and does not
+     * reset the backoff */
+    if (was_connected && uv_now(tt->loop) - tt->connected_at >= QUICK_END_MS)
+        tt->backoff_ms = BACKOFF_MIN_MS;
+    else if (was_connected && !tt->peer_confirmed)
+        tt->base.counters.conns_ended_at_once++;
+    close_sock(tt);
     if (was_connected) {
         tt->base.counters.disconnects++;
         if (tt->base.on_peer)
@@ -100,7 +119,10 @@ on_write(uv_write_t *req, int status)
     struct tcp_transport *tt = container_of(req, struct tcp_transport, write_req);
 
     tt->writing = 0;
+    if (status == 0)
+        tt->written += tt->in_flight;
     if (status < 0) {
+        tt->base.counters.messages_unconfirmed += tt->in_flight; /* some may have gone out */
         drop_in_flight(tt);
         disconnect(tt);
     } else {
@@ -134,6 +156,40 @@ start_write(struct tcp_transport *tt)
 }
 
 static void
+on_sink_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct tcp_transport *tt = h->data;
+
+    (void)suggested;
+    *buf = uv_buf_init(tt->read_sink, sizeof(tt->read_sink));
+}
+
+/* The collector sends nothing: a read ends only with its end of the connection. */
+static void
+on_peer_end(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct tcp_transport *tt = s->data;
+
+    (void)buf;
+    if (nread >= 0)
+        return;
+    if (tt->shutting_down && nread == UV_EOF) {
+        tt->peer_confirmed = 1; /* it read up to our end, then closed: our own close, done */
+        close_sock(tt);
+    } else {
+        disconnect(tt);
+    }
+    pk_tcp_raw_maybe_finish_close(tt);
+}
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)req; /* the collector's end arrives through on_peer_end */
+    (void)status;
+}
+
+static void
 on_connect(uv_connect_t *req, int status)
 {
     struct tcp_transport *tt = container_of(req, struct tcp_transport, connect_req);
@@ -146,7 +202,8 @@ on_connect(uv_connect_t *req, int status)
         return;
     }
     tt->connected = 1;
-    tt->backoff_ms = BACKOFF_MIN_MS;
+    tt->connected_at = uv_now(tt->loop);
+    uv_read_start((uv_stream_t *)tt->sock, on_sink_alloc, on_peer_end);
     uv_tcp_nodelay(tt->sock, 1);
     uv_tcp_keepalive(tt->sock, 1, 30);
     tt->base.counters.connects++;
@@ -270,10 +327,16 @@ pk_tcp_raw_maybe_finish_close(struct tcp_transport *tt)
         uv_is_active((uv_handle_t *)&tt->linger_timer))
         return; /* still connecting or flushing within the linger time */
     if (tt->role == PK_TRANSPORT_SENDER && tt->sock != NULL) {
-        uv_handle_t *s = (uv_handle_t *)tt->sock;
-        tt->sock = NULL;
-        tt->connected = 0;
-        uv_close(s, on_sock_closed);
+        if (flushed && tt->connected && !tt->writing && tt->written > 0 &&
+            uv_is_active((uv_handle_t *)&tt->linger_timer)) {
+            if (tt->shutting_down)
+                return; /* waiting for the collector's end */
+            if (uv_shutdown(&tt->shutdown_req, (uv_stream_t *)tt->sock, on_shutdown) == 0) {
+                tt->shutting_down = 1;
+                return;
+            }
+        }
+        close_sock(tt);
         return;
     }
     if (uv_is_active((uv_handle_t *)&tt->linger_timer))
@@ -293,7 +356,7 @@ pk_tcp_raw_maybe_finish_close(struct tcp_transport *tt)
         free(m);
     }
     if (tt->closed_cb != NULL) /* NULL: open failed, nobody waits */
-        tt->closed_cb(tt->closed_data, flushed);
+        tt->closed_cb(tt->closed_data, flushed && tt->base.counters.messages_unconfirmed == 0);
     free(tt);
 }
 
@@ -421,7 +484,7 @@ tcp_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb cb,
     tt->closed_data = data;
     uv_timer_stop(&tt->reconnect_timer);
     pk_tcp_raw_close_conns(tt); /* and the listeners */
-    if (tt->role == PK_TRANSPORT_SENDER && tt->head != NULL && linger_ms > 0) {
+    if (tt->role == PK_TRANSPORT_SENDER && (tt->head != NULL || tt->written > 0) && linger_ms > 0) {
         if (tt->sock == NULL)
             start_connect(tt); /* one more try within the linger time */
         uv_timer_start(&tt->linger_timer, on_linger_timeout, linger_ms, 0);

@@ -18,6 +18,7 @@
 #define MAX_WRITE_BUFS 64 /* messages per uv_write */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define QUICK_END_MS 1000 /* a connection the collector ends sooner was likely refused */
 /*
  * Connections. At most MAX_CONNECTIONS, and never more than the open-file limit less FD_RESERVE
  * (listeners, stdout, logs, libuv's own, the HTTP server's clients). At most
@@ -42,6 +43,14 @@
 #define STALL_MS 5000
 #define HOLD_MS 10000
 #define SWEEP_MS 500
+/*
+ * At the connection limit with every slot proven, a proven connection that has received no byte
+ * for SILENT_MS (on the same clock) makes room for a new one, the longest silent first: agents
+ * send a heartbeat every HEARTBEAT_INTERVAL (1 s by default), so 10 s is ten missed heartbeats,
+ * while peers that sent one hello and went quiet cannot hold the table forever. Below the limit
+ * a silent connection stays (an idle capture stream sends nothing).
+ */
+#define SILENT_MS 10000
 /*
  * Receive buffers: each connection may grow its own to CONN_FREE_BUFFER without asking; a
  * larger message (its length prefix says how large) reserves its whole size beyond that from
@@ -85,6 +94,18 @@ struct tcp_transport {
     size_t queued, in_flight;
     uv_timer_t reconnect_timer;
     uint64_t backoff_ms;
+    /*
+     * TCP does not say whether the collector read what was written. The agent's closing half-
+     * closes and waits (within the linger time) for the collector's end: an orderly one (EOF)
+     * after ours means it read up to our end; one before ours, or a reset (a collector closes a
+     * connection it refuses with a reset), leaves what was written on it unconfirmed.
+     */
+    uv_shutdown_t shutdown_req;
+    int shutting_down;     /* our end is sent: waiting for the collector's */
+    int peer_confirmed;    /* the collector ended in order after our end */
+    uint64_t written;      /* messages written on this connection */
+    char read_sink[64];    /* the collector sends nothing: what it would is discarded */
+    uint64_t connected_at; /* uv_now */
 
     /* receiver */
     struct pk_access *access; /* NULL: every address may connect */
@@ -115,7 +136,14 @@ struct tcp_transport {
 enum conn_kind { CONN_UNKNOWN, CONN_MESSAGES, CONN_CAPTURE_STREAM };
 
 /* Why a connection is closed; each but CLOSE_CLEAN is counted. */
-enum close_reason { CLOSE_CLEAN, CLOSE_BAD_FRAMING, CLOSE_NO_HELLO, CLOSE_STALLED, CLOSE_HELD };
+enum close_reason {
+    CLOSE_CLEAN,
+    CLOSE_BAD_FRAMING,
+    CLOSE_NO_HELLO,
+    CLOSE_STALLED,
+    CLOSE_HELD,
+    CLOSE_SILENT
+};
 
 struct conn {
     uv_tcp_t tcp;
@@ -133,6 +161,7 @@ struct conn {
     int progressed;                 /* bytes arrived since the last sweep */
     uint64_t unproven_ms, quiet_ms; /* deadline clocks (FIRST_MESSAGE_MS, STALL_MS) */
     uint64_t held_ms;               /* time it held budget while others waited (HOLD_MS) */
+    uint64_t silent_ms;             /* reading, and no byte arrived (SILENT_MS) */
     int starved;                    /* waiting for budget: in tt's wait queue */
     struct conn *wait_next;
 };

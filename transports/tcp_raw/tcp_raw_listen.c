@@ -53,6 +53,9 @@ count_close(struct pk_transport_counters *k, enum close_reason why)
     case CLOSE_HELD:
         k->conns_budget_held++;
         break;
+    case CLOSE_SILENT:
+        k->conns_silent++;
+        break;
     }
 }
 
@@ -84,6 +87,10 @@ check_deadlines(struct conn *c, uint64_t dt)
     int progressed = c->progressed;
 
     c->progressed = 0;
+    if (progressed)
+        c->silent_ms = 0;
+    else if (reading)
+        c->silent_ms += dt;
     if (reading && !c->valid && (c->unproven_ms += dt) >= FIRST_MESSAGE_MS)
         return CLOSE_NO_HELLO;
     if (progressed || c->len == 0)
@@ -162,6 +169,33 @@ displace_unproven(struct tcp_transport *tt, const struct sockaddr_storage *from)
     return 1;
 }
 
+/*
+ * At a limit where every connection has proven itself, the one silent longest, if for SILENT_MS
+ * or more, makes room: peers that sent a hello and then nothing cannot keep agents out. 1 when
+ * one was closed.
+ */
+static int
+displace_silent(struct tcp_transport *tt, const struct sockaddr_storage *from)
+{
+    struct conn *quietest = NULL;
+
+    for (struct conn *c = tt->conns; c != NULL; c = c->next)
+        if (!c->closing && c->valid && c->silent_ms >= SILENT_MS &&
+            (from == NULL || same_host(&c->addr, from)) &&
+            (quietest == NULL || c->silent_ms > quietest->silent_ms))
+            quietest = c;
+    if (quietest == NULL)
+        return 0;
+    pk_tcp_raw_close_conn(quietest, CLOSE_SILENT);
+    return 1;
+}
+
+static int
+make_room(struct tcp_transport *tt, const struct sockaddr_storage *from)
+{
+    return displace_unproven(tt, from) || displace_silent(tt, from);
+}
+
 /* Why the connection just accepted may not stay; 0 when it may. */
 static int
 refuse_reason(struct tcp_transport *tt, struct conn *c)
@@ -173,11 +207,11 @@ refuse_reason(struct tcp_transport *tt, struct conn *c)
         pk_access_refuse(tt->access, PK_REFUSED_ADDRESS, ip, "");
         return -EACCES;
     }
-    if (conns_from(tt, &c->addr) >= MAX_CONNS_PER_ADDR && !displace_unproven(tt, &c->addr)) {
+    if (conns_from(tt, &c->addr) >= MAX_CONNS_PER_ADDR && !make_room(tt, &c->addr)) {
         tt->base.counters.conns_refused_per_addr++;
         return -EUSERS;
     }
-    if (tt->nlive >= tt->max_conns && !displace_unproven(tt, NULL)) {
+    if (tt->nlive >= tt->max_conns && !make_room(tt, NULL)) {
         tt->base.counters.conns_refused_limit++;
         return -EMFILE;
     }
@@ -209,9 +243,14 @@ on_connection(uv_stream_t *server, int status)
     tt->conns = c;
     c->closing = 1; /* until it is admitted */
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->addr, &sslen) != 0 ||
-        refuse_reason(tt, c) != 0) {
+        uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->addr, &sslen) != 0) {
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+        return;
+    }
+    if (refuse_reason(tt, c) != 0) {
+        /* a reset, never an orderly end: the agent must not take it for a confirmation */
+        if (uv_tcp_close_reset(&c->tcp, on_conn_closed) != 0)
+            uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
         return;
     }
     c->closing = 0;
