@@ -37,6 +37,9 @@ int pk_endpoint_is_loopback(const struct pk_endpoint *ep, int i);
 /** Formats an IPv4 or IPv6 socket address as "1.2.3.4:P" or "[::1]:P". Returns buf. */
 const char *pk_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 
+/** 1 when a and b hold the same IPv4 or IPv6 host (ports aside); 0 otherwise or when a is empty. */
+int pk_sockaddr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
 /** Formats "tcp://1.2.3.4:P" or "tcp://[::1]:P" for addrs[i]. Returns buf. */
 const char *pk_endpoint_uri(const struct pk_endpoint *ep, int i, char *buf, size_t len);
 

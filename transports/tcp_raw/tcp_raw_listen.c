@@ -127,17 +127,6 @@ on_sweep(uv_timer_t *h)
 
 /* ---- accepting ---------------------------------------------------------------------- */
 
-static int
-same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return 0;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-}
 
 static size_t
 conns_from(struct tcp_transport *tt, const struct sockaddr_storage *addr)
@@ -145,7 +134,7 @@ conns_from(struct tcp_transport *tt, const struct sockaddr_storage *addr)
     size_t n = 0;
 
     for (struct conn *c = tt->conns; c != NULL; c = c->next)
-        n += !c->closing && same_host(&c->addr, addr);
+        n += !c->closing && pk_sockaddr_same_host(&c->addr, addr);
     return n;
 }
 
@@ -161,7 +150,7 @@ displace_unproven(struct tcp_transport *tt, const struct sockaddr_storage *from)
     struct conn *oldest = NULL;
 
     for (struct conn *c = tt->conns; c != NULL; c = c->next) /* newest first */
-        if (!c->closing && !c->valid && (from == NULL || same_host(&c->addr, from)))
+        if (!c->closing && !c->valid && (from == NULL || pk_sockaddr_same_host(&c->addr, from)))
             oldest = c;
     if (oldest == NULL)
         return 0;
@@ -181,7 +170,7 @@ displace_silent(struct tcp_transport *tt, const struct sockaddr_storage *from)
 
     for (struct conn *c = tt->conns; c != NULL; c = c->next)
         if (!c->closing && c->valid && c->silent_ms >= SILENT_MS &&
-            (from == NULL || same_host(&c->addr, from)) &&
+            (from == NULL || pk_sockaddr_same_host(&c->addr, from)) &&
             (quietest == NULL || c->silent_ms > quietest->silent_ms))
             quietest = c;
     if (quietest == NULL)

@@ -16,6 +16,7 @@
  * the first-message deadline (FIRST_MESSAGE_MS), and the list of connections tells the peer
  * limit which to displace (pk_zmq_guard_displace). Runs on the loop thread.
  */
+#include "endpoint.h"
 #include "pcktr.h"
 #include "zmq_tcpinfo.h"
 #include "zmq_transport.h"
@@ -115,17 +116,6 @@ reset_conn(struct zmq_transport *zt, struct zmq_conn *c)
     zt->nclosing++;
 }
 
-static int
-same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family == 0 || a->ss_family != b->ss_family)
-        return 0;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-}
 
 int
 pk_zmq_guard_was_reset(const struct zmq_transport *zt, int fd)
@@ -142,7 +132,7 @@ pk_zmq_guard_count_from(const struct zmq_transport *zt, const struct sockaddr_st
     size_t n = 0;
 
     for (size_t i = 0; i < zt->nconns; i++)
-        n += !zt->conns[i].closing && same_host(&zt->conns[i].addr, from);
+        n += !zt->conns[i].closing && pk_sockaddr_same_host(&zt->conns[i].addr, from);
     return n;
 }
 
@@ -153,7 +143,7 @@ pk_zmq_guard_displace(struct zmq_transport *zt, const struct sockaddr_storage *f
 
     for (size_t i = 0; i < zt->nconns; i++) {
         struct zmq_conn *c = &zt->conns[i];
-        if (!c->closing && !proven(zt, c->fd) && (from == NULL || same_host(&c->addr, from)) &&
+        if (!c->closing && !proven(zt, c->fd) && (from == NULL || pk_sockaddr_same_host(&c->addr, from)) &&
             (oldest == NULL || c->seq < oldest->seq))
             oldest = c;
     }
