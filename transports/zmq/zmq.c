@@ -3,7 +3,7 @@
  * (libzmq doc/zmq_getsockopt.adoc), so ZMQ_EVENTS is read after every send and receive and in
  * every poll callback, and a uv_idle handle re-runs the receive loop when it stops early
  * (budget, resume). A monitor socket (zmq_monitor.c) reports connects and disconnects; the
- * receiver bounds what peers can make libzmq hold (set_receiver_bounds, zmq_guard.c).
+ * receiver bounds what peers can make libzmq hold (zmq_options.c, zmq_guard.c).
  * Closing runs zmq_ctx_term (which blocks for up to ZMQ_LINGER) on the libuv thread pool, so
  * the loop keeps serving while queued messages drain. Each fd has one uv_poll handle, started for
  * UV_READABLE only, even on a sender (readiness is in ZMQ_EVENTS, not in libuv's events); the
@@ -23,41 +23,7 @@
 #include <zmq.h>
 
 #define RECV_BUDGET 256    /* messages per callback before yielding to other handles */
-/*
- * What one connection can make the collector's libzmq hold (docs/SECURITY.md): ZMQ_RCVHWM whole
- * messages queued, one more decoded that did not fit (its engine stops reading), and one being
- * received, which the v2 decoder allocates whole as soon as its header arrives (libzmq
- * src/v2_decoder.cpp, size_ready): (RCVHWM + 2) x ZMQ_MAXMSGSIZE. RCVHWM is derived from this
- * budget and the message size, at least RCVHWM_MIN.
- */
-#define PEER_BUFFER_BYTES (4u << 20)
-#define RCVHWM_MIN 2
-/*
- * libzmq drops a message over ZMQ_MAXMSGSIZE together with its connection, and says nothing
- * about it (no monitor event tells an EMSGSIZE disconnect from another one). So ZMQ_MAXMSGSIZE
- * is twice the largest message taken (COLLECT_MAX_MESSAGE): a message in between is received,
- * dropped and counted as oversized, which shows an agent whose BATCH_BYTES is too large. A
- * CURVE frame carries 33 bytes more than the message (MESSAGE command name, nonce, MAC, flags).
- */
-#define MAXMSGSIZE_FACTOR 2
-#define CURVE_FRAME_OVERHEAD 64
-/* uv handles initialised, in the order of close_handles() */
-enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_ZAP = 16, H_GUARD = 32 };
-/* Framing and handshake bytes the guard allows a connection beyond its messages. */
-#define GUARD_SLACK_BYTES (64u << 10)
-#define RECONNECT_IVL_MS 100
-#define RECONNECT_IVL_MAX_MS 2000
-
 const struct pk_transport_ops pk_transport_zmq;
-
-static int
-zmq_fail(char *errbuf, const char *what, const char *uri)
-{
-    int err = zmq_errno();
-
-    pk_seterr(errbuf, -err, "%s %s: %s", what, uri, zmq_strerror(err));
-    return -err;
-}
 
 static void on_idle(uv_idle_t *h);
 
@@ -144,19 +110,6 @@ on_mon_poll(uv_poll_t *h, int status, int events)
 }
 
 static int
-setopt_int(void *sock, int opt, int value)
-{
-    return zmq_setsockopt(sock, opt, &value, sizeof(value));
-}
-
-/* An option libzmq must take: 0, or -errno with errbuf naming it. */
-static int
-setopt_must(void *sock, int opt, const char *name, int value, char *errbuf)
-{
-    return setopt_int(sock, opt, value) == 0 ? 0 : zmq_fail(errbuf, "zmq: cannot set", name);
-}
-
-static int
 attach_endpoints(struct zmq_transport *zt, const struct pk_endpoint *ep, char *errbuf)
 {
     char uri[300];
@@ -166,12 +119,12 @@ attach_endpoints(struct zmq_transport *zt, const struct pk_endpoint *ep, char *e
         pk_endpoint_uri(ep, 0, zt->connect_uri, sizeof(zt->connect_uri));
         return zmq_connect(zt->sock, zt->connect_uri) == 0
                    ? 0
-                   : zmq_fail(errbuf, "cannot connect to", zt->connect_uri);
+                   : pk_zmq_fail(errbuf, "cannot connect to", zt->connect_uri);
     }
     if (ep->host[0] == '\0') {
         /* "*" with ZMQ_IPV6 binds "::", which accepts IPv4 too (unless bindv6only is set). */
         snprintf(uri, sizeof(uri), "tcp://*:%u", ep->port);
-        return zmq_bind(zt->sock, uri) == 0 ? 0 : zmq_fail(errbuf, "cannot listen on", uri);
+        return zmq_bind(zt->sock, uri) == 0 ? 0 : pk_zmq_fail(errbuf, "cannot listen on", uri);
     }
     /* A name such as localhost has an IPv4 and an IPv6 address: listen on each that exists. */
     for (int i = 0; i < ep->naddrs; i++) {
@@ -179,72 +132,9 @@ attach_endpoints(struct zmq_transport *zt, const struct pk_endpoint *ep, char *e
         if (zmq_bind(zt->sock, uri) == 0) {
             bound++;
         } else if (zmq_errno() != EADDRNOTAVAIL || (i == ep->naddrs - 1 && bound == 0)) {
-            return zmq_fail(errbuf, "cannot listen on", uri);
+            return pk_zmq_fail(errbuf, "cannot listen on", uri);
         }
     }
-    return 0;
-}
-
-static int
-setopt_key(struct zmq_transport *zt, int opt, const char *z85, char *errbuf)
-{
-    /* A Z85 key is given with its terminating NUL: 41 bytes (libzmq doc/zmq_setsockopt). */
-    if (zmq_setsockopt(zt->sock, opt, z85, strlen(z85) + 1) != 0)
-        return zmq_fail(errbuf, "zmq: cannot set a CURVE key", "(is libzmq built with CURVE?)");
-    return 0;
-}
-
-/* What peers may make the receiver hold (the constants above; docs/SECURITY.md). 0 or -errno. */
-static int
-set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *opts, char *errbuf)
-{
-    uint64_t max = opts->peer_max_message ? opts->peer_max_message : opts->max_message;
-    int64_t zmax = (int64_t)(max * MAXMSGSIZE_FACTOR + CURVE_FRAME_OVERHEAD);
-    uint64_t hwm = PEER_BUFFER_BYTES / (uint64_t)zmax;
-
-    zt->max_message = max;
-    zt->max_peers = opts->max_peers;
-    zt->conn_bound = ((hwm < RCVHWM_MIN ? RCVHWM_MIN : hwm) + 2) * ((uint64_t)zmax + 64) +
-                     GUARD_SLACK_BYTES;
-    if (zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &zmax, sizeof(zmax)) != 0)
-        return zmq_fail(errbuf, "zmq: cannot set", "ZMQ_MAXMSGSIZE");
-    return setopt_must(zt->sock, ZMQ_RCVHWM, "ZMQ_RCVHWM", hwm < RCVHWM_MIN ? RCVHWM_MIN : (int)hwm,
-                       errbuf);
-}
-
-/* CURVE keys, and the ZAP handler that checks peers on the receiver. Before bind/connect. */
-static int
-configure_security(struct zmq_transport *zt, uv_loop_t *loop, const struct pk_transport_opts *opts,
-                   char *errbuf)
-{
-    int curve = opts->secret_key != NULL, rc;
-
-    zt->access = opts->access;
-    if (opts->role == PK_TRANSPORT_SENDER) {
-        if (!curve)
-            return 0;
-        if ((rc = setopt_key(zt, ZMQ_CURVE_SERVERKEY, opts->server_public, errbuf)) != 0)
-            return rc;
-        if ((rc = setopt_key(zt, ZMQ_CURVE_PUBLICKEY, opts->public_key, errbuf)) != 0)
-            return rc;
-        return setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf);
-    }
-    if (curve && setopt_int(zt->sock, ZMQ_CURVE_SERVER, 1) != 0)
-        return zmq_fail(errbuf, "zmq: cannot enable", "CURVE");
-    if (curve && setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf) != 0)
-        return zmq_fail(errbuf, "zmq: cannot enable", "CURVE");
-    /* ZAP runs when there is something to check, or a key to attach to messages. */
-    if (!curve && (opts->access == NULL || opts->access->nallow == 0))
-        return 0;
-    rc = pk_zap_start(&zt->zap, zt->ctx, loop, opts->access, errbuf);
-    if (zt->zap.watching)
-        zt->handles |= H_ZAP;
-    if (rc != 0)
-        return rc;
-    zt->zap_on = 1;
-    /* With the NULL mechanism libzmq asks ZAP only for sockets that name a ZAP domain. */
-    if (zmq_setsockopt(zt->sock, ZMQ_ZAP_DOMAIN, PK_ZAP_DOMAIN, strlen(PK_ZAP_DOMAIN)) != 0)
-        return zmq_fail(errbuf, "zmq: cannot set", "ZMQ_ZAP_DOMAIN");
     return 0;
 }
 
@@ -260,7 +150,7 @@ watch_fd(struct zmq_transport *zt, void *sock, uv_poll_t *poll, unsigned bit, uv
     int rc;
 
     if (zmq_getsockopt(sock, ZMQ_FD, &fd, &fdlen) != 0)
-        return zmq_fail(errbuf, "zmq: cannot get ZMQ_FD of", what);
+        return pk_zmq_fail(errbuf, "zmq: cannot get ZMQ_FD of", what);
     if ((rc = uv_poll_init_socket(zt->loop, poll, fd)) == 0) {
         zt->handles |= bit;
         rc = uv_poll_start(poll, UV_READABLE, cb);
@@ -268,21 +158,6 @@ watch_fd(struct zmq_transport *zt, void *sock, uv_poll_t *poll, unsigned bit, uv
     if (rc != 0)
         return pk_seterr(errbuf, rc, "zmq: cannot watch %s: %s", what, uv_strerror(rc));
     return 0;
-}
-
-/* The sender's queue bound and reconnect intervals. 0, or -errno + errbuf. */
-static int
-set_sender_options(struct zmq_transport *zt, const struct pk_transport_opts *opts, char *errbuf)
-{
-    int rc = setopt_must(zt->sock, ZMQ_SNDHWM, "ZMQ_SNDHWM", (int)opts->queue_limit, errbuf);
-
-    if (rc == 0)
-        rc = setopt_must(zt->sock, ZMQ_RECONNECT_IVL, "ZMQ_RECONNECT_IVL", RECONNECT_IVL_MS,
-                         errbuf);
-    if (rc == 0)
-        rc = setopt_must(zt->sock, ZMQ_RECONNECT_IVL_MAX, "ZMQ_RECONNECT_IVL_MAX",
-                         RECONNECT_IVL_MAX_MS, errbuf);
-    return rc;
 }
 
 /* The idle handle and the two timers (bits in zt->handles once initialised). 0 or -errno. */
@@ -324,17 +199,17 @@ zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
     zt->sock = zt->ctx ? zmq_socket(zt->ctx, opts->role == PK_TRANSPORT_SENDER ? ZMQ_PUSH : ZMQ_PULL)
                        : NULL;
     if (zt->sock == NULL) {
-        zmq_fail(errbuf, "zmq", "socket");
+        pk_zmq_fail(errbuf, "zmq", "socket");
         goto fail;
     }
     /* The real linger is set at close. */
-    if (setopt_must(zt->sock, ZMQ_LINGER, "ZMQ_LINGER", 0, errbuf) != 0 ||
-        setopt_must(zt->sock, ZMQ_IPV6, "ZMQ_IPV6", 1, errbuf) != 0)
+    if (pk_zmq_setopt_must(zt->sock, ZMQ_LINGER, "ZMQ_LINGER", 0, errbuf) != 0 ||
+        pk_zmq_setopt_must(zt->sock, ZMQ_IPV6, "ZMQ_IPV6", 1, errbuf) != 0)
         goto fail;
-    if (opts->role == PK_TRANSPORT_SENDER ? set_sender_options(zt, opts, errbuf) != 0
-                                          : set_receiver_bounds(zt, opts, errbuf) != 0)
+    if (opts->role == PK_TRANSPORT_SENDER ? pk_zmq_set_sender_options(zt, opts, errbuf) != 0
+                                          : pk_zmq_set_receiver_bounds(zt, opts, errbuf) != 0)
         goto fail;
-    if (configure_security(zt, loop, opts, errbuf) != 0)
+    if (pk_zmq_configure_security(zt, loop, opts, errbuf) != 0)
         goto fail;
     if (pk_zmq_monitor_open(zt, errbuf) != 0)
         goto fail;
@@ -446,7 +321,7 @@ on_handle_closed(uv_handle_t *h)
     if (--zt->handles_open > 0)
         return;
     /* Only now: libuv no longer polls the fds that zmq_close will release. */
-    if (setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms) != 0)
+    if (pk_zmq_setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms) != 0)
         zt->linger_ms = 0; /* libzmq keeps linger 0: what is queued is dropped, "not flushed" */
     zt->closed_at_ns = uv_hrtime();
     if (zt->mon)

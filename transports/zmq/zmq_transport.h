@@ -25,6 +25,9 @@ struct zmq_conn { /* receiver: a connection the guard watches (zmq_guard.c) */
     struct sockaddr_storage addr; /* the peer (ss_family 0: unknown), for the per-address cap */
 };
 
+/* uv handles initialised, in the order of close_handles() */
+enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_ZAP = 16, H_GUARD = 32 };
+
 struct zmq_transport {
     struct pk_transport base; /* first: casts to struct pk_transport * are valid */
     enum pk_transport_role role;
@@ -55,6 +58,21 @@ struct zmq_transport {
     pk_transport_closed_cb closed_cb;
     void *closed_data;
 };
+
+/** zmq_options.c: libzmq's error as -errno, with errbuf "what uri: reason". */
+int pk_zmq_fail(char *errbuf, const char *what, const char *uri);
+int pk_zmq_setopt_int(void *sock, int opt, int value);
+/** An option libzmq must take: 0, or -errno with errbuf naming it. */
+int pk_zmq_setopt_must(void *sock, int opt, const char *name, int value, char *errbuf);
+/** The sender's queue bound and reconnect intervals. */
+int pk_zmq_set_sender_options(struct zmq_transport *zt, const struct pk_transport_opts *opts,
+                              char *errbuf);
+/** What peers may make the receiver hold (docs/SECURITY.md): ZMQ_MAXMSGSIZE, ZMQ_RCVHWM. */
+int pk_zmq_set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *opts,
+                               char *errbuf);
+/** CURVE keys, and the ZAP handler that checks peers on the receiver. */
+int pk_zmq_configure_security(struct zmq_transport *zt, uv_loop_t *loop,
+                              const struct pk_transport_opts *opts, char *errbuf);
 
 /** Starts the monitor of zt->sock on an inproc PAIR socket (zt->mon). 0, or -errno + errbuf. */
 int pk_zmq_monitor_open(struct zmq_transport *zt, char *errbuf);
