@@ -7,6 +7,10 @@
  * arrive while it is still being sent (and is under SHARE_MS old), handed to h2o in PIECE_BYTES
  * pieces (the next one only once the kernel took the last), and counted against HELD_MAX_BYTES
  * over all clients (past it: 503). A client that takes no piece for STALL_MS is reset.
+ * Rendering runs on the loop and blocks the data path while it runs (a /status of 1,023 maximal
+ * sources took seconds under ASan): a body is shared for at least SHARE_RENDER_FACTOR times as
+ * long as it took to render, counted from its end, and no rendering starts while the bodies held
+ * are at HELD_MAX_BYTES, so requests cannot keep the loop rendering.
  * Loop thread only.
  */
 #include "httpsend.h"
@@ -19,7 +23,8 @@
 #include <sys/socket.h>
 
 #define PIECE_BYTES (64u << 10) /* handed to h2o (and the kernel) at a time */
-#define SHARE_MS 1000           /* a body still being sent is reused this long */
+#define SHARE_MS 1000           /* a body still being sent is reused this long, at least */
+#define SHARE_RENDER_FACTOR 4   /* ... and this many times its rendering time: at most 1/5 */
 #define STALL_MS 5000           /* a response whose client takes nothing this long is reset */
 #define WATCH_MS 500            /* how often responses are checked for a stall */
 #define HELD_MAX_BYTES (32u << 20) /* rendered bodies held for all clients together */
@@ -28,7 +33,7 @@
 struct body {
     size_t refs, len;
     size_t route;
-    uint64_t rendered_ms;
+    uint64_t rendered_ms, share_ms; /* when rendering ended; how long it is reused */
     char *data;
 };
 
@@ -65,23 +70,35 @@ static struct body *
 body_get(struct pk_http_sender *h, size_t i, int *busy)
 {
     struct body *b = h->latest[i];
-    uint64_t now = uv_now(h->loop);
+    uint64_t now = uv_hrtime() / 1000000, took;
     size_t len = 0;
     char *data;
 
     *busy = 0;
-    if (b != NULL && now - b->rendered_ms < SHARE_MS) {
+    if (b != NULL && now - b->rendered_ms < b->share_ms) {
         b->refs++;
         return b;
     }
+    if (h->counters->held_bytes >= HELD_MAX_BYTES) {
+        *busy = 1; /* full: answered without rendering at all */
+        return NULL;
+    }
     if ((data = h->routes[i].render(h->data, &len)) == NULL)
         return NULL;
+    took = uv_hrtime() / 1000000 - now;
+    now += took;
     if (h->counters->held_bytes + len > HELD_MAX_BYTES || (b = malloc(sizeof(*b))) == NULL) {
         *busy = h->counters->held_bytes + len > HELD_MAX_BYTES;
         free(data);
         return NULL;
     }
-    *b = (struct body){.refs = 1, .len = len, .route = i, .rendered_ms = now, .data = data};
+    *b = (struct body){.refs = 1,
+                       .len = len,
+                       .route = i,
+                       .rendered_ms = now,
+                       .share_ms = took * SHARE_RENDER_FACTOR > SHARE_MS ? took * SHARE_RENDER_FACTOR
+                                                                         : SHARE_MS,
+                       .data = data};
     h->counters->held_bytes += len;
     if (h->counters->held_bytes > h->counters->held_peak)
         h->counters->held_peak = h->counters->held_bytes;
