@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PK_SIGNAL_REPEAT_NS 1000000000u
+
 /* The mask is per thread and the process has one loop: whether handlers are in place is too. */
 static int handlers_started;
 
@@ -43,10 +45,20 @@ on_signal(uv_signal_t *h, int signum)
     struct pk_signals *s = h->data;
     const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
 
+    /*
+     * One request often arrives twice: coreutils timeout signals the child and then its own
+     * process group, and a shell may pass a terminal's SIGINT on as well. A repeat within
+     * PK_SIGNAL_REPEAT_NS of the first is that same request, not the user giving up the flush.
+     */
+    if (s->received > 0 && uv_hrtime() - s->first_ns < PK_SIGNAL_REPEAT_NS) {
+        pk_debug("%s again within 1 s of the first: taken as the same request", name);
+        return;
+    }
     if (s->received++ > 0 || s->stopping) {
         pk_warn("%s while stopping: exiting without flushing", name);
         _exit(PK_EXIT_RUNTIME);
     }
+    s->first_ns = uv_hrtime();
     pk_info("%s received: flushing and stopping", name);
     s->on_stop(s->data, signum);
 }

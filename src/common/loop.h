@@ -14,7 +14,8 @@ struct pk_signals {
     void (*on_stop)(void *data, int signum);
     void (*on_hup)(void *data); /* NULL: SIGHUP is not handled here */
     void *data;
-    int received; /* SIGINT/SIGTERM received */
+    int received;      /* SIGINT/SIGTERM received */
+    uint64_t first_ns; /* uv_hrtime() of the first */
     int stopping; /* pk_signals_close was called */
 };
 
@@ -27,8 +28,9 @@ struct pk_signals {
 void pk_signals_block(void);
 
 /**
- * Calls on_stop at the first SIGINT or SIGTERM. A second one, or one after pk_signals_close,
- * means the user will not wait for the flush: the process exits 1 at once, saying so.
+ * Calls on_stop at the first SIGINT or SIGTERM. Another one more than 1 s later, or one after
+ * pk_signals_close that is not such a repeat, means the user will not wait for the flush: the
+ * process exits 1 at once, saying so. Repeats within 1 s are the same request delivered twice.
  * 0, or the negative errno of libuv's uv_signal_init or uv_signal_start (the handles that were
  * initialised are closed by pk_loop_finish).
  */
