@@ -118,8 +118,7 @@ stop(struct collector *c)
     c->stopping = 1;
     pk_signals_close(&c->signals);
     c->counters = c->tr->counters;
-    c->own.n = 0;
-    c->tr->ops->report(c->tr, &c->own);
+    pk_transport_get_report(c->tr, &c->own);
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
     pk_outstage_stop(&c->os, !c->finished);

@@ -197,10 +197,11 @@ setting_var(const struct pk_setting *s)
 {
     static const enum cfg_type types[] = {[PK_SETTING_STRING] = CFG_STRING,
         [PK_SETTING_UINT] = CFG_UINT, [PK_SETTING_SIZE] = CFG_SIZE,
-        [PK_SETTING_DURATION] = CFG_DURATION};
+        [PK_SETTING_DURATION] = CFG_DURATION, [PK_SETTING_BOOL] = CFG_BOOL,
+        [PK_SETTING_CHOICE] = CFG_CHOICE};
 
-    return (struct cfg_var){s->name, types[s->type], s->offset, s->def, NULL, s->min, s->max,
-                            s->help};
+    return (struct cfg_var){s->name, types[s->type], s->offset, s->def, s->choices, s->min,
+                            s->max, s->help};
 }
 
 /*
@@ -394,8 +395,11 @@ print_transport_rows(FILE *out)
 
     for (size_t i = 0; (ops = pk_transport_at(i)) != NULL; i++) {
         for (size_t j = 0; j < ops->nsettings; j++) {
-            fprintf(out, "  %-20s %s\n", ops->settings[j].name, ops->settings[j].help);
-            print_default(out, ops->settings[j].def);
+            const struct pk_setting *s = &ops->settings[j];
+            fprintf(out, "  %-20s %s\n", s->name, s->help);
+            if (s->type == PK_SETTING_CHOICE)
+                fprintf(out, "  %-20s one of %s\n", "", s->choices);
+            print_default(out, s->def);
         }
     }
 }
