@@ -53,7 +53,7 @@ struct pk_setting {
     const char *name; /* the environment variable */
     enum pk_setting_type type;
     size_t offset;    /* of the field in the transport's settings block (types below) */
-    const char *def;  /* default as a user would write it */
+    const char *def;  /* default as a user would write it; NULL: unset (the field stays 0) */
     uint64_t min, max; /* numeric bounds, inclusive */
     const char *help;
     /*
