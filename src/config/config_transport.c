@@ -17,11 +17,10 @@ setting_var(const struct pk_setting *s)
 {
     static const enum cfg_type types[] = {[PK_SETTING_STRING] = CFG_STRING,
         [PK_SETTING_UINT] = CFG_UINT, [PK_SETTING_SIZE] = CFG_SIZE,
-        [PK_SETTING_DURATION] = CFG_DURATION, [PK_SETTING_BOOL] = CFG_BOOL,
-        [PK_SETTING_CHOICE] = CFG_CHOICE};
+        [PK_SETTING_DURATION] = CFG_DURATION, [PK_SETTING_BOOL] = CFG_BOOL};
 
-    return (struct cfg_var){s->name, types[s->type], s->offset, s->def, s->choices, s->min,
-                            s->max, s->help};
+    return (struct cfg_var){s->name, types[s->type], s->offset, s->def, NULL, s->min, s->max,
+                            s->help};
 }
 
 /*
@@ -105,8 +104,6 @@ pk_config_print_transport_rows(FILE *out)
         for (size_t j = 0; j < ops->nsettings; j++) {
             const struct pk_setting *s = &ops->settings[j];
             fprintf(out, "  %-20s %s\n", s->name, s->help);
-            if (s->type == PK_SETTING_CHOICE)
-                fprintf(out, "  %-20s one of %s\n", "", s->choices);
             pk_config_print_default(out, s->def);
         }
     }
