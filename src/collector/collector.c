@@ -239,7 +239,8 @@ open_output(struct collector *c)
     if (strcmp(cfg->output, "-") != 0 && moved[0] != '\0')
         pk_info_with(&(struct pk_log_fields){.event = "output_moved_aside"},
                      "OUTPUT=\"%s\" held a capture: moved aside to \"%s\"", cfg->output, moved);
-    if (pk_outstage_open(&c->os, &c->loop, out_fd, cfg->output_buffer, &ocb, errbuf) != 0) {
+    if (pk_outstage_open(&c->os, &c->loop, out_fd, cfg->output_buffer, cfg->output_format, &ocb,
+                         errbuf) != 0) {
         pk_error("%s", errbuf);
         return PK_EXIT_RUNTIME;
     }

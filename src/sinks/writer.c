@@ -1,4 +1,4 @@
-/* Output stream writer; see writer.h. */
+/* Capture stream writer; see writer.h. */
 #include "writer.h"
 #include "pcapng.h"
 #include "pcapout.h"
@@ -7,90 +7,86 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const pk_output_format_names[] = {"pcap", "pcapng"};
+const char *const pk_output_format_names[PK_FORMATS] = {"pcap", "pcapng", "pcap-us"};
+const char *const pk_format_reader_names[PK_FORMATS] = {"pcap-ns", "pcapng", "pcap"};
+
+int
+pk_format_reader_parse(const char *name, enum pk_output_format *f)
+{
+    for (int i = 0; i < PK_FORMATS; i++) {
+        if (strcmp(name, pk_format_reader_names[i]) == 0) {
+            *f = (enum pk_output_format)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
 
 void
 pk_writer_init(struct pk_writer *w, enum pk_output_format format, struct pk_output *out,
-               const char *hardware, const char *os, const char *application)
+               const struct pk_ifreg *reg)
 {
     memset(w, 0, sizeof(*w));
     w->format = format;
     w->out = out;
-    snprintf(w->hardware, sizeof(w->hardware), "%s", hardware);
-    snprintf(w->os, sizeof(w->os), "%s", os);
-    snprintf(w->application, sizeof(w->application), "%s", application);
+    w->reg = reg;
 }
 
-static void
-start(struct pk_writer *w, uint32_t linktype)
+void
+pk_writer_start_section(struct pk_writer *w, uint32_t linktype)
 {
     uint8_t buf[1024];
     size_t n;
 
-    if (w->format == PK_FORMAT_PCAP) {
-        pk_pcap_file_header(buf, linktype, PK_PCAP_STREAM_SNAPLEN);
-        n = PK_PCAP_FILE_HEADER_LEN;
-        w->stream_linktype = linktype;
-    } else {
-        n = pk_pcapng_shb(buf, sizeof(buf), w->hardware, w->os, w->application);
-    }
-    pk_output_append(w->out, buf, n);
     w->started = 1;
+    if (w->format != PK_FORMAT_PCAPNG) {
+        pk_pcap_file_header(buf, linktype, PK_PCAP_STREAM_SNAPLEN);
+        if (w->format == PK_FORMAT_PCAP_US)
+            pk_pcap_header_to_us(buf);
+        w->stream_linktype = linktype;
+        pk_output_append(w->out, buf, PK_PCAP_FILE_HEADER_LEN);
+        pk_output_end_block(w->out);
+        return;
+    }
+    n = pk_pcapng_shb(buf, sizeof(buf), w->reg->hardware, w->reg->os, w->reg->application);
+    pk_output_append(w->out, buf, n);
+    pk_output_end_block(w->out);
+    for (uint32_t id = 0; id < w->reg->n; id++)
+        pk_writer_interface(w, id);
 }
 
-/*
- * pcapng: the source's interface for this link type, described the first time the source uses
- * it and reused after, so that a source flipping link types costs one block per link type, not
- * one per packet. -ENOSPC past PK_SOURCE_INTERFACES link types (the packet is not written).
- */
-static int
-interface_of(struct pk_writer *w, struct pk_source *s, uint32_t linktype, uint32_t *if_id)
+void
+pk_writer_interface(struct pk_writer *w, uint32_t id)
 {
-    uint8_t buf[2048];
-    char description[600];
-    size_t n;
+    pk_output_append(w->out, w->reg->v[id].idb, w->reg->v[id].len);
+    pk_output_end_block(w->out);
+}
 
-    for (uint32_t i = 0; i < s->nifs; i++) {
-        if (s->ifs[i].linktype == linktype) {
-            *if_id = s->ifs[i].id;
-            return 0;
-        }
-    }
-    if (s->nifs == PK_SOURCE_INTERFACES)
-        return -ENOSPC;
-    snprintf(description, sizeof(description), "%s on %s (host %s)", s->device[0] ? s->device : "?",
-             s->peer[0] ? s->peer : "?", s->host[0] ? s->host : "?");
-    n = pk_pcapng_idb(buf, sizeof(buf), linktype, s->snaplen ? s->snaplen : PK_PCAP_STREAM_SNAPLEN,
-                      s->name, description, s->filter);
-    if (n == 0)
-        return -EINVAL; /* a link type the block cannot hold (the decoder refuses those) */
-    pk_output_append(w->out, buf, n);
-    s->ifs[s->nifs].linktype = linktype;
-    s->ifs[s->nifs].id = *if_id = w->interfaces++;
-    s->nifs++;
-    return 0;
+size_t
+pk_writer_record_len(const struct pk_writer *w, uint32_t caplen)
+{
+    if (w->format != PK_FORMAT_PCAPNG)
+        return PK_PCAP_RECORD_HEADER_LEN + caplen;
+    return PK_PCAPNG_EPB_HEADER + ((caplen + 3u) & ~3u) + 4u;
 }
 
 int
-pk_writer_record(struct pk_writer *w, struct pk_source *s, uint32_t linktype,
+pk_writer_record(struct pk_writer *w, uint32_t linktype, uint32_t if_id,
                  const struct pk_record *rec)
 {
     uint8_t head[PK_PCAPNG_EPB_HEADER];
 
-    if (!w->started)
-        start(w, linktype);
-    if (w->format == PK_FORMAT_PCAP) {
+    if (w->format != PK_FORMAT_PCAPNG) {
         if (linktype != w->stream_linktype)
             return 0;
-        pk_pcap_record_header(head, rec->ts_ns, rec->caplen, rec->origlen);
+        if (w->format == PK_FORMAT_PCAP_US)
+            pk_pcap_record_header_us(head, rec->ts_ns, rec->caplen, rec->origlen);
+        else
+            pk_pcap_record_header(head, rec->ts_ns, rec->caplen, rec->origlen);
         pk_output_append(w->out, head, PK_PCAP_RECORD_HEADER_LEN);
         pk_output_append(w->out, rec->data, rec->caplen);
     } else {
         uint8_t tail[8];
-        uint32_t if_id;
-        int rc = interface_of(w, s, linktype, &if_id);
-        if (rc != 0)
-            return rc;
         pk_pcapng_epb_head(head, if_id, rec->ts_ns, rec->caplen, rec->origlen);
         pk_output_append(w->out, head, sizeof(head));
         pk_output_append(w->out, rec->data, rec->caplen);
@@ -105,6 +101,7 @@ pk_writer_stats(struct pk_writer *w, const struct pk_sources *t, uint64_t now_ns
 {
     uint8_t buf[1024];
     char comment[256];
+    uint32_t id;
 
     if (w->format != PK_FORMAT_PCAPNG || !w->started)
         return;
@@ -119,13 +116,13 @@ pk_writer_stats(struct pk_writer *w, const struct pk_sources *t, uint64_t now_ns
             .usrdeliv = s->written,
             .comment = comment,
         };
-        if (s->nifs == 0)
+        if (pk_ifreg_first(w->reg, s, &id) != 0)
             continue;
         snprintf(comment, sizeof(comment),
                  "relay drops %llu, lost in transit %llu, kernel drops %llu, interface drops %llu",
                  (unsigned long long)s->agent.relay_drops, (unsigned long long)s->lost_packets,
                  (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
-        pk_output_append(w->out, buf, pk_pcapng_isb(buf, sizeof(buf), s->ifs[0].id, &st));
+        pk_output_append(w->out, buf, pk_pcapng_isb(buf, sizeof(buf), id, &st));
         pk_output_end_block(w->out);
     }
 }
