@@ -9,11 +9,11 @@ for v in 'SERVE_ENDPOINT=tcp://127.0.0.1:1?filter=udp%20portt%2053' \
          'SERVE_ENDPOINT=tcp://127.0.0.1:1?format=pcapx' 'SERVE_ENDPOINT=tcp://127.0.0.1:1?filt=udp' \
          'SERVE_CONNECT=127.0.0.1:1?filter=%zz' 'SERVE_ALLOW=10.0.0.0/33' 'SERVE_MAX_READERS=0'; do
     rc=0
-    env MODE=collect "$v" "$PCKTR" >/dev/null 2>"$W/bad.log" || rc=$?
+    timeout 5 env MODE=collect "$v" "$PCKTR" >/dev/null 2>"$W/bad.log" || rc=$?
     expect_eq "$rc" 2 "exit code for $v"
     grep -q "${v%%=*}" "$W/bad.log" || fail "$v: the error does not name the variable: $(cat "$W/bad.log")"
 done
-env MODE=collect 'SERVE_ENDPOINT=tcp://127.0.0.1:1?filter=udp%20portt%2053' "$PCKTR" \
+timeout 5 env MODE=collect 'SERVE_ENDPOINT=tcp://127.0.0.1:1?filter=udp%20portt%2053' "$PCKTR" \
     >/dev/null 2>"$W/bad.log" || true
 grep -q 'SERVE_ENDPOINT is invalid: entry "tcp://127.0.0.1:1?filter=udp%20portt%2053": filter "udp portt 53": .*syntax error' "$W/bad.log" ||
     fail "libpcap's message for a bad filter: $(cat "$W/bad.log")"
