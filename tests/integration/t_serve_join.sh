@@ -22,10 +22,7 @@ nc 127.0.0.1 "$png" </dev/null >"$W/late.pcapng" &
 PIDS+=($!); r1=$!
 nc 127.0.0.1 "$pcap" </dev/null >"$W/late.pcap" &
 PIDS+=($!); r2=$!
-for ((i = 0; i < 100; i++)); do
-    [ "$(grep -c 'reader .* joined' "$W/collector.log")" -ge 2 ] && break
-    sleep 0.05
-done
+wait_lines collector 'reader .* joined' 2
 replay 3
 sleep 0.3
 kill -TERM "$col"

@@ -11,15 +11,7 @@ relay=$(free_port) http=$(free_port) p1=$(free_port) p2=$(free_port) p3=$(free_p
 # stdout is read at about 25 MB/s (a FIFO and a paced copier), as a tcpdump writing to disk
 # might: the lossless primary sets the pace of the relay, the readers keep up with it.
 mkfifo "$W/stdout.fifo"
-python3 -c '
-import sys, time
-out = open(sys.argv[1], "wb")
-src = open(sys.argv[2], "rb", buffering=0)
-while True:
-    b = src.read(262144)
-    if not b: break
-    out.write(b); time.sleep(0.01)
-' "$W/stdout.pcap" "$W/stdout.fifo" &
+paced_copy "$W/stdout.pcap" "$W/stdout.fifo" 262144 &
 PIDS+=($!); copier=$!
 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$relay METRICS_ADDRPORT=127.0.0.1:$http \
     OUTPUT_BUFFER=256K SERVE_BUFFER=1M SERVE_ENDPOINT="tcp://127.0.0.1:$p1,tcp://127.0.0.1:$p2?filter=udp%20port%209001,tcp://127.0.0.1:$p3?format=pcapng,tcp://127.0.0.1:$p4" \
@@ -34,11 +26,7 @@ nc 127.0.0.1 "$p3" </dev/null >"$W/ng.pcapng" &
 PIDS+=($!); ng=$!
 nc 127.0.0.1 "$p4" </dev/null >"$W/frozen.pcap" &
 PIDS+=($!); frozen=$!
-for ((i = 0; i < 100; i++)); do
-    [ "$(grep -c 'reader .* joined' "$W/collector.log")" -ge 4 ] && break
-    sleep 0.05
-done
-expect_eq "$(grep -c 'reader .* joined' "$W/collector.log")" 4 "readers joined"
+wait_lines collector 'reader .* joined' 4
 kill -STOP "$frozen"
 
 ags=()
