@@ -336,11 +336,13 @@ start_output(struct collector *c)
     snprintf(os, sizeof(os), "%s %s", un.sysname, un.release);
     snprintf(app, sizeof(app), "pcktr %s", PCKTR_VERSION);
     pk_outstage_start(&c->os, &c->loop, cfg->output_format, &c->sources, un.machine, os, app);
-    pk_info("collecting on %s (%s); writing %s to %s", cfg->collect_endpoint, cfg->relay_transport,
-            pk_output_format_names[cfg->output_format],
-            strcmp(cfg->output, "-") == 0      ? "stdout"
-            : strcmp(cfg->output, "none") == 0 ? "no output (OUTPUT=none: readers only)"
-                                               : cfg->output);
+    if (strcmp(cfg->output, "none") == 0)
+        pk_info("collecting on %s (%s); no output of its own (OUTPUT=none): readers only",
+                cfg->collect_endpoint, cfg->relay_transport);
+    else
+        pk_info("collecting on %s (%s); writing %s to %s", cfg->collect_endpoint,
+                cfg->relay_transport, pk_output_format_names[cfg->output_format],
+                strcmp(cfg->output, "-") == 0 ? "stdout" : cfg->output);
 }
 
 /* SERVE_ENDPOINT listeners and SERVE_CONNECT connections: readers of the stream. */

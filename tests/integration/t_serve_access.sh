@@ -64,7 +64,11 @@ expect_eq "$left" "$admitted" "every admitted reader left"
 kill -0 "$col" || fail "the collector died"
 expect_eq "$(ls "/proc/$col/fd" | wc -l)" "$fds_before" "descriptors after 500 readers"
 rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$col/status")
-[ $((rss_after - rss_before)) -lt 4096 ] || fail "RSS grew from $rss_before to $rss_after KiB"
+if [ "${PK_SANITIZED:-OFF}" = ON ]; then # ASan's quarantine keeps freed memory
+    echo "note: sanitizer build, RSS growth not asserted ($rss_before -> $rss_after KiB)"
+else
+    [ $((rss_after - rss_before)) -lt 4096 ] || fail "RSS grew from $rss_before to $rss_after KiB"
+fi
 joined=$(grep -c 'joined on' "$W/collector.log")
 [ "$joined" -le 30 ] || fail "$joined 'joined' lines: not rate-limited"
 kill -TERM "$col"; wait_exit "$col"; expect_eq "$EXIT_CODE" 0 "exit code"
