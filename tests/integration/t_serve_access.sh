@@ -26,7 +26,8 @@ wait_log refusing "serving the stream"
 timeout 5 nc 127.0.0.1 "$p" </dev/null >"$W/refused.out" || fail "nc was not closed at once"
 expect_eq "$(stat -c %s "$W/refused.out")" 0 "bytes sent to a refused reader"
 wait_log refusing "refused reader 127.0.0.1:[0-9]+ on tcp://127.0.0.1:$p: its address is not in SERVE_ALLOW"
-curl -sf "http://127.0.0.1:$http/metrics" | grep -qx 'packeteur_readers_refused_total{reason="address"} 1' ||
+curl -sf "http://127.0.0.1:$http/metrics" >"$W/metrics.txt" || fail "/metrics"
+grep -qx 'packeteur_readers_refused_total{reason="address"} 1' "$W/metrics.txt" ||
     fail "refusal not counted"
 kill -TERM "$BG_PID"; wait_exit "$BG_PID"; expect_eq "$EXIT_CODE" 0 "exit code"
 
