@@ -261,6 +261,7 @@ add_readers(cJSON *o, const struct pk_collect_report *r)
     cJSON_AddNumberToObject(acc, "connected", r->gate ? (double)r->gate->readers : 0);
     cJSON_AddNumberToObject(acc, "admitted", r->gate ? (double)r->gate->admitted : 0);
     cJSON_AddNumberToObject(acc, "left", r->serve ? (double)r->serve->left : 0);
+    cJSON_AddNumberToObject(acc, "closed_set_full", r->serve ? (double)r->serve->full : 0);
     refused = cJSON_AddObjectToObject(acc, "refused");
     for (int i = 0; i < PK_GATE_REFUSALS; i++)
         cJSON_AddNumberToObject(refused, pk_gate_refusal_names[i],
