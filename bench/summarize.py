@@ -160,8 +160,7 @@ def main():
             row = {"pps": med([r["packets"] / r["sink"]["seconds"] for r in rs if r["sink"]["seconds"] > 0]),
                    "mb_s": med([r["sink"]["bytes"] / r["sink"]["seconds"] / 1e6 for r in rs if r["sink"]["seconds"] > 0]),
                    "collector_cpu_s_per_mpkt": med([r["collector"]["cpu_s"] / (r["packets"] / 1e6) for r in rs]),
-                   "reader_drops": med([r["reader_queue_full_drops"] + r.get("reader_busy_drops", 0)
-                                        for r in rs])}
+                   "reader_drops": med([r["reader_queue_full_drops"] for r in rs])}
             if n == 0:
                 base = row["pps"]["median"]
             if base:

@@ -143,9 +143,6 @@ pk_outstage_start(struct pk_outstage *o, uv_loop_t *loop, enum pk_output_format 
     o->format = format;
     pk_sinkset_init(&o->sinks, hardware, os, application);
     pk_sinkset_set_primary(&o->sinks, o->primary);
-    if (pk_sinkset_budget(&o->sinks, loop) != 0) /* a libuv without idle-time metrics */
-        pk_warn("readers have no CPU budget: they may slow the output down when the collector "
-                "is busy");
     uv_prepare_init(loop, &o->flush_prepare);
     uv_prepare_start(&o->flush_prepare, on_flush_prepare);
     uv_unref((uv_handle_t *)&o->flush_prepare);

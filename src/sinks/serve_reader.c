@@ -45,14 +45,12 @@ on_reader_closed(uv_handle_t *h)
         pk_sink_stats(r->sink, &st);
         pk_info_with(&(struct pk_log_fields){.event = "reader_left", .peer = r->peer},
                      "reader %s (%s) left: %s; it got %llu packets, %llu were dropped for it "
-                     "(queue_full %llu, linktype %llu, busy %llu), %llu filtered out", r->peer,
-                     st.endpoint, r->why, (unsigned long long)st.packets,
+                     "(queue_full %llu, linktype %llu), %llu filtered out", r->peer, st.endpoint,
+                     r->why, (unsigned long long)st.packets,
                      (unsigned long long)(st.dropped[PK_SINK_DROP_QUEUE_FULL] +
-                                          st.dropped[PK_SINK_DROP_LINKTYPE] +
-                                          st.dropped[PK_SINK_DROP_BUSY]),
+                                          st.dropped[PK_SINK_DROP_LINKTYPE]),
                      (unsigned long long)st.dropped[PK_SINK_DROP_QUEUE_FULL],
                      (unsigned long long)st.dropped[PK_SINK_DROP_LINKTYPE],
-                     (unsigned long long)st.dropped[PK_SINK_DROP_BUSY],
                      (unsigned long long)st.filtered);
         pk_sinkset_remove(sv->sinks, r->sink);
         sv->counters.left++;
@@ -92,10 +90,8 @@ on_written(uv_write_t *req, int status)
         pk_reader_close(r, uv_strerror(status));
         return;
     }
-    uint64_t t0 = uv_hrtime();
     pk_sink_consume(r->sink, r->inflight);
     write_more(r);
-    pk_sinkset_charge(r->sv->sinks, uv_hrtime() - t0);
 }
 
 static void

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const pk_sink_drop_names[PK_SINK_DROPS] = {"queue_full", "linktype", "busy"};
+const char *const pk_sink_drop_names[PK_SINK_DROPS] = {"queue_full", "linktype"};
 
 static struct pk_sink *
 sink_alloc(const struct pk_sink_opts *opts, char *errbuf)
@@ -127,7 +127,7 @@ drop(struct pk_sink *s, enum pk_sink_drop why)
 
 void
 pk_sink_deliver(struct pk_sink *s, uint32_t linktype, int if_ok, uint32_t if_id,
-                const struct pk_record *rec, int busy)
+                const struct pk_record *rec)
 {
     if (s->w.format == PK_FORMAT_PCAPNG ? !if_ok : linktype != s->w.stream_linktype) {
         drop(s, PK_SINK_DROP_LINKTYPE);
@@ -135,10 +135,6 @@ pk_sink_deliver(struct pk_sink *s, uint32_t linktype, int if_ok, uint32_t if_id,
     }
     if (!pk_filter_match(s->filter, linktype, rec)) {
         s->filtered++;
-        return;
-    }
-    if (busy) {
-        drop(s, PK_SINK_DROP_BUSY);
         return;
     }
     if (!s->lossless &&

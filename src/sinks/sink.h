@@ -19,7 +19,7 @@
  *
  * Per packet a reader counts: written (packets, bytes), filtered (not matching its filter: not
  * a drop), dropped by cause: queue_full, linktype (a classic pcap reader takes the stream's
- * link type only; a pcapng reader drops packets of a source that has no interface), busy. A slow
+ * link type only; a pcapng reader drops packets of a source that has no interface). A slow
  * episode (from the first queue_full drop to the queue draining to half its limit) is logged
  * once at its start and once at its end, with its count.
  *
@@ -39,11 +39,9 @@
 
 struct pk_sink;
 
-/* Why a reader lost a packet; busy: the collector had no idle time and readers had used their
- * share of it (sinkset.h), so that they never slow the primary down. */
-enum pk_sink_drop { PK_SINK_DROP_QUEUE_FULL, PK_SINK_DROP_LINKTYPE, PK_SINK_DROP_BUSY, PK_SINK_DROPS };
+enum pk_sink_drop { PK_SINK_DROP_QUEUE_FULL, PK_SINK_DROP_LINKTYPE, PK_SINK_DROPS };
 
-extern const char *const pk_sink_drop_names[PK_SINK_DROPS]; /* "queue_full", "linktype", "busy" */
+extern const char *const pk_sink_drop_names[PK_SINK_DROPS]; /* "queue_full", "linktype" */
 
 struct pk_sink_opts {
     enum pk_output_format format; /* readers: pk_format_reader_parse ("pcap" is microseconds) */

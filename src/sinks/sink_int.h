@@ -24,9 +24,8 @@ struct pk_sink {
     size_t slot; /* index in the set's readers */
 };
 
-/** Delivers one packet (the set has started the stream and found its interface, if any);
- *  busy: the readers' share of a saturated loop is spent, drop it (counted). */
+/** Delivers one packet (the set has started the stream and found its interface, if any). */
 void pk_sink_deliver(struct pk_sink *s, uint32_t linktype, int if_ok, uint32_t if_id,
-                     const struct pk_record *rec, int busy);
+                     const struct pk_record *rec);
 
 #endif

@@ -125,50 +125,9 @@ pk_sinkset_record(struct pk_sinkset *set, struct pk_source *src, uint32_t linkty
     } else if (verdict < 0) {
         rc = verdict;
     }
-    if (set->n > 0) {
-        uint64_t t0 = set->loop != NULL ? uv_hrtime() : 0;
-        for (size_t i = 0; i < set->n; i++)
-            pk_sink_deliver(set->v[i], linktype, verdict >= 0, id, rec, set->busy);
-        if (set->loop != NULL)
-            set->reader_ns += uv_hrtime() - t0;
-    }
+    for (size_t i = 0; i < set->n; i++)
+        pk_sink_deliver(set->v[i], linktype, verdict >= 0, id, rec);
     return rc;
-}
-
-int
-pk_sinkset_budget(struct pk_sinkset *set, uv_loop_t *loop)
-{
-    int rc = uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
-
-    if (rc != 0)
-        return rc;
-    set->loop = loop;
-    set->window_ns = uv_hrtime();
-    set->idle_ns = uv_metrics_idle_time(loop);
-    return 0;
-}
-
-void
-pk_sinkset_charge(struct pk_sinkset *set, uint64_t ns)
-{
-    set->reader_ns += ns;
-}
-
-/* The end of a window: were readers over their share of a loop that had no time to spare? */
-static void
-look_at_window(struct pk_sinkset *set)
-{
-    uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(set->loop);
-    uint64_t elapsed = now - set->window_ns, idle_delta = idle - set->idle_ns;
-
-    if (elapsed < PK_SINKSET_WINDOW_MS * 1000000ull)
-        return;
-    set->busy = set->n > 0 && idle_delta < elapsed / 20 &&
-                (double)set->reader_ns > PK_SINKSET_READER_SHARE * (double)elapsed;
-    set->busy_windows += set->busy;
-    set->window_ns = now;
-    set->idle_ns = idle;
-    set->reader_ns = 0;
 }
 
 void
@@ -176,7 +135,6 @@ pk_sinkset_flush(struct pk_sinkset *set)
 {
     if (set->primary != NULL && pk_output_queued(set->primary->out) > 0)
         pk_output_flush(set->primary->out); /* may close the stage (a failed write) */
-    uint64_t t0 = set->loop != NULL ? uv_hrtime() : 0;
     set->passes++;
     for (size_t i = 0; i < set->n; i++) {
         struct pk_sink *s = set->v[i];
@@ -184,10 +142,6 @@ pk_sinkset_flush(struct pk_sinkset *set)
             s->consumer.on_data(s, s->consumer.data);
     }
     end_pass(set);
-    if (set->loop != NULL) {
-        set->reader_ns += uv_hrtime() - t0;
-        look_at_window(set);
-    }
 }
 
 void

@@ -19,8 +19,6 @@
 #include <stdint.h>
 
 #define PK_SINKSET_MAX 1024 /* readers at once, every kind together (each has its own limit) */
-#define PK_SINKSET_WINDOW_MS 50 /* how often the readers' share of the loop is looked at */
-#define PK_SINKSET_READER_SHARE 0.05 /* of a loop with no idle time, what readers may take */
 
 struct pk_sinkset {
     struct pk_ifreg reg;
@@ -31,11 +29,6 @@ struct pk_sinkset {
     int started;
     uint32_t stream_linktype; /* the first packet's: classic pcap sinks take only this one */
     uint64_t added, removed;  /* readers, over the process's life */
-    /* Primary first (pk_sinkset_budget): the loop's time over the last window, and the part the
-     * readers took; busy while they are held back. */
-    uv_loop_t *loop; /* NULL: no budget */
-    uint64_t window_ns, idle_ns, reader_ns, busy_windows;
-    int busy;
 };
 
 /** An empty set; hardware/os/application go into pcapng section headers. */
@@ -61,19 +54,6 @@ void pk_sinkset_remove(struct pk_sinkset *set, struct pk_sink *s);
  */
 int pk_sinkset_record(struct pk_sinkset *set, struct pk_source *s, uint32_t linktype,
                       const struct pk_record *rec);
-
-/**
- * Primary first: from now on, when the loop had (almost) no idle time over a window and the
- * readers took more than PK_SINKSET_READER_SHARE of it (delivering into their queues, and
- * their consumers' writes, see pk_sinkset_charge), the next window's packets are dropped for
- * every reader (cause busy) instead of being copied and written, so that readers never slow
- * the primary down when the collector runs out of CPU. Before the loop runs (it enables
- * libuv's idle-time metrics). 0, or a negative errno from uv_loop_configure.
- */
-int pk_sinkset_budget(struct pk_sinkset *set, uv_loop_t *loop);
-
-/** A consumer spent ns writing a reader's bytes outside pk_sinkset_flush (a write callback). */
-void pk_sinkset_charge(struct pk_sinkset *set, uint64_t ns);
 
 /** Once per loop turn: writes the primary's queue, tells readers' consumers of queued bytes. */
 void pk_sinkset_flush(struct pk_sinkset *set);
