@@ -12,7 +12,7 @@
  *   slows the primary or any other reader.
  *
  * The pull contract: the set calls consumer->on_data(sink) once per loop turn while bytes are
- * queued (and once the sink is added, when it has a header to send). The consumer takes bytes
+ * queued (so on the turn after the sink is added too, when the stream has started: its header). The consumer takes bytes
  * when it can, now or later: pk_sink_peek gives the oldest queued bytes in place (they stay
  * valid, unmoved, until consumed: an in-flight write or an h2o_send may point into them), and
  * pk_sink_consume releases what was sent. Never more than what was peeked.

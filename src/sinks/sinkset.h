@@ -44,7 +44,8 @@ void pk_sinkset_set_primary(struct pk_sinkset *set, struct pk_sink *primary);
  */
 int pk_sinkset_add(struct pk_sinkset *set, struct pk_sink *s);
 
-/** Removes a reader and frees it (at once, or after the running pass); no callback follows. */
+/** Removes a reader (one that pk_sinkset_add took) and frees it (at once, or after the running
+ *  pass); no callback follows. */
 void pk_sinkset_remove(struct pk_sinkset *set, struct pk_sink *s);
 
 /**
