@@ -55,6 +55,7 @@ finish(struct collector *c)
     uv_close((uv_handle_t *)&c->linger_timer, NULL);
     uv_close((uv_handle_t *)&c->state_timer, NULL);
     pk_outstage_close(&c->os);
+    pk_serve_close(c->serve);
     if (c->http != NULL)
         pk_http_stop(c->http, NULL, NULL);
 }
@@ -121,6 +122,7 @@ stop(struct collector *c)
     pk_transport_get_report(c->tr, &c->own);
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
+    pk_serve_stop(c->serve); /* readers connected go on until the end */
     pk_outstage_stop(&c->os, !c->finished);
     if (pk_outstage_queued(&c->os) == 0) {
         finish(c);
@@ -195,6 +197,7 @@ collector_new(const struct pk_config *cfg, struct pk_transport_config *tc)
     pk_sources_init(&c->sources, MAX_SOURCES, cfg->stale_after_ms, cfg->gone_after_ms);
     pk_outstage_init(&c->os, cfg->merge_window_ms, cfg->output_buffer, pk_intake_pause_if_full,
                      c);
+    pk_gate_init(&c->gate, cfg->serve_allow, cfg->nserve_allow, (unsigned)cfg->serve_max_readers);
     c->start_ns = pk_now_ns();
     uv_loop_init(&c->loop);
     return c;
@@ -209,6 +212,8 @@ open_output(struct collector *c)
     char errbuf[PK_ERRBUF_SIZE], moved[4096];
     int out_fd = STDOUT_FILENO;
 
+    if (strcmp(cfg->output, "none") == 0)
+        return PK_EXIT_OK; /* a hub: readers only */
     if (strcmp(cfg->output, "-") != 0 &&
         (out_fd = pk_output_open_path(cfg->output, moved, sizeof(moved), errbuf)) < 0) {
         pk_error("%s", errbuf);
@@ -217,7 +222,8 @@ open_output(struct collector *c)
     if (strcmp(cfg->output, "-") != 0 && moved[0] != '\0')
         pk_info_with(&(struct pk_log_fields){.event = "output_moved_aside"},
                      "OUTPUT=\"%s\" held a capture: moved aside to \"%s\"", cfg->output, moved);
-    if (pk_outstage_open(&c->os, &c->loop, out_fd, cfg->output_buffer, &ocb, errbuf) != 0) {
+    if (pk_outstage_open(&c->os, &c->loop, out_fd, cfg->output_buffer, cfg->output_format, &ocb,
+                         errbuf) != 0) {
         pk_error("%s", errbuf);
         return PK_EXIT_RUNTIME;
     }
@@ -303,9 +309,31 @@ start_output(struct collector *c)
     snprintf(os, sizeof(os), "%s %s", un.sysname, un.release);
     snprintf(app, sizeof(app), "pcktr %s", PCKTR_VERSION);
     pk_outstage_start(&c->os, &c->loop, cfg->output_format, &c->sources, un.machine, os, app);
-    pk_info("collecting on %s (%s); writing %s to %s", cfg->collect_endpoint, cfg->relay_transport,
-            pk_output_format_names[cfg->output_format],
-            strcmp(cfg->output, "-") == 0 ? "stdout" : cfg->output);
+    if (strcmp(cfg->output, "none") == 0)
+        pk_info("collecting on %s (%s); no output of its own (OUTPUT=none): readers only",
+                cfg->collect_endpoint, cfg->relay_transport);
+    else
+        pk_info("collecting on %s (%s); writing %s to %s", cfg->collect_endpoint,
+                cfg->relay_transport, pk_output_format_names[cfg->output_format],
+                strcmp(cfg->output, "-") == 0 ? "stdout" : cfg->output);
+}
+
+/* SERVE_ENDPOINT listeners and SERVE_CONNECT connections: readers of the stream. */
+static int
+start_serve(struct collector *c)
+{
+    const struct pk_config *cfg = c->cfg;
+    struct pk_serve_opts opts = {cfg->serve_listen, cfg->serve_dial, cfg->nserve_listen,
+        cfg->nserve_dial, cfg->serve_buffer, &c->gate};
+    char errbuf[PK_ERRBUF_SIZE];
+
+    if (cfg->nserve_listen + cfg->nserve_dial == 0)
+        return PK_EXIT_OK;
+    if (pk_serve_open(&c->serve, &c->loop, pk_outstage_sinks(&c->os), &opts, errbuf) != 0) {
+        pk_error("%s", errbuf);
+        return PK_EXIT_RUNTIME;
+    }
+    return PK_EXIT_OK;
 }
 
 /*
@@ -346,6 +374,11 @@ start_up(struct collector *c, struct pk_endpoint *ep)
     if ((rc = open_transport(c, ep)) != 0)
         return rc;
     log_security(c, ep);
+    if ((rc = start_serve(c)) != 0) { /* before RUN_AS: SERVE_ENDPOINT may be a low port */
+        c->tr->ops->close(c->tr, 0, on_transport_closed, c);
+        c->tr = NULL;
+        return rc;
+    }
     if ((rc = drop_privileges(c)) != 0)
         return rc;
     if ((rc = start_timers_and_signals(c)) != 0)
@@ -366,10 +399,12 @@ pk_collector_run(const struct pk_config *cfg, struct pk_transport_config *tc)
     if ((c->exit_code = open_output(c)) == PK_EXIT_OK &&
         (c->exit_code = start_up(c, &ep)) != PK_EXIT_OK) {
         pk_outstage_close(&c->os);
+        pk_serve_close(c->serve);
         if (c->http != NULL)
             pk_http_stop(c->http, NULL, NULL);
     }
     pk_loop_finish(&c->loop);
+    pk_serve_free(c->serve);
     if (c->http != NULL)
         pk_http_free(c->http);
     rc = c->exit_code;

@@ -8,7 +8,9 @@
 
 #include "access.h"
 #include "loop.h"
+#include "gate.h"
 #include "outstage.h"
+#include "serve.h"
 #include "reports.h"
 #include "sources.h"
 #include "transport.h"
@@ -37,6 +39,8 @@ struct collector {
     struct pk_transport_config *tc; /* the transport's own (keys, reloaded on SIGHUP); NULL */
     struct pk_access access;    /* who may send; refusal counters */
     struct pk_outstage os;      /* where packets leave */
+    struct pk_gate gate;        /* who may read the stream (SERVE_ALLOW), how many */
+    struct pk_serve *serve;     /* PCAP-over-IP readers; NULL when SERVE_* are empty */
     struct pk_sources sources;
     struct pk_signals signals;
     uv_signal_t sighup;

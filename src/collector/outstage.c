@@ -27,18 +27,19 @@ pk_outstage_init(struct pk_outstage *o, uint64_t merge_window_ms, size_t limit_b
 
 int
 pk_outstage_open(struct pk_outstage *o, uv_loop_t *loop, int fd, size_t limit,
-                 const struct pk_output_callbacks *cb, char *errbuf)
+                 enum pk_output_format format, const struct pk_output_callbacks *cb,
+                 char *errbuf)
 {
-    o->sink.out = pk_output_new(loop, fd, limit, cb, errbuf);
-    return o->sink.out != NULL ? 0 : -ENOMEM;
+    struct pk_sink_opts opts = {.format = format, .limit = limit, .kind = "output"};
+
+    return pk_sink_new_primary(&o->primary, loop, fd, &opts, cb, errbuf);
 }
 
 static void
 write_record(struct pk_outstage *o, struct pk_source *s, uint32_t linktype,
              const struct pk_record *rec)
 {
-    struct pk_writer *w = &o->sink.writer;
-    int first = !w->started;
+    int first = !o->sinks.started;
 
     if (o->merging) {
         if (rec->ts_ns < o->last_ts_ns) {
@@ -48,10 +49,10 @@ write_record(struct pk_outstage *o, struct pk_source *s, uint32_t linktype,
             o->last_ts_ns = rec->ts_ns;
         }
     }
-    int rc = pk_writer_record(w, s, linktype, rec);
+    int rc = pk_sinkset_record(&o->sinks, s, linktype, rec);
 
     if (rc > 0) {
-        if (first && w->format == PK_FORMAT_PCAP)
+        if (first && o->format != PK_FORMAT_PCAPNG)
             pk_info("output stream link type %u (from source \"%s\")", linktype, s->name);
         s->written++;
         o->packets++;
@@ -71,7 +72,7 @@ write_record(struct pk_outstage *o, struct pk_source *s, uint32_t linktype,
                      "source \"%s\" has link type %u but the pcap stream has %u: dropping its "
                      "packets (counted as link-type drops; OUTPUT_FORMAT=pcapng takes every link "
                      "type)",
-                     s->name, linktype, w->stream_linktype);
+                     s->name, linktype, o->sinks.stream_linktype);
         s->warned_linktype = 1;
     }
 }
@@ -117,7 +118,7 @@ on_isb_timer(uv_timer_t *h)
 {
     struct pk_outstage *o = container_of(h, struct pk_outstage, isb_timer);
 
-    pk_writer_stats(&o->sink.writer, o->sources, pk_now_ns());
+    pk_sinkset_stats(&o->sinks, o->sources, pk_now_ns());
 }
 
 /*
@@ -130,8 +131,7 @@ on_flush_prepare(uv_prepare_t *h)
 {
     struct pk_outstage *o = container_of(h, struct pk_outstage, flush_prepare);
 
-    if (pk_output_queued(o->sink.out) > 0)
-        pk_output_flush(o->sink.out);
+    pk_sinkset_flush(&o->sinks);
 }
 
 void
@@ -140,7 +140,9 @@ pk_outstage_start(struct pk_outstage *o, uv_loop_t *loop, enum pk_output_format 
                   const char *application)
 {
     o->sources = sources;
-    pk_writer_init(&o->sink.writer, format, o->sink.out, hardware, os, application);
+    o->format = format;
+    pk_sinkset_init(&o->sinks, hardware, os, application);
+    pk_sinkset_set_primary(&o->sinks, o->primary);
     uv_prepare_init(loop, &o->flush_prepare);
     uv_prepare_start(&o->flush_prepare, on_flush_prepare);
     uv_unref((uv_handle_t *)&o->flush_prepare);
@@ -160,35 +162,40 @@ pk_outstage_stop(struct pk_outstage *o, int final)
     if (o->merging && final)
         release_merged(o, 1); /* nothing held is lost at exit */
     if (final)
-        pk_writer_stats(&o->sink.writer, o->sources, pk_now_ns()); /* final counts, pcapng only */
+        pk_sinkset_stats(&o->sinks, o->sources, pk_now_ns()); /* final counts, pcapng only */
+}
+
+struct pk_sinkset *
+pk_outstage_sinks(struct pk_outstage *o)
+{
+    return &o->sinks;
 }
 
 size_t
 pk_outstage_queued(const struct pk_outstage *o)
 {
-    return pk_output_queued(o->sink.out);
+    return o->primary != NULL ? pk_sink_queued(o->primary) : 0;
 }
 
 int
 pk_outstage_full(const struct pk_outstage *o)
 {
-    return pk_output_full(o->sink.out);
+    return o->primary != NULL && pk_sink_full(o->primary);
 }
 
 void
 pk_outstage_flush(struct pk_outstage *o)
 {
-    pk_output_flush(o->sink.out);
+    if (o->primary != NULL)
+        pk_output_flush(pk_sink_output(o->primary));
 }
 
 void
 pk_outstage_report(const struct pk_outstage *o, struct pk_collect_report *r)
 {
-    const struct pk_writer *w = &o->sink.writer;
-
-    r->output_format = pk_output_format_names[w->format];
-    r->stream_started = w->started && w->format == PK_FORMAT_PCAP;
-    r->stream_linktype = w->stream_linktype;
+    r->output_format = o->primary != NULL ? pk_output_format_names[o->format] : "none";
+    r->stream_started = o->sinks.started && o->format == PK_FORMAT_PCAP;
+    r->stream_linktype = o->sinks.stream_linktype;
     r->out_packets = o->packets;
     r->out_bytes = o->bytes;
     r->out_linktype_drops = o->linktype_drops;
@@ -205,11 +212,17 @@ pk_outstage_close(struct pk_outstage *o)
         uv_close((uv_handle_t *)&o->isb_timer, NULL);
         uv_close((uv_handle_t *)&o->merge_timer, NULL);
     }
-    pk_output_close(o->sink.out);
+    if (o->started)
+        pk_sinkset_close(&o->sinks); /* the primary */
+    else
+        pk_sink_free(o->primary);
+    o->primary = NULL;
 }
 
 void
 pk_outstage_free(struct pk_outstage *o)
 {
     pk_merge_free(&o->merge);
+    if (o->started)
+        pk_sinkset_free(&o->sinks);
 }

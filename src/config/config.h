@@ -8,6 +8,7 @@
 
 #include "access.h"
 #include "endpoint.h"
+#include "serve.h"
 #include "transport.h"
 
 #include <stddef.h>
@@ -38,12 +39,20 @@ struct pk_config {
     uint64_t linger_ms;
     uint64_t relay_timeout_ms;
     int output_format;  /* enum pk_output_format */
-    const char *output; /* "-" is stdout */
+    const char *output; /* "-" is stdout, "none" no primary output */
     uint64_t merge_window_ms; /* 0: arrival order */
     uint64_t stale_after_ms;
     uint64_t gone_after_ms;
     const char *collect_allow; /* as written; parsed into allow */
     const char *run_as; /* "" keeps the user */
+    /* Readers of the merged stream (SERVE_*): as written, and parsed. */
+    const char *serve_endpoint, *serve_connect, *serve_allow_text;
+    int serve_format; /* index in pcap|pcap-ns|pcapng; entries carry their enum pk_output_format */
+    uint64_t serve_buffer, serve_max_readers;
+    struct pk_serve_endpoint serve_listen[PK_SERVE_MAX_ENDPOINTS], serve_dial[PK_SERVE_MAX_ENDPOINTS];
+    int nserve_listen, nserve_dial;
+    struct pk_cidr serve_allow[PK_ALLOW_MAX]; /* nserve_allow == 0: loopback only */
+    int nserve_allow;
 
     /* RELAY_TRANSPORT, and its rows of the table parsed into its settings block (opaque: its
      * configure() reads it) */

@@ -69,6 +69,7 @@ struct pk_source {
     uint64_t disconnects;        /* times its connection closed */
     struct pk_source_if ifs[PK_SOURCE_INTERFACES]; /* pcapng output, in order of first use */
     uint32_t nifs;
+    uint32_t ifs_epoch; /* the interface numbering ifs belong to (a newer one: ifs are void) */
     uint32_t held; /* packets held in the MERGE_WINDOW buffer: not evicted while > 0 */
     uint64_t late; /* packets written after a later timestamp (MERGE_WINDOW) */
     uint64_t first_seen_ns, last_seen_ns;

@@ -87,6 +87,29 @@ pcap_dump() {
     tcpdump --time-stamp-precision=nano -tt -nn -x -r "$1" 2>/dev/null
 }
 
+# wait_lines LOGNAME PATTERN N [SECONDS]: waits until the log has N lines matching PATTERN.
+wait_lines() {
+    local file="$W/$1.log" limit=${4:-5} i
+    for ((i = 0; i < limit * 20; i++)); do
+        [ "$(grep -cE -- "$2" "$file" 2>/dev/null)" -ge "$3" ] && return 0
+        sleep 0.05
+    done
+    fail "fewer than $3 lines matching '$2' in $1.log within ${limit}s"
+}
+
+# paced_copy OUT IN CHUNK: copies IN to OUT, CHUNK bytes every 10 ms (a slow reader of a FIFO).
+paced_copy() {
+    python3 -c '
+import sys, time
+out = open(sys.argv[1], "wb")
+src = open(sys.argv[2], "rb", buffering=0)
+while True:
+    b = src.read(int(sys.argv[3]))
+    if not b: break
+    out.write(b); time.sleep(0.01)
+' "$@"
+}
+
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 
 # wait_started PID [SECONDS]: waits until PID runs pcktr's main, which blocks SIGHUP, SIGINT and

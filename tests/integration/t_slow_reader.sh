@@ -8,15 +8,7 @@ port=$(free_port)
 # The reader takes 64 KiB every 10 ms: about 6 MB/s, far slower than the relay. A FIFO joins
 # them, so the collector's PID is known (a test never signals processes it did not start).
 mkfifo "$W/stdout.fifo"
-python3 -c '
-import sys, time
-out = open(sys.argv[1], "wb")
-src = open(sys.argv[2], "rb", buffering=0)
-while True:
-    b = src.read(65536)
-    if not b: break
-    out.write(b); time.sleep(0.01)
-' "$W/out.pcap" "$W/stdout.fifo" &
+paced_copy "$W/out.pcap" "$W/stdout.fifo" 65536 &
 PIDS+=($!)
 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port OUTPUT_BUFFER=1M bg collector "$PCKTR" \
     >"$W/stdout.fifo"

@@ -3,13 +3,16 @@
  * Appends never block and never fail: the owner asks pk_output_full() before taking more input,
  * which bounds the queue at its limit plus one input message. Writes happen on flush and when
  * the fd turns writable; pipes and sockets are switched to O_NONBLOCK, regular files and
- * character devices are written directly. Runs on the loop thread.
+ * character devices are written directly. A queue without an fd (pk_output_new_queue) is drained
+ * by its consumer instead: pk_output_peek, then pk_output_consume once the bytes are taken.
+ * Runs on the loop thread.
  */
 #ifndef PK_OUTPUT_H
 #define PK_OUTPUT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <uv.h>
 
 struct pk_output;
@@ -33,6 +36,22 @@ int pk_output_open_path(const char *path, char *moved, size_t moved_len, char *e
 /** Opens fd for output. NULL with errbuf filled (-ENOTTY-like cases: a terminal is refused). */
 struct pk_output *pk_output_new(uv_loop_t *loop, int fd, size_t limit,
                                 const struct pk_output_callbacks *cbs, char *errbuf);
+
+/**
+ * A queue without an fd, for a pull-style consumer (an HTTP response body, a socket with its
+ * own writes): pk_output_flush does nothing, the consumer takes bytes with pk_output_peek and
+ * pk_output_consume. cbs->on_drained as above; on_error is never called. NULL: out of memory.
+ */
+struct pk_output *pk_output_new_queue(size_t limit, const struct pk_output_callbacks *cbs);
+
+/**
+ * Fills iov with up to max pieces of the queued bytes, oldest first; returns how many. The
+ * bytes stay where they are (appends never move them) until pk_output_consume releases them.
+ */
+int pk_output_peek(const struct pk_output *o, struct iovec *iov, int max);
+
+/** The consumer took the first n queued bytes (at most what is queued). */
+void pk_output_consume(struct pk_output *o, size_t n);
 
 /** Copies len bytes into the queue. */
 void pk_output_append(struct pk_output *o, const void *buf, size_t len);

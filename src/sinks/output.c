@@ -105,6 +105,19 @@ pk_output_new(uv_loop_t *loop, int fd, size_t limit, const struct pk_output_call
     return o;
 }
 
+struct pk_output *
+pk_output_new_queue(size_t limit, const struct pk_output_callbacks *cbs)
+{
+    struct pk_output *o = calloc(1, sizeof(*o));
+
+    if (o == NULL)
+        return NULL;
+    o->fd = -1;
+    o->limit = limit;
+    o->cbs = *cbs;
+    return o;
+}
+
 static struct chunk *
 new_chunk(struct pk_output *o)
 {
@@ -218,20 +231,53 @@ set_polling(struct pk_output *o, int on)
         uv_poll_stop(&o->poll);
 }
 
+int
+pk_output_peek(const struct pk_output *o, struct iovec *iov, int max)
+{
+    int n = 0;
+
+    for (struct chunk *c = o->head; c != NULL && n < max; c = c->next) {
+        iov[n].iov_base = c->data + c->start;
+        iov[n++].iov_len = c->end - c->start;
+    }
+    return n;
+}
+
+/* n bytes at the head have left: chunks emptied are released. */
+static void
+drop_head(struct pk_output *o, size_t n)
+{
+    o->written += n;
+    o->queued -= n;
+    while (n > 0) {
+        size_t in_head = o->head->end - o->head->start;
+        if (n < in_head) {
+            o->head->start += n;
+            break;
+        }
+        n -= in_head;
+        release_head(o);
+    }
+}
+
+void
+pk_output_consume(struct pk_output *o, size_t n)
+{
+    int was_full = pk_output_full(o);
+
+    drop_head(o, n < o->queued ? n : o->queued);
+    if (was_full || o->queued <= o->limit / 2)
+        o->cbs.on_drained(o, o->cbs.data);
+}
+
 void
 pk_output_flush(struct pk_output *o)
 {
     int was_full = pk_output_full(o);
 
-    while (o->queued > 0 && !o->failed) {
+    while (o->queued > 0 && !o->failed && o->fd >= 0) {
         struct iovec iov[MAX_IOV];
-        int n = 0;
-        ssize_t w;
-        for (struct chunk *c = o->head; c != NULL && n < MAX_IOV; c = c->next) {
-            iov[n].iov_base = c->data + c->start;
-            iov[n++].iov_len = c->end - c->start;
-        }
-        w = writev(o->fd, iov, n);
+        ssize_t w = writev(o->fd, iov, pk_output_peek(o, iov, MAX_IOV));
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -245,17 +291,7 @@ pk_output_flush(struct pk_output *o)
             o->cbs.on_error(o, o->failed, o->cbs.data);
             return;
         }
-        o->written += (uint64_t)w;
-        o->queued -= (size_t)w;
-        while (w > 0) {
-            size_t in_head = o->head->end - o->head->start;
-            if ((size_t)w < in_head) {
-                o->head->start += (size_t)w;
-                break;
-            }
-            w -= (ssize_t)in_head;
-            release_head(o);
-        }
+        drop_head(o, (size_t)w);
     }
     settle_marks(o);
     set_polling(o, 0);

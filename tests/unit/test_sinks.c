@@ -1,0 +1,309 @@
+/*
+ * The sinks (src/sinks) without a network: endpoint queries, the fan-out's accounting per
+ * reader (written, filtered, dropped by cause), a reader that joins late getting every
+ * interface, the bounded interface registry, and the reader gate.
+ */
+#include "gate.h"
+#include "ifreg.h"
+#include "pcapfmt.h"
+#include "pcktr.h"
+#include "serve.h"
+#include "sink.h"
+#include "sinkset.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void
+on_data(struct pk_sink *s, void *data)
+{
+    (void)s;
+    (*(int *)data)++;
+}
+
+/* Takes every queued byte of s into buf; returns how many. */
+static size_t
+drain(struct pk_sink *s, uint8_t *buf, size_t cap)
+{
+    struct iovec iov[64];
+    size_t n = 0;
+    int k;
+
+    while ((k = pk_sink_peek(s, iov, 64)) > 0) {
+        size_t taken = 0;
+        for (int i = 0; i < k; i++) {
+            assert_true(n + iov[i].iov_len <= cap);
+            memcpy(buf + n, iov[i].iov_base, iov[i].iov_len);
+            n += iov[i].iov_len;
+            taken += iov[i].iov_len;
+        }
+        pk_sink_consume(s, taken);
+    }
+    return n;
+}
+
+/* pcapng blocks of type t in buf. */
+static int
+count_blocks(const uint8_t *buf, size_t n, uint32_t t)
+{
+    int c = 0;
+
+    for (size_t off = 0; off + 8 <= n;) {
+        uint32_t type, len;
+        memcpy(&type, buf + off, 4);
+        memcpy(&len, buf + off + 4, 4);
+        assert_true(len >= 12 && off + len <= n);
+        c += type == t;
+        off += len;
+    }
+    return c;
+}
+
+static struct pk_source *
+source(const char *name)
+{
+    struct pk_source *s = calloc(1, sizeof(*s));
+
+    assert_non_null(s);
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->filter = (char *)"";
+    return s;
+}
+
+/* An Ethernet frame: IPv4/UDP when udp, else ARP. */
+static struct pk_record
+frame(uint8_t *buf, size_t len, int udp)
+{
+    memset(buf, 0, len);
+    buf[12] = 0x08;
+    buf[13] = udp ? 0x00 : 0x06; /* IPv4 or ARP */
+    buf[14] = 0x45;
+    buf[16] = (uint8_t)((len - 14) >> 8);
+    buf[17] = (uint8_t)(len - 14);
+    buf[22] = 64;
+    buf[23] = 17;
+    return (struct pk_record){1000000123ull, (uint32_t)len, (uint32_t)len, buf};
+}
+
+static struct pk_sink *
+pull(const char *format, const char *filter, size_t limit, int *calls)
+{
+    struct pk_sink_opts o = {.filter = filter, .limit = limit, .kind = "serve", .peer = "t"};
+    struct pk_sink_consumer c = {on_data, calls};
+    char errbuf[PK_ERRBUF_SIZE];
+    struct pk_sink *s;
+
+    assert_int_equal(pk_format_reader_parse(format, &o.format), 0);
+    assert_int_equal(pk_sink_new_pull(&s, &o, &c, errbuf), 0);
+    return s;
+}
+
+static void
+test_endpoint_query(void **state)
+{
+    struct pk_serve_endpoint e, v[PK_SERVE_MAX_ENDPOINTS];
+    char errbuf[PK_ERRBUF_SIZE];
+    int n;
+
+    (void)state;
+    assert_int_equal(pk_serve_endpoint_parse("tcp://*:57013?filter=udp%20port%2053&format=pcapng",
+                                             1, PK_FORMAT_PCAP_US, &e, errbuf), 0);
+    assert_string_equal(e.text, "tcp://*:57013");
+    assert_string_equal(e.filter, "udp port 53");
+    assert_int_equal(e.format, PK_FORMAT_PCAPNG);
+    assert_int_equal(pk_serve_endpoint_parse("tcp://127.0.0.1:1?filter=udp+port+53", 1,
+                                             PK_FORMAT_PCAP, &e, errbuf), 0);
+    assert_string_equal(e.filter, "udp port 53");
+    assert_int_equal(e.format, PK_FORMAT_PCAP);
+    assert_int_equal(pk_serve_endpoint_parse("tcp://*:1?filter=%zz", 1, 0, &e, errbuf), -EINVAL);
+    assert_int_equal(pk_serve_endpoint_parse("tcp://*:1?filter=%4", 1, 0, &e, errbuf), -EINVAL);
+    assert_int_equal(pk_serve_endpoint_parse("tcp://*:1?color=red", 1, 0, &e, errbuf), -EINVAL);
+    assert_int_equal(pk_serve_endpoint_parse("tcp://*:1?format=pcap-us", 1, 0, &e, errbuf),
+                     -EINVAL);
+    assert_int_equal(pk_serve_endpoint_parse("tcp://*:1?filter=udp%20portt", 1, 0, &e, errbuf),
+                     -EINVAL);
+    assert_non_null(strstr(errbuf, "syntax error"));
+    assert_int_equal(pk_serve_endpoint_parse("localhost:57012", 0, 0, &e, errbuf), 0);
+    assert_int_equal(e.ep.port, 57012);
+    assert_int_equal(pk_serve_endpoint_parse("*:57012", 0, 0, &e, errbuf), -EINVAL);
+    assert_int_equal(pk_serve_endpoint_list(" tcp://*:1 ,, tcp://*:2?format=pcap-ns", 1,
+                                            PK_FORMAT_PCAP_US, v, &n, errbuf), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[1].format, PK_FORMAT_PCAP);
+    assert_int_equal(pk_serve_endpoint_list("", 1, 0, v, &n, errbuf), 0);
+    assert_int_equal(n, 0);
+}
+
+/* Per reader: written + filtered + dropped by cause = what the stage handled. */
+static void
+test_fanout_accounting(void **state)
+{
+    static uint8_t out[1 << 20];
+    struct pk_sinkset set;
+    struct pk_source *a = source("a");
+    uint8_t pkt[1000];
+    int calls = 0;
+    struct pk_sink *udp_only, *ng, *frozen;
+    struct pk_sink_stats st;
+
+    (void)state;
+    pk_sinkset_init(&set, "hw", "os", "app");
+    udp_only = pull("pcap", "udp", 1 << 20, &calls);
+    ng = pull("pcapng", NULL, 1 << 20, &calls);
+    frozen = pull("pcap-ns", NULL, 65536, &calls);
+    assert_int_equal(pk_sinkset_add(&set, udp_only), 0);
+    assert_int_equal(pk_sinkset_add(&set, ng), 0);
+    assert_int_equal(pk_sinkset_add(&set, frozen), 0);
+    for (int i = 0; i < 200; i++) {
+        struct pk_record r = frame(pkt, sizeof(pkt), i % 2 == 0);
+        assert_int_equal(pk_sinkset_record(&set, a, 1, &r), 1); /* no primary: written */
+    }
+    struct pk_record raw = frame(pkt, 60, 1);
+    pk_sinkset_record(&set, a, 101, &raw); /* another link type */
+    pk_sinkset_flush(&set);
+    assert_int_equal(calls, 3);
+
+    pk_sink_stats(udp_only, &st);
+    assert_string_equal(st.format, "pcap");
+    assert_int_equal(st.packets, 100);
+    assert_int_equal(st.filtered, 100);
+    assert_int_equal(st.dropped[PK_SINK_DROP_LINKTYPE], 1);
+    assert_int_equal(st.dropped[PK_SINK_DROP_QUEUE_FULL], 0);
+    size_t n = drain(udp_only, out, sizeof(out));
+    uint32_t magic;
+    memcpy(&magic, out, 4);
+    assert_int_equal(magic, PK_PCAP_MAGIC_US);
+    assert_int_equal(n, PK_PCAP_FILE_HEADER_LEN + 100 * (PK_PCAP_RECORD_HEADER_LEN + 1000));
+
+    pk_sink_stats(ng, &st);
+    assert_int_equal(st.packets, 201); /* pcapng takes every link type */
+    n = drain(ng, out, sizeof(out));
+    assert_int_equal(count_blocks(out, n, PK_PCAPNG_BT_IDB), 2);
+    assert_int_equal(count_blocks(out, n, PK_PCAPNG_BT_EPB), 201);
+
+    pk_sink_stats(frozen, &st); /* never drained: whole packets dropped past its limit */
+    assert_true(st.slow);
+    assert_int_equal(st.packets + st.dropped[PK_SINK_DROP_QUEUE_FULL] +
+                         st.dropped[PK_SINK_DROP_LINKTYPE], 201);
+    assert_true(st.queue_bytes <= 65536);
+    assert_int_equal(st.queue_bytes, PK_PCAP_FILE_HEADER_LEN + st.packets * 1016);
+    drain(frozen, out, sizeof(out));
+    pk_sink_stats(frozen, &st);
+    assert_false(st.slow);
+    assert_int_equal(st.slow_episodes, 1);
+
+    pk_sinkset_remove(&set, udp_only);
+    assert_int_equal(pk_sinkset_count(&set), 2);
+    pk_sinkset_free(&set);
+    free(a);
+}
+
+/* A reader joining later gets a section and every interface so far, also of evicted sources. */
+static void
+test_late_join(void **state)
+{
+    static uint8_t out[1 << 16];
+    struct pk_sinkset set;
+    struct pk_source *a = source("a"), *b = source("b");
+    uint8_t pkt[100];
+    int calls = 0;
+    struct pk_record r = frame(pkt, sizeof(pkt), 1);
+
+    (void)state;
+    pk_sinkset_init(&set, "hw", "os", "app");
+    pk_sinkset_record(&set, a, 1, &r);
+    pk_sinkset_record(&set, b, 1, &r);
+    pk_sinkset_record(&set, b, 101, &r);
+    free(a); /* evicted: its interface stays described */
+    struct pk_sink *late = pull("pcapng", NULL, 1 << 16, &calls);
+    assert_int_equal(pk_sinkset_add(&set, late), 0);
+    pk_sinkset_record(&set, b, 101, &r);
+    size_t n = drain(late, out, sizeof(out));
+    assert_int_equal(count_blocks(out, n, PK_PCAPNG_BT_SHB), 1);
+    assert_int_equal(count_blocks(out, n, PK_PCAPNG_BT_IDB), 3);
+    assert_int_equal(count_blocks(out, n, PK_PCAPNG_BT_EPB), 1);
+    uint32_t if_id; /* the packet names interface 2, the third block */
+    memcpy(&if_id, out + n - 4 - ((100 + 3) & ~3u) - 20, 4);
+    assert_int_equal(if_id, 2);
+    pk_sinkset_free(&set);
+    free(b);
+}
+
+/* Bounded: past PK_IFREG_MAX interfaces, a new numbering begins at 0. */
+static void
+test_registry_bound(void **state)
+{
+    size_t nsrc = PK_IFREG_MAX / PK_SOURCE_INTERFACES;
+    struct pk_source *v = calloc(nsrc + 1, sizeof(*v));
+    struct pk_ifreg reg;
+    uint32_t id;
+
+    (void)state;
+    assert_non_null(v);
+    pk_ifreg_init(&reg, "", "", "");
+    for (size_t i = 0; i < nsrc; i++)
+        for (uint32_t lt = 1; lt <= PK_SOURCE_INTERFACES; lt++)
+            assert_int_equal(pk_ifreg_of(&reg, &v[i], lt, &id), PK_IFREG_NEW);
+    assert_int_equal(id, PK_IFREG_MAX - 1);
+    assert_int_equal(pk_ifreg_of(&reg, &v[0], 9, &id), -ENOSPC); /* its 9th link type */
+    assert_int_equal(pk_ifreg_of(&reg, &v[0], 1, &id), PK_IFREG_KNOWN);
+    assert_int_equal(pk_ifreg_of(&reg, &v[nsrc], 1, &id), PK_IFREG_NEW_SECTION);
+    assert_int_equal(id, 0);
+    assert_int_equal(reg.n, 1);
+    assert_int_equal(pk_ifreg_of(&reg, &v[0], 1, &id), PK_IFREG_NEW); /* described afresh */
+    assert_int_equal(id, 1);
+    assert_int_equal(pk_ifreg_first(&reg, &v[1], &id), -ENOENT);
+    pk_ifreg_free(&reg);
+    free(v);
+}
+
+static void
+test_gate(void **state)
+{
+    struct sockaddr_in lo = {.sin_family = AF_INET}, other = {.sin_family = AF_INET};
+    struct sockaddr_in6 lo6 = {.sin6_family = AF_INET6};
+    struct pk_cidr ten[1];
+    struct pk_gate g;
+    char errbuf[PK_ERRBUF_SIZE];
+    int n;
+
+    (void)state;
+    inet_pton(AF_INET, "127.0.0.2", &lo.sin_addr);
+    inet_pton(AF_INET, "10.1.2.3", &other.sin_addr);
+    lo6.sin6_addr = in6addr_loopback;
+    pk_gate_init(&g, NULL, 0, 2); /* loopback only, 2 readers */
+    assert_int_equal(pk_gate_admit(&g, (struct sockaddr *)&other, "10.1.2.3:1", "x"), -EACCES);
+    assert_int_equal(pk_gate_admit(&g, (struct sockaddr *)&lo, "127.0.0.2:1", "x"), 0);
+    assert_int_equal(pk_gate_admit(&g, (struct sockaddr *)&lo6, "[::1]:1", "x"), 0);
+    assert_int_equal(pk_gate_admit(&g, (struct sockaddr *)&lo, "127.0.0.2:2", "x"), -EMFILE);
+    pk_gate_leave(&g);
+    assert_int_equal(pk_gate_admit(&g, (struct sockaddr *)&lo, "127.0.0.2:2", "x"), 0);
+    assert_int_equal(g.refused[PK_GATE_REFUSED_ADDRESS], 1);
+    assert_int_equal(g.refused[PK_GATE_REFUSED_LIMIT], 1);
+    assert_int_equal(g.admitted, 3);
+    assert_int_equal(pk_cidr_parse_list("10.0.0.0/8", ten, 1, &n, errbuf), 0);
+    pk_gate_init(&g, ten, n, 2);
+    assert_int_equal(pk_gate_admit(&g, (struct sockaddr *)&lo, "127.0.0.2:1", "x"), -EACCES);
+    assert_int_equal(pk_gate_admit(&g, (struct sockaddr *)&other, "10.1.2.3:1", "x"), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_endpoint_query),   cmocka_unit_test(test_fanout_accounting),
+        cmocka_unit_test(test_late_join),        cmocka_unit_test(test_registry_bound),
+        cmocka_unit_test(test_gate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
