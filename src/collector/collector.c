@@ -55,6 +55,10 @@ finish(struct collector *c)
     uv_close((uv_handle_t *)&c->linger_timer, NULL);
     uv_close((uv_handle_t *)&c->state_timer, NULL);
     pk_outstage_close(&c->os);
+    if (c->rotate != NULL) /* after the queue was written: the last file completes whole */
+        pk_rotate_close(c->rotate);
+    c->rotate = NULL;
+    c->os.on_written = NULL;
     if (c->http != NULL)
         pk_http_stop(c->http, NULL, NULL);
 }
@@ -222,6 +226,17 @@ collector_new(const struct pk_config *cfg, struct pk_curve_keys *keys)
     return c;
 }
 
+/* OUTPUT_ROTATE: the first file of the series (what an earlier run left is completed). */
+static int
+open_rotation(struct collector *c, char *errbuf)
+{
+    const struct pk_config *cfg = c->cfg;
+    struct pk_rotate_policy p = {cfg->rotate_size, cfg->rotate_interval_ms, cfg->output_keep};
+    int rc = pk_rotate_open(&c->rotate, &c->loop, cfg->output, &p, errbuf);
+
+    return rc < 0 ? rc : pk_rotate_fd(c->rotate);
+}
+
 /* OUTPUT: never truncated, an existing capture is moved aside. Returns an exit code. */
 static int
 open_output(struct collector *c)
@@ -231,12 +246,17 @@ open_output(struct collector *c)
     char errbuf[PK_ERRBUF_SIZE], moved[4096];
     int out_fd = STDOUT_FILENO;
 
-    if (strcmp(cfg->output, "-") != 0 &&
+    moved[0] = '\0';
+    if (cfg->output_rotate[0] != '\0' && (out_fd = open_rotation(c, errbuf)) < 0) {
+        pk_error("%s", errbuf);
+        return pk_exit_code(out_fd);
+    }
+    if (strcmp(cfg->output, "-") != 0 && c->rotate == NULL &&
         (out_fd = pk_output_open_path(cfg->output, moved, sizeof(moved), errbuf)) < 0) {
         pk_error("%s", errbuf);
         return PK_EXIT_RUNTIME;
     }
-    if (strcmp(cfg->output, "-") != 0 && moved[0] != '\0')
+    if (moved[0] != '\0')
         pk_info_with(&(struct pk_log_fields){.event = "output_moved_aside"},
                      "OUTPUT=\"%s\" held a capture: moved aside to \"%s\"", cfg->output, moved);
     if (pk_outstage_open(&c->os, &c->loop, out_fd, cfg->output_buffer, cfg->output_format, &ocb,
@@ -318,6 +338,42 @@ drop_privileges(struct collector *c)
     return PK_EXIT_OK;
 }
 
+/* OUTPUT_ROTATE: the bytes in the current file (a new queue starts at each file). */
+static uint64_t
+rotated_file_bytes(void *data)
+{
+    struct pk_output *out = pk_sink_output(((struct collector *)data)->os.primary);
+
+    return pk_output_written(out) + pk_output_queued(out);
+}
+
+/*
+ * OUTPUT_ROTATE: a new queue over the new file takes the stream (its header first), and the
+ * old queue is written into the old file whole before the rotation renames it. A failed write
+ * there reports through on_output_error as any other (the collector stops).
+ */
+static int
+rotated_switch_file(void *data, int fd, char *errbuf)
+{
+    struct collector *c = data;
+    struct pk_output_callbacks ocb = {on_drained, on_output_error, c};
+    struct pk_output *out = pk_output_new(&c->loop, fd, c->cfg->output_buffer, &ocb, errbuf);
+    struct pk_output *old;
+
+    if (out == NULL)
+        return -ENOMEM;
+    old = pk_sink_swap_output(c->os.primary, out);
+    pk_output_flush(old);
+    pk_output_close(old);
+    return 0;
+}
+
+static void
+on_record_written(void *data)
+{
+    pk_rotate_record(data);
+}
+
 /* The writer (its pcapng section names this host) and the output stage's timers. */
 static void
 start_output(struct collector *c)
@@ -331,9 +387,17 @@ start_output(struct collector *c)
     snprintf(os, sizeof(os), "%s %s", un.sysname, un.release);
     snprintf(app, sizeof(app), "pcktr %s", PCKTR_VERSION);
     pk_outstage_start(&c->os, &c->loop, cfg->output_format, &c->sources, un.machine, os, app);
-    pk_info("collecting on %s (%s); writing %s to %s", cfg->collect_endpoint, cfg->relay_transport,
-            pk_output_format_names[cfg->output_format],
-            strcmp(cfg->output, "-") == 0 ? "stdout" : cfg->output);
+    if (c->rotate != NULL) {
+        pk_rotate_start(c->rotate,
+                        &(struct pk_rotate_owner){rotated_file_bytes, rotated_switch_file, c});
+        c->os.on_written = on_record_written;
+        c->os.written_data = c->rotate;
+    }
+    pk_info("collecting on %s (%s); writing %s to %s%s%s%s", cfg->collect_endpoint,
+            cfg->relay_transport, pk_output_format_names[cfg->output_format],
+            strcmp(cfg->output, "-") == 0 ? "stdout" : cfg->output,
+            c->rotate ? " (OUTPUT_ROTATE: now \"" : "", c->rotate ? pk_rotate_current(c->rotate) : "",
+            c->rotate ? "\")" : "");
 }
 
 /* The lifecycle's own handles: linger, source states, stop signals, SIGHUP. */
@@ -382,6 +446,10 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
     if ((c->exit_code = open_output(c)) == PK_EXIT_OK &&
         (c->exit_code = start_up(c, &ep)) != PK_EXIT_OK) {
         pk_outstage_close(&c->os);
+        if (c->rotate != NULL)
+            pk_rotate_close(c->rotate);
+        c->rotate = NULL;
+        c->os.on_written = NULL;
         if (c->http != NULL)
             pk_http_stop(c->http, NULL, NULL);
     }

@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "outstage.h"
 #include "reports.h"
+#include "rotate.h"
 #include "sources.h"
 #include "transport.h"
 
@@ -38,6 +39,7 @@ struct collector {
     struct pk_curve_keys *keys; /* COLLECT_CURVE_ALLOWED is reloaded on SIGHUP */
     struct pk_access access;    /* who may send; refusal counters */
     struct pk_outstage os;      /* where packets leave */
+    struct pk_rotate *rotate;   /* OUTPUT_ROTATE; NULL without */
     struct pk_sources sources;
     struct pk_signals signals;
     uv_signal_t sighup;

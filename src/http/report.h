@@ -54,6 +54,10 @@ struct pk_collect_report {
     const char *allow;      /* COLLECT_ALLOW as written */
     const struct pk_access *access;
     const struct pk_http_counters *http; /* NULL when METRICS_ADDRPORT is empty */
+    /* OUTPUT_ROTATE (rotating 0: the rest is 0/NULL) */
+    int rotating;
+    const char *out_file; /* the hidden file being written */
+    uint64_t out_files_completed, out_files_deleted, out_files_recovered, out_rotate_failures;
 };
 
 #endif
