@@ -55,6 +55,7 @@ finish(struct collector *c)
     uv_close((uv_handle_t *)&c->linger_timer, NULL);
     uv_close((uv_handle_t *)&c->state_timer, NULL);
     pk_outstage_close(&c->os);
+    pk_serve_close(c->serve);
     if (c->rotate != NULL) /* after the queue was written: the last file completes whole */
         pk_rotate_close(c->rotate);
     c->rotate = NULL;
@@ -124,6 +125,7 @@ stop(struct collector *c)
     c->counters = c->tr->counters;
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
+    pk_serve_stop(c->serve); /* readers connected go on until the end */
     pk_outstage_stop(&c->os, !c->finished);
     if (pk_outstage_queued(&c->os) == 0) {
         finish(c);
@@ -221,6 +223,7 @@ collector_new(const struct pk_config *cfg, struct pk_curve_keys *keys)
     pk_sources_init(&c->sources, MAX_SOURCES, cfg->stale_after_ms, cfg->gone_after_ms);
     pk_outstage_init(&c->os, cfg->merge_window_ms, cfg->output_buffer, pk_intake_pause_if_full,
                      c);
+    pk_gate_init(&c->gate, cfg->serve_allow, cfg->nserve_allow, (unsigned)cfg->serve_max_readers);
     c->start_ns = pk_now_ns();
     uv_loop_init(&c->loop);
     return c;
@@ -247,6 +250,8 @@ open_output(struct collector *c)
     int out_fd = STDOUT_FILENO;
 
     moved[0] = '\0';
+    if (strcmp(cfg->output, "none") == 0)
+        return PK_EXIT_OK; /* a hub: readers only */
     if (cfg->output_rotate[0] != '\0' && (out_fd = open_rotation(c, errbuf)) < 0) {
         pk_error("%s", errbuf);
         return pk_exit_code(out_fd);
@@ -395,9 +400,29 @@ start_output(struct collector *c)
     }
     pk_info("collecting on %s (%s); writing %s to %s%s%s%s", cfg->collect_endpoint,
             cfg->relay_transport, pk_output_format_names[cfg->output_format],
-            strcmp(cfg->output, "-") == 0 ? "stdout" : cfg->output,
+            strcmp(cfg->output, "-") == 0      ? "stdout"
+            : strcmp(cfg->output, "none") == 0 ? "no output (OUTPUT=none: readers only)"
+                                               : cfg->output,
             c->rotate ? " (OUTPUT_ROTATE: now \"" : "", c->rotate ? pk_rotate_current(c->rotate) : "",
             c->rotate ? "\")" : "");
+}
+
+/* SERVE_ENDPOINT listeners and SERVE_CONNECT connections: readers of the stream. */
+static int
+start_serve(struct collector *c)
+{
+    const struct pk_config *cfg = c->cfg;
+    struct pk_serve_opts opts = {cfg->serve_listen, cfg->serve_dial, cfg->nserve_listen,
+        cfg->nserve_dial, cfg->serve_buffer, &c->gate};
+    char errbuf[PK_ERRBUF_SIZE];
+
+    if (cfg->nserve_listen + cfg->nserve_dial == 0)
+        return PK_EXIT_OK;
+    if (pk_serve_open(&c->serve, &c->loop, pk_outstage_sinks(&c->os), &opts, errbuf) != 0) {
+        pk_error("%s", errbuf);
+        return PK_EXIT_RUNTIME;
+    }
+    return PK_EXIT_OK;
 }
 
 /* The lifecycle's own handles: linger, source states, stop signals, SIGHUP. */
@@ -427,9 +452,14 @@ start_up(struct collector *c, struct pk_endpoint *ep)
     if ((rc = open_transport(c, ep)) != 0)
         return rc;
     log_security(c, ep);
+    start_output(c);
+    if ((rc = start_serve(c)) != 0) { /* before RUN_AS: SERVE_ENDPOINT may be a low port */
+        c->tr->ops->close(c->tr, 0, on_transport_closed, c);
+        c->tr = NULL;
+        return rc;
+    }
     if ((rc = drop_privileges(c)) != 0)
         return rc;
-    start_output(c);
     start_timers_and_signals(c);
     return PK_EXIT_OK;
 }
@@ -446,6 +476,7 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
     if ((c->exit_code = open_output(c)) == PK_EXIT_OK &&
         (c->exit_code = start_up(c, &ep)) != PK_EXIT_OK) {
         pk_outstage_close(&c->os);
+        pk_serve_close(c->serve);
         if (c->rotate != NULL)
             pk_rotate_close(c->rotate);
         c->rotate = NULL;
@@ -454,6 +485,7 @@ pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
             pk_http_stop(c->http, NULL, NULL);
     }
     pk_loop_finish(&c->loop);
+    pk_serve_free(c->serve);
     if (c->http != NULL)
         pk_http_free(c->http);
     rc = c->exit_code;

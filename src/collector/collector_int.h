@@ -9,7 +9,9 @@
 #include "access.h"
 #include "keys.h"
 #include "loop.h"
+#include "gate.h"
 #include "outstage.h"
+#include "serve.h"
 #include "reports.h"
 #include "rotate.h"
 #include "sources.h"
@@ -39,6 +41,8 @@ struct collector {
     struct pk_curve_keys *keys; /* COLLECT_CURVE_ALLOWED is reloaded on SIGHUP */
     struct pk_access access;    /* who may send; refusal counters */
     struct pk_outstage os;      /* where packets leave */
+    struct pk_gate gate;        /* who may read the stream (SERVE_ALLOW), how many */
+    struct pk_serve *serve;     /* PCAP-over-IP readers; NULL when SERVE_* are empty */
     struct pk_rotate *rotate;   /* OUTPUT_ROTATE; NULL without */
     struct pk_sources sources;
     struct pk_signals signals;

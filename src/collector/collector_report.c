@@ -33,6 +33,10 @@ pk_collector_fill_report(void *data, union pk_report *u)
     r->allow = c->cfg->collect_allow;
     r->access = &c->access;
     r->http = pk_http_counters(c->http);
+    r->sinks = c->os.started ? &c->os.sinks : NULL;
+    r->gate = &c->gate;
+    r->serve = pk_serve_counters(c->serve);
+    r->serve_allow = c->cfg->serve_allow_text;
     if ((r->rotating = c->rotate != NULL && !c->finished)) {
         const struct pk_rotate_counters *k = pk_rotate_counters(c->rotate);
         r->out_file = pk_rotate_current(c->rotate);

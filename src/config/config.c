@@ -70,7 +70,8 @@ static const struct cfg_var vars[] = {
      "collect: pcap (one link type, for tcpdump) or pcapng (an interface per source, any link "
      "types, interface statistics)"},
     {"OUTPUT", CFG_STRING, F(output), "-", NULL, 0, 0,
-     "collect: where the capture stream goes: - for stdout, or a file path"},
+     "collect: where the capture stream goes: - for stdout, a file path, or none (readers "
+     "only: a hub; ./none for a file of that name)"},
     /* Rotation of OUTPUT (issue 15): a series of files, each completed whole. */
     {"OUTPUT_ROTATE", CFG_STRING, F(output_rotate), "", NULL, 0, 0,
      "collect: with OUTPUT a file path, start a new file at this size (100M), at every multiple "
@@ -112,6 +113,25 @@ static const struct cfg_var vars[] = {
     {"RELAY_CURVE_PUBLICKEY", CFG_STRING, F(relay_curve_publickey), "", NULL, 0, 0,
      "capture (zmq): this agent's CURVE public key; optional, it is derived from "
      "RELAY_CURVE_SECRETKEY and, when set, must match it"},
+    /* Readers of the merged stream: PCAP-over-IP listeners and connections, who may read. */
+    {"SERVE_ENDPOINT", CFG_STRING, F(serve_endpoint), "", NULL, 0, 0,
+     "collect: comma-separated PCAP-over-IP listeners, tcp://ADDR:PORT (e.g. tcp://*:57012), "
+     "each optionally ?filter=BPF&format=F (URL-encoded); every reader gets a header and every "
+     "packet from then on; empty: none"},
+    {"SERVE_FORMAT", CFG_CHOICE, F(serve_format), "pcap", "pcap|pcap-ns|pcapng", 0, 0,
+     "collect: readers' format unless their endpoint says: pcap (microseconds, the PCAP-over-IP "
+     "convention), pcap-ns or pcapng"},
+    {"SERVE_CONNECT", CFG_STRING, F(serve_connect), "", NULL, 0, 0,
+     "collect: comma-separated HOST:PORT PCAP-over-IP listeners to send the stream to "
+     "(redialled with backoff), each optionally ?filter=BPF&format=F; empty: none"},
+    {"SERVE_BUFFER", CFG_SIZE, F(serve_buffer), "4M", NULL, 65536, 1ULL << 30,
+     "collect: bytes queued per reader; a reader too slow loses whole packets (counted), never "
+     "slowing OUTPUT or the others. Readers hold at most SERVE_MAX_READERS x SERVE_BUFFER"},
+    {"SERVE_ALLOW", CFG_STRING, F(serve_allow_text), "127.0.0.0/8,::1", NULL, 0, 0,
+     "collect: comma-separated addresses or CIDRs allowed to read the stream; others are "
+     "refused and counted; empty: loopback only"},
+    {"SERVE_MAX_READERS", CFG_UINT, F(serve_max_readers), "16", NULL, 1, 1024,
+     "collect: readers at once (SERVE_ENDPOINT connections); more are refused and counted"},
     {"RUN_AS", CFG_STRING, F(run_as), "", NULL, 0, 0,
      "after opening the capture device, output and sockets: switch to this user and its "
      "groups (like tcpdump -Z); empty: stay as started"},
@@ -274,6 +294,33 @@ parse_addresses(struct pk_config *cfg, char *errbuf)
     return 0;
 }
 
+/* SERVE_*: the listeners and connections with their queries, and SERVE_ALLOW. */
+static int
+parse_serve(struct pk_config *cfg, char *errbuf)
+{
+    static const char *const formats[] = {"pcap", "pcap-ns", "pcapng"};
+    enum pk_output_format def;
+    char why[PK_ERRBUF_SIZE];
+
+    pk_format_reader_parse(formats[cfg->serve_format], &def);
+    if (pk_serve_endpoint_list(cfg->serve_endpoint, 1, def, cfg->serve_listen,
+                               &cfg->nserve_listen, why) != 0)
+        return pk_seterr(errbuf, -EINVAL, "SERVE_ENDPOINT is invalid: %s; accepted: "
+                         "tcp://ADDR:PORT[?filter=BPF&format=pcap|pcap-ns|pcapng], comma-separated",
+                         why);
+    if (pk_serve_endpoint_list(cfg->serve_connect, 0, def, cfg->serve_dial, &cfg->nserve_dial,
+                               why) != 0)
+        return pk_seterr(errbuf, -EINVAL, "SERVE_CONNECT is invalid: %s; accepted: "
+                         "HOST:PORT[?filter=BPF&format=pcap|pcap-ns|pcapng], comma-separated",
+                         why);
+    if (pk_cidr_parse_list(cfg->serve_allow_text, cfg->serve_allow, PK_ALLOW_MAX,
+                           &cfg->nserve_allow, why) != 0)
+        return pk_seterr(errbuf, -EINVAL, "SERVE_ALLOW=\"%s\" is invalid (%s); accepted: "
+                         "comma-separated IPv4 or IPv6 addresses or CIDRs (at most %d)",
+                         cfg->serve_allow_text, why, PK_ALLOW_MAX);
+    return 0;
+}
+
 /* What an agent reads (a device or READ_FILE, not both) and where the collector writes. */
 static int
 check_source_and_output(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
@@ -292,7 +339,7 @@ check_source_and_output(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *err
         return pk_seterr(errbuf, -EINVAL, "READ_FILE=\"%s\" is set with MODE=collect; accepted: "
                          "READ_FILE only with MODE=capture", cfg->read_file);
     if (cfg->output[0] == '\0')
-        return pk_seterr(errbuf, -EINVAL, "OUTPUT=\"\" is invalid; accepted: - (stdout) or a file path");
+        return pk_seterr(errbuf, -EINVAL, "OUTPUT=\"\" is invalid; accepted: - (stdout), none or a file path");
     if (cfg->device[0] == '\0')
         return pk_seterr(errbuf, -EINVAL, "DEVICE=\"\" is invalid; accepted: an interface name "
                          "(see tcpdump -D)");
@@ -406,6 +453,8 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
     if ((rc = parse_addresses(cfg, errbuf)) != 0)
         return rc;
     if ((rc = check_source_and_output(cfg, getenv_fn, errbuf)) != 0)
+        return rc;
+    if ((rc = parse_serve(cfg, errbuf)) != 0)
         return rc;
     if ((rc = check_rotate(cfg, errbuf)) != 0)
         return rc;

@@ -8,6 +8,7 @@
 
 #include "access.h"
 #include "endpoint.h"
+#include "serve.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ struct pk_config {
     uint64_t linger_ms;
     uint64_t relay_timeout_ms;
     int output_format;  /* enum pk_output_format */
-    const char *output; /* "-" is stdout */
+    const char *output; /* "-" is stdout, "none" no primary output */
     const char *output_rotate; /* OUTPUT_ROTATE as written; "" rotates nothing */
     uint64_t output_keep;      /* OUTPUT_KEEP; 0 keeps every completed file */
     uint64_t rotate_size;        /* parsed from OUTPUT_ROTATE; 0: no size limit */
@@ -50,6 +51,14 @@ struct pk_config {
     const char *collect_curve_secretkey, *collect_curve_allowed; /* "" when unset */
     const char *relay_curve_serverkey, *relay_curve_secretkey, *relay_curve_publickey;
     const char *run_as; /* "" keeps the user */
+    /* Readers of the merged stream (SERVE_*): as written, and parsed. */
+    const char *serve_endpoint, *serve_connect, *serve_allow_text;
+    int serve_format; /* index in pcap|pcap-ns|pcapng; entries carry their enum pk_output_format */
+    uint64_t serve_buffer, serve_max_readers;
+    struct pk_serve_endpoint serve_listen[PK_SERVE_MAX_ENDPOINTS], serve_dial[PK_SERVE_MAX_ENDPOINTS];
+    int nserve_listen, nserve_dial;
+    struct pk_cidr serve_allow[PK_ALLOW_MAX]; /* nserve_allow == 0: loopback only */
+    int nserve_allow;
 
     struct pk_endpoint relay_ep;   /* parsed, not resolved */
     struct pk_endpoint collect_ep; /* parsed, not resolved */

@@ -329,6 +329,76 @@ intake(struct pk_buf *b, const struct pk_collect_report *r)
            "The tcp-raw connection limit in force (0 with zmq).", r->transport.max_connections);
 }
 
+/* A reader's labels: kind, endpoint, peer (unique among the readers connected). */
+static void
+reader_sample(struct pk_buf *b, const char *name, const struct pk_sink_stats *st,
+              const char *cause, uint64_t v)
+{
+    pk_buf_printf(b, "%s{kind=\"%s\",endpoint=\"", name, st->kind);
+    pk_metrics_escape(b, st->endpoint);
+    pk_buf_printf(b, "\",peer=\"");
+    pk_metrics_escape(b, st->peer);
+    if (cause != NULL)
+        pk_buf_printf(b, "\",cause=\"%s", cause);
+    pk_buf_printf(b, "\"} %" PRIu64 "\n", v);
+}
+
+/* One family of per-reader samples; what picks the value out of a reader's stats. */
+static void
+per_reader(struct pk_buf *b, const struct pk_sinkset *set, const char *name, const char *type,
+           const char *help, int what)
+{
+    struct pk_sink_stats st;
+
+    family(b, name, type, help);
+    for (size_t i = 0; set != NULL && i < pk_sinkset_count(set); i++) {
+        if (pk_sinkset_at(set, i) == NULL)
+            continue;
+        pk_sink_stats(pk_sinkset_at(set, i), &st);
+        if (what < 0) {
+            for (int c = 0; c < PK_SINK_DROPS; c++)
+                reader_sample(b, name, &st, pk_sink_drop_names[c], st.dropped[c]);
+            continue;
+        }
+        uint64_t v[] = {st.packets, st.bytes, st.filtered, st.queue_bytes, st.sent_bytes};
+        reader_sample(b, name, &st, NULL, v[what]);
+    }
+}
+
+/* Readers of the stream: each one's counters, and who was let in or refused. */
+static void
+readers(struct pk_buf *b, const struct pk_collect_report *r)
+{
+    const struct pk_sinkset *set = r->sinks;
+
+    per_reader(b, set, "packeteur_reader_packets_total", "counter",
+               "Packets queued for the reader.", 0);
+    per_reader(b, set, "packeteur_reader_bytes_total", "counter",
+               "Bytes of packet data queued for the reader.", 1);
+    per_reader(b, set, "packeteur_reader_filtered_total", "counter",
+               "Packets the reader's filter did not match (not drops).", 2);
+    per_reader(b, set, "packeteur_reader_dropped_total", "counter",
+               "Packets dropped for the reader, by cause: queue_full (too slow), linktype.", -1);
+    per_reader(b, set, "packeteur_reader_queue_bytes", "gauge",
+               "Bytes queued for the reader (at most SERVE_BUFFER).", 3);
+    per_reader(b, set, "packeteur_reader_sent_bytes_total", "counter",
+               "Stream bytes the reader took (headers included).", 4);
+    single(b, "packeteur_readers", "gauge", "Readers connected now (limit SERVE_MAX_READERS).",
+           r->gate ? r->gate->readers : 0);
+    single(b, "packeteur_readers_admitted_total", "counter", "Readers let in.",
+           r->gate ? r->gate->admitted : 0);
+    family(b, "packeteur_readers_refused_total", "counter",
+           "Readers refused, by reason: address (SERVE_ALLOW), limit (SERVE_MAX_READERS).");
+    for (int i = 0; i < PK_GATE_REFUSALS; i++)
+        pk_buf_printf(b, "packeteur_readers_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+                      pk_gate_refusal_names[i], r->gate ? r->gate->refused[i] : 0);
+    single(b, "packeteur_serve_connects_total", "counter",
+           "SERVE_CONNECT connections made.", r->serve ? r->serve->connects : 0);
+    single(b, "packeteur_serve_connect_failures_total", "counter",
+           "SERVE_CONNECT attempts that failed (each is retried with backoff).",
+           r->serve ? r->serve->connect_failures : 0);
+}
+
 void
 pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
 {
@@ -345,5 +415,6 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
         pk_buf_printf(b, "packeteur_collector_refused_total{reason=\"%s\"} %" PRIu64 "\n",
                       pk_refusal_names[i], pk_access_refused_count(r->access, i));
     http_metrics(b, r->http);
+    readers(b, r);
     pk_procstat_render(b);
 }

@@ -9,6 +9,9 @@
 #include "access.h"
 #include "afamily.h"
 #include "frame.h"
+#include "gate.h"
+#include "serve.h"
+#include "sinkset.h"
 #include "sources.h"
 #include "transport.h"
 
@@ -54,6 +57,11 @@ struct pk_collect_report {
     const char *allow;      /* COLLECT_ALLOW as written */
     const struct pk_access *access;
     const struct pk_http_counters *http; /* NULL when METRICS_ADDRPORT is empty */
+    /* Readers of the stream (PCAP-over-IP, /stream): each one's sink, who may read. */
+    const struct pk_sinkset *sinks;          /* NULL before the output stage started */
+    const struct pk_gate *gate;
+    const struct pk_serve_counters *serve;   /* NULL without SERVE_ENDPOINT/SERVE_CONNECT */
+    const char *serve_allow;                 /* SERVE_ALLOW as written */
     /* OUTPUT_ROTATE (rotating 0: the rest is 0/NULL) */
     int rotating;
     const char *out_file; /* the hidden file being written */

@@ -218,6 +218,55 @@ add_refusals(cJSON *o, const struct pk_sources *t)
     cJSON_AddNumberToObject(o, "refusing_peers_forgotten", (double)t->refusing_forgotten);
 }
 
+/* One reader of the stream: who, through what, how it fares. */
+static cJSON *
+reader_json(const struct pk_sink *k)
+{
+    cJSON *o = cJSON_CreateObject(), *dropped;
+    struct pk_sink_stats st;
+
+    pk_sink_stats(k, &st);
+    cJSON_AddStringToObject(o, "kind", st.kind);
+    cJSON_AddStringToObject(o, "peer", st.peer);
+    cJSON_AddStringToObject(o, "endpoint", st.endpoint);
+    cJSON_AddStringToObject(o, "format", st.format);
+    cJSON_AddStringToObject(o, "filter", st.filter);
+    add_time(o, "connected_since", st.connected_since_ns);
+    cJSON_AddNumberToObject(o, "packets", (double)st.packets);
+    cJSON_AddNumberToObject(o, "bytes", (double)st.bytes);
+    cJSON_AddNumberToObject(o, "filtered", (double)st.filtered);
+    dropped = cJSON_AddObjectToObject(o, "dropped");
+    for (int i = 0; i < PK_SINK_DROPS; i++)
+        cJSON_AddNumberToObject(dropped, pk_sink_drop_names[i], (double)st.dropped[i]);
+    cJSON_AddNumberToObject(o, "queue_bytes", (double)st.queue_bytes);
+    cJSON_AddNumberToObject(o, "queue_limit_bytes", (double)st.queue_limit);
+    cJSON_AddNumberToObject(o, "sent_bytes", (double)st.sent_bytes);
+    cJSON_AddBoolToObject(o, "slow", st.slow);
+    cJSON_AddNumberToObject(o, "slow_episodes", (double)st.slow_episodes);
+    return o;
+}
+
+/* "readers": every reader now; "reader_access": who may read, how many, refusals. */
+static void
+add_readers(cJSON *o, const struct pk_collect_report *r)
+{
+    cJSON *list = cJSON_AddArrayToObject(o, "readers"), *acc, *refused;
+
+    for (size_t i = 0; r->sinks != NULL && i < pk_sinkset_count(r->sinks); i++)
+        if (pk_sinkset_at(r->sinks, i) != NULL)
+            cJSON_AddItemToArray(list, reader_json(pk_sinkset_at(r->sinks, i)));
+    acc = cJSON_AddObjectToObject(o, "reader_access");
+    cJSON_AddStringToObject(acc, "allow", r->serve_allow ? r->serve_allow : "");
+    cJSON_AddNumberToObject(acc, "limit", r->gate ? (double)r->gate->max_readers : 0);
+    cJSON_AddNumberToObject(acc, "connected", r->gate ? (double)r->gate->readers : 0);
+    cJSON_AddNumberToObject(acc, "admitted", r->gate ? (double)r->gate->admitted : 0);
+    cJSON_AddNumberToObject(acc, "left", r->serve ? (double)r->serve->left : 0);
+    refused = cJSON_AddObjectToObject(acc, "refused");
+    for (int i = 0; i < PK_GATE_REFUSALS; i++)
+        cJSON_AddNumberToObject(refused, pk_gate_refusal_names[i],
+                                r->gate ? (double)r->gate->refused[i] : 0);
+}
+
 /* Long (74 lines): one JSON object field after another, in the order docs/STATUS.md lists. */
 /* OUTPUT_ROTATE: the file being written and what was done to files. */
 static void
@@ -311,5 +360,6 @@ pk_status_collect(const struct pk_collect_report *r)
     for (int i = 0; i < PK_REFUSALS; i++)
         cJSON_AddNumberToObject(refused, pk_refusal_names[i], (double)pk_access_refused_count(r->access, i));
     add_http(o, r->http);
+    add_readers(o, r);
     return print_and_free(o);
 }
