@@ -398,6 +398,9 @@ start_output(struct collector *c)
         c->os.on_written = on_record_written;
         c->os.written_data = c->rotate;
     }
+    /* GET /stream: a reader of the sink set like SERVE_ENDPOINT's, through the same gate */
+    pk_http_set_stream(c->http, &(struct pk_http_stream_source){pk_outstage_sinks(&c->os),
+                                                                &c->gate, cfg->serve_buffer});
     pk_info("collecting on %s (%s); writing %s to %s%s%s%s", cfg->collect_endpoint,
             cfg->relay_transport, pk_output_format_names[cfg->output_format],
             strcmp(cfg->output, "-") == 0      ? "stdout"

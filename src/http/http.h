@@ -49,6 +49,19 @@ int pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoin
  */
 void pk_http_stop(struct pk_http *h, void (*cb)(void *data), void *data); /* idempotent */
 
+struct pk_sinkset;
+struct pk_gate;
+
+/* GET /stream: the collector's merged stream (httpstream.h). */
+struct pk_http_stream_source {
+    struct pk_sinkset *sinks; /* where each response's reader sink is added */
+    struct pk_gate *gate;     /* who may read (SERVE_ALLOW) and how many at once */
+    size_t buffer;            /* SERVE_BUFFER: the queue of each response */
+};
+
+/** Serves GET /stream from src (borrowed until pk_http_free); without it /stream is 404. */
+void pk_http_set_stream(struct pk_http *h, const struct pk_http_stream_source *src);
+
 /** The server's counters, borrowed until pk_http_free; NULL for a NULL server. */
 const struct pk_http_counters *pk_http_counters(const struct pk_http *h);
 
