@@ -131,7 +131,8 @@ static const struct cfg_var vars[] = {
      "collect: comma-separated addresses or CIDRs allowed to read the stream; others are "
      "refused and counted; empty: loopback only"},
     {"SERVE_MAX_READERS", CFG_UINT, F(serve_max_readers), "16", NULL, 1, 1024,
-     "collect: readers at once (SERVE_ENDPOINT connections); more are refused and counted"},
+     "collect: readers at once (SERVE_ENDPOINT, SERVE_CONNECT and GET /stream together); more "
+     "are refused and counted"},
     {"RUN_AS", CFG_STRING, F(run_as), "", NULL, 0, 0,
      "after opening the capture device, output and sockets: switch to this user and its "
      "groups (like tcpdump -Z); empty: stay as started"},

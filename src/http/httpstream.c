@@ -95,9 +95,9 @@ log_left(const struct stream *r)
     pk_sink_stats(r->sink, &st);
     pk_info_with(&(struct pk_log_fields){.event = "reader_left", .peer = r->peer},
                  "reader %s of %s left: %" PRIu64 " packets, %" PRIu64 " bytes sent, dropped %" PRIu64
-                 " (queue full) and %" PRIu64 " (link type)",
+                 " (queue full) and %" PRIu64 " (link type), %" PRIu64 " not matching its filter",
                  r->peer, VIA, st.packets, st.sent_bytes, st.dropped[PK_SINK_DROP_QUEUE_FULL],
-                 st.dropped[PK_SINK_DROP_LINKTYPE]);
+                 st.dropped[PK_SINK_DROP_LINKTYPE], st.filtered);
 }
 
 /* The request's pool goes: the response is over; the reader leaves the set and the gate. */
