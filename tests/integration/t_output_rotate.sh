@@ -29,7 +29,7 @@ replay() {
 stop_collector() {
     kill -TERM "$col"; wait_exit "$col"; expect_eq "$EXIT_CODE" 0 "collector exit code"
 }
-completed() { ls "$1" | grep -E '^site-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z\.pcap$' | sed "s|^|$1/|"; }
+completed() { ls "$1" | { grep -E '^site-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z\.pcap$' || true; } | sed "s|^|$1/|"; }
 # readable FILE: tcpdump reads it to its end without complaint.
 readable() {
     tcpdump -nn -r "$1" >/dev/null 2>"$W/tcpdump.err" || fail "tcpdump cannot read $1: $(cat "$W/tcpdump.err")"
