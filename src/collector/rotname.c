@@ -54,8 +54,9 @@ format_stamp(uint64_t ms, char out[STAMP_LEN + 1])
 {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
-    char day[24];
+    char day[16];
 
+    /* 15 characters until the year 9999 */
     if (gmtime_r(&secs, &tm) == NULL || strftime(day, sizeof(day), "%Y%m%dT%H%M%S", &tm) != 15)
         strcpy(day, "19700101T000000");
     snprintf(out, STAMP_LEN + 1, "%s.%03uZ", day, (unsigned)(ms % 1000));
