@@ -36,54 +36,21 @@ browse() {
 }
 browse --dump-dom "http://127.0.0.1:$mport/" >"$W/page.html" || fail "chromium could not load the page"
 browse --screenshot="$W/page.png" "http://127.0.0.1:$mport/" >/dev/null || true
-python3 - "$W/page.html" <<'PY' || fail "rendered readers"
-import sys
-from html.parser import HTMLParser
-
-class Rows(HTMLParser):
-    """The rows of table#readers (data-kind, data-peer, cell texts) and h2#readers-summary."""
-    def __init__(self):
-        super().__init__()
-        self.rows, self.in_table, self.row, self.cell = [], False, None, None
-        self.summary, self.in_summary = "", False
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "table" and a.get("id") == "readers":
-            self.in_table = True
-        elif self.in_table and tag == "tr" and "data-peer" in a:
-            self.row = {"kind": a["data-kind"], "peer": a["data-peer"], "cells": [], "cls": []}
-        elif self.row is not None and tag == "td":
-            self.cell = ""
-            self.row["cls"].append(a.get("class") or "")
-        elif tag == "h2" and a.get("id") == "readers-summary":
-            self.in_summary = True
-    def handle_endtag(self, tag):
-        if tag == "td" and self.row is not None and self.cell is not None:
-            self.row["cells"].append(self.cell)
-            self.cell = None
-        elif tag == "tr" and self.row is not None:
-            self.rows.append(self.row)
-            self.row = None
-        elif tag == "table":
-            self.in_table = False
-        elif tag == "h2":
-            self.in_summary = False
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell += data
-        if self.in_summary:
-            self.summary += data
-
-html = open(sys.argv[1]).read()
-p = Rows()
-p.feed(html)
-print("summary:", p.summary)
-for r in p.rows:
+python3 "$TESTS_DIR/page_table.py" "$W/page.html" readers readers-summary >"$W/page.json" ||
+    fail "cannot read the rendered page"
+python3 - "$W/page.json" "$W/page.html" <<'PY' || fail "rendered readers"
+import json, sys
+p = json.load(open(sys.argv[1]))
+html = open(sys.argv[2]).read()
+for r in p["rows"]:
+    r["kind"], r["peer"], r["cls"] = r["data"]["kind"], r["data"]["peer"], r["classes"]
+print("summary:", p["text"])
+for r in p["rows"]:
     print(r["kind"], r["peer"], r["cells"])
-assert p.summary.startswith("readers: 3 connected, 0 refused by address, 0 at the limit of 16"), p.summary
-by = {(r["kind"], r["cells"][3]): r for r in p.rows}
+assert p["text"].startswith("readers: 3 connected, 0 refused by address, 0 at the limit of 16"), p["text"]
+by = {(r["kind"], r["cells"][3]): r for r in p["rows"]}
 assert set(by) == {("serve", "pcap"), ("stream", "pcapng"), ("stream", "pcap-ns")}, by.keys()
-for r in p.rows:
+for r in p["rows"]:
     assert r["peer"].startswith("127.0.0.1:") and r["cells"][1] == r["peer"], r
 ng, frozen, serve = by[("stream", "pcapng")], by[("stream", "pcap-ns")], by[("serve", "pcap")]
 assert ng["cells"][2] == "GET /stream" and ng["cells"][4] == "len<100 && udp", ng
