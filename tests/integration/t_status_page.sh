@@ -4,7 +4,7 @@
 # shows its capture figures. The screenshots are kept in $WORK_ROOT/status-page-*.png.
 source "$(dirname "$0")/lib.sh"
 
-command -v chromium >/dev/null || fail "chromium is not installed (.ci/bootstrap installs it)"
+source "$(dirname "$0")/browser.sh"
 port=$(free_port); mcol=$(free_port); magent=$(free_port)
 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mcol \
     bg collector "$PCKTR" >/dev/null
@@ -26,12 +26,6 @@ kill -TERM "${agents[1]}" # says goodbye: "gone" at once
 wait_exit "${agents[1]}"
 wait_log collector 'source "db-2" said goodbye'
 
-# chromium URL: renders the page, lets its script poll /status twice, prints the DOM
-browse() {
-    timeout 60 chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
-        --user-data-dir="$W/chromium-profile" --window-size=1400,700 \
-        --virtual-time-budget=5000 "$@" 2>>"$W/chromium.log"
-}
 browse --dump-dom "http://127.0.0.1:$mcol/" >"$W/collector.html" || fail "chromium could not load the page"
 browse --screenshot="$W/collector.png" "http://127.0.0.1:$mcol/" >/dev/null || true
 python3 "$TESTS_DIR/page_table.py" "$W/collector.html" sources summary >"$W/collector.json" ||

@@ -5,7 +5,7 @@
 # peer, format, filter and packets, the frozen one's drops, and the summary of refusals.
 source "$(dirname "$0")/lib.sh"
 
-command -v chromium >/dev/null || fail "chromium is not installed (.ci/bootstrap installs it)"
+source "$(dirname "$0")/browser.sh"
 python3 "$TESTS_DIR/gen_pcap.py" "$W/in.pcap" 2000
 port=$(free_port); mport=$(free_port); sport=$(free_port)
 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mport \
@@ -29,11 +29,6 @@ for f in "$W"/parts/part*.pcap; do
     sleep 0.1
 done
 
-browse() {
-    timeout 60 chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
-        --user-data-dir="$W/chromium-profile" --window-size=1400,700 \
-        --virtual-time-budget=5000 "$@" 2>>"$W/chromium.log"
-}
 browse --dump-dom "http://127.0.0.1:$mport/" >"$W/page.html" || fail "chromium could not load the page"
 browse --screenshot="$W/page.png" "http://127.0.0.1:$mport/" >/dev/null || true
 python3 "$TESTS_DIR/page_table.py" "$W/page.html" readers readers-summary >"$W/page.json" ||
