@@ -236,6 +236,7 @@ pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoint *e
     h->accept_ctx.hosts = h->conf.hosts;
     uv_timer_init(loop, &h->drain_timer);
     pk_httpsend_init(&h->sender, loop, routes, nroutes, data, &h->counters);
+    pk_httpstream_init(&h->streams, loop);
     if ((rc = open_listeners(h, ep, what, errbuf)) != 0)
         pk_http_stop(h, NULL, NULL);
     return rc;
@@ -247,6 +248,7 @@ dispose(struct pk_http *h)
     uv_timer_stop(&h->drain_timer);
     uv_close((uv_handle_t *)&h->drain_timer, NULL);
     pk_httpsend_close(&h->sender);
+    pk_httpstream_close(&h->streams);
     if (h->live_conns == 0) {
         h2o_context_dispose(&h->ctx);
         h2o_config_dispose(&h->conf);

@@ -2,7 +2,9 @@
  * The HTTP server for /metrics and /status: libh2o 2.2.5 (libuv flavour) on the process's loop,
  * plain HTTP/1 only. GET and HEAD on registered paths; other paths 404, other methods 405.
  * Bounded: at most 256 connections (32 per address), 64 MiB of rendered bodies over all clients (then 503), and
- * a client that takes no part of its response for 5 s is reset. Loop thread only.
+ * a client that takes no part of its response for 5 s is reset. The collector's GET /stream
+ * (httpstream.h) is an endless body bounded instead by its reader's SERVE_BUFFER, and is not
+ * reset while idle. Loop thread only.
  */
 #ifndef PK_HTTP_H
 #define PK_HTTP_H

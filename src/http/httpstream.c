@@ -20,10 +20,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define MAX_PIECES 16          /* queue pieces handed to h2o at a time */
 #define MAX_VALUE 4096         /* longest query value (a filter) */
 #define VIA "GET /stream"
+#define WATCH_MS 1000  /* how often idle streams are checked for a client that left */
 
 struct stream {
     h2o_generator_t super; /* first: h2o hands us this pointer */
@@ -31,6 +33,7 @@ struct stream {
     h2o_req_t *req;
     struct pk_sink *sink; /* in the set; NULL until admitted */
     size_t inflight;      /* bytes handed to h2o and not yet written */
+    int busy;             /* h2o has bytes of ours and owes a proceed */
     int admitted, stopped, finished;
     char peer[64];
     struct stream *prev, *next; /* in owner->list */
@@ -44,7 +47,7 @@ pump(struct stream *r)
     h2o_iovec_t bufs[MAX_PIECES];
     int n;
 
-    if (r->sink == NULL || r->inflight > 0 || r->stopped || r->finished)
+    if (r->sink == NULL || r->busy || r->stopped || r->finished)
         return;
     if ((n = pk_sink_peek(r->sink, iov, MAX_PIECES)) == 0) {
         if (r->owner->ending) {
@@ -57,6 +60,7 @@ pump(struct stream *r)
         bufs[i] = h2o_iovec_init(iov[i].iov_base, iov[i].iov_len);
         r->inflight += iov[i].iov_len;
     }
+    r->busy = 1;
     h2o_send(r->req, bufs, (size_t)n, H2O_SEND_STATE_IN_PROGRESS);
 }
 
@@ -69,6 +73,7 @@ on_proceed(h2o_generator_t *self, h2o_req_t *req)
     (void)req;
     pk_sink_consume(r->sink, r->inflight);
     r->inflight = 0;
+    r->busy = 0;
     pump(r);
 }
 
@@ -288,7 +293,7 @@ pk_httpstream_respond(struct pk_http_streams *s, h2o_req_t *req)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
                    H2O_STRLIT("no-store"));
     h2o_start_response(req, &r->super);
-    pump(r);
+    pump(r); /* h2o sends the headers with the first bytes: the stream's header, at its start */
     return;
 refuse_400:
     status = 400;
@@ -316,4 +321,51 @@ pk_httpstream_reset_all(struct pk_http_streams *s)
     for (struct stream *r = s->list; r != NULL; r = r->next)
         if (!r->stopped)
             pk_httpsend_reset_request(r->req);
+}
+
+/*
+ * h2o reads nothing from a connection while its response is being sent, and learns that the
+ * client left only when a write fails: a reader that leaves a stream with no traffic would keep
+ * its place (and its SERVE_MAX_READERS slot) until the next packet. So an idle stream's socket
+ * is peeked now and then; at its end of file the response ends, and h2o disposes of it.
+ */
+static void
+on_watch_timer(uv_timer_t *t)
+{
+    struct pk_http_streams *s = container_of(t, struct pk_http_streams, watch_timer);
+
+    for (struct stream *r = s->list; r != NULL; r = r->next) {
+        h2o_socket_t *sock;
+        char byte;
+        int fd;
+        if (r->sink == NULL || r->busy || r->stopped || r->finished)
+            continue;
+        sock = r->req->conn->callbacks->get_socket(r->req->conn);
+        ssize_t n;
+        if (sock == NULL || (fd = h2o_socket_get_fd(sock)) < 0)
+            continue;
+        n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            r->finished = 1;
+            h2o_send(r->req, NULL, 0, H2O_SEND_STATE_FINAL);
+        }
+    }
+}
+
+int
+pk_httpstream_init(struct pk_http_streams *s, uv_loop_t *loop)
+{
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    if ((rc = uv_timer_init(loop, &s->watch_timer)) != 0)
+        return rc;
+    uv_unref((uv_handle_t *)&s->watch_timer);
+    return uv_timer_start(&s->watch_timer, on_watch_timer, WATCH_MS, WATCH_MS);
+}
+
+void
+pk_httpstream_close(struct pk_http_streams *s)
+{
+    uv_close((uv_handle_t *)&s->watch_timer, NULL);
 }

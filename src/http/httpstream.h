@@ -14,6 +14,8 @@
 
 #include "http.h"
 
+#include <uv.h>
+
 struct st_h2o_req_t;
 struct stream;
 
@@ -21,7 +23,14 @@ struct pk_http_streams {
     struct pk_http_stream_source src; /* src.sinks NULL: no /stream (the agent) */
     struct stream *list;              /* responses in progress */
     int ending;                       /* the server stops: each ends once its queue is sent */
+    uv_timer_t watch_timer;           /* looks for clients that left an idle stream */
 };
+
+/** Starts the (unreferenced) watch for readers that left. 0, or uv_timer_init's error. */
+int pk_httpstream_init(struct pk_http_streams *s, uv_loop_t *loop);
+
+/** Closes the watch; the memory must last until the loop has run its close callback. */
+void pk_httpstream_close(struct pk_http_streams *s);
 
 /** Answers GET or HEAD /stream. */
 void pk_httpstream_respond(struct pk_http_streams *s, struct st_h2o_req_t *req);

@@ -110,3 +110,27 @@ sys.exit(0 if a["refused"]["address"] == 1 and a["admitted"] == 0 else 1)' "$W/s
 wait_log refusing "refused reader 127.0.0.1:[0-9]+ on GET /stream"
 kill -TERM "$col"; wait_exit "$col"; expect_eq "$EXIT_CODE" 0 "collector exit code"
 pass "an address outside SERVE_ALLOW gets 403, counted and logged"
+
+# SERVE_MAX_READERS counts /stream readers: the third of two gets 503; one leaving makes room.
+port=$(free_port); mport=$(free_port)
+MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mport \
+    SERVE_MAX_READERS=2 bg limited "$PCKTR" >/dev/null
+col=$BG_PID
+wait_log limited "collecting on"
+URL=http://127.0.0.1:$mport/stream
+expect_eq "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' -I "$URL?format=pcapng")" \
+    "200 application/x-pcapng" "HEAD /stream"
+joined() { grep -c 'of GET /stream joined' "$W/limited.log" || true; }
+curl -sN "$URL" -o /dev/null & PIDS+=("$!"); r1=$!
+curl -sN "$URL" -o /dev/null & PIDS+=("$!")
+for ((i = 0; i < 100; i++)); do [ "$(joined)" = 2 ] && break; sleep 0.05; done
+expect_eq "$(joined)" 2 "readers admitted"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL")" 503 "a third reader with SERVE_MAX_READERS=2"
+# A reader that leaves an idle stream (nothing to write, so no write fails) is seen to leave.
+kill "$r1"; wait "$r1" 2>/dev/null || true
+wait_log limited "reader 127.0.0.1:[0-9]+ of GET /stream left" 3
+curl -sN "$URL" -o /dev/null & PIDS+=("$!")
+for ((i = 0; i < 100; i++)); do [ "$(joined)" = 3 ] && break; sleep 0.05; done
+expect_eq "$(joined)" 3 "a reader admitted after one left"
+kill -TERM "$col"; wait_exit "$col"; expect_eq "$EXIT_CODE" 0 "collector exit code"
+pass "SERVE_MAX_READERS counts /stream readers (503 past it, room again when one leaves); HEAD"
