@@ -93,9 +93,11 @@ on_output_error(struct pk_output *o, int err, void *data)
         pk_error("cannot write to stdout: %s", strerror(-err));
         c->exit_code = PK_EXIT_RUNTIME;
     } else { /* a full disk, say: what was written stays, cut to whole blocks */
-        pk_error("OUTPUT=\"%s\": cannot write: %s; the file keeps the %llu bytes of whole "
-                 "blocks written before",
-                 c->cfg->output, strerror(-err), (unsigned long long)pk_output_kept(o));
+        pk_error("OUTPUT=\"%s\": cannot write: %s; the file%s%s%s keeps the %llu bytes of "
+                 "whole blocks written before",
+                 c->cfg->output, strerror(-err), c->rotate ? " \"" : "",
+                 c->rotate ? pk_rotate_current(c->rotate) : "", c->rotate ? "\" (OUTPUT_ROTATE)" : "",
+                 (unsigned long long)pk_output_kept(o));
         c->exit_code = PK_EXIT_RUNTIME;
     }
     stop(c);

@@ -4,7 +4,8 @@
 # each pcapng file has its own section and interface blocks); OUTPUT_KEEP keeps the newest. By
 # time under live traffic on lo: files complete on the interval, also when nothing more arrives
 # (an idle collector). A crashed run (SIGKILL) leaves its file hidden; the next start completes
-# it as it was, never truncated. Bad values exit 2 naming the variable.
+# it as it was, never truncated. A full disk ends the collector (exit 1) with every file
+# completed and readable. Bad values exit 2 naming the variable.
 source "$(dirname "$0")/lib.sh"
 
 # Packet by packet, with absolute TCP sequence numbers (relative ones restart in every file).
@@ -174,6 +175,30 @@ kill -TERM "$BG_PID"; wait_exit "$BG_PID"
 stop_collector
 [ -z "$(ls -a "$d" | grep '\.part$')" ] || fail "an empty hidden file is left after the stop"
 pass "time rotation: $n files on 1 s boundaries, the last completed while idle, $K datagrams once"
+
+# A full disk (a 1.5 MiB tmpfs in a private mount namespace): exit 1 naming the file, and every
+# file, the last one too, is completed and reads cleanly to its end.
+d=$W/small
+mkdir -p "$d"
+port=$(free_port)
+unshare -m --propagation private sh -c '
+    mount -t tmpfs -o size=1500k tmpfs "$1" || exit 99
+    MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$2 OUTPUT="$1/site.pcap" OUTPUT_ROTATE=512K "$3"
+    echo $? >"$4/full.rc"
+    mkdir "$4/full" && cp -a "$1"/. "$4/full/"' sh "$d" "$port" "$PCKTR" "$W" 2>"$W/full.log" &
+PIDS+=("$!"); ns=$!
+wait_log full "collecting on"
+MODE=capture READ_FILE="$W/in.pcap" RELAY_ENDPOINT=tcp://127.0.0.1:$port RELAY_TIMEOUT=2s \
+    "$PCKTR" 2>>"$W/agent.log" || true # the collector stops taking: the agent gives up
+wait_exit "$ns" 15
+expect_eq "$(cat "$W/full.rc")" 1 "collector exit status on a full disk"
+grep -q "cannot write: No space left on device; the file \"$d/\.site-.*\.pcap\.part\" (OUTPUT_ROTATE) keeps" \
+    "$W/full.log" || fail "no line naming the file on a full disk"
+[ -z "$(ls -a "$W/full" | grep '\.part$')" ] || fail "a hidden file is left after a full disk"
+n=0
+for f in $(completed "$W/full"); do readable "$f"; n=$((n + 1)); done
+[ "$n" -ge 2 ] || fail "only $n files on a full disk"
+pass "a full disk: exit 1 naming the file, all $n files complete and readable"
 
 # Bad values: one line naming the variable, exit 2.
 for bad in "100" "0M" "1h,2h" "10M,20M" "100X" "500ms" "," "-"; do
