@@ -381,6 +381,25 @@ on_record_written(void *data)
     pk_rotate_record(data);
 }
 
+/* After start_output: OUTPUT_ROTATE's policy and timer; GET /stream, a reader of the sink set
+ * like SERVE_ENDPOINT's, through the same gate. */
+static void
+start_rotation_and_stream(struct collector *c)
+{
+    const struct pk_config *cfg = c->cfg;
+
+    if (c->rotate != NULL) {
+        pk_rotate_start(c->rotate,
+                        &(struct pk_rotate_owner){rotated_file_bytes, rotated_switch_file, c});
+        c->os.on_written = on_record_written;
+        c->os.written_data = c->rotate;
+        pk_info("OUTPUT_ROTATE=\"%s\": writing \"%s\", renamed when it completes",
+                cfg->output_rotate, pk_rotate_current(c->rotate));
+    }
+    pk_http_set_stream(c->http, &(struct pk_http_stream_source){pk_outstage_sinks(&c->os),
+                                                                &c->gate, cfg->serve_buffer});
+}
+
 /* The writer (its pcapng section names this host) and the output stage's timers. */
 static void
 start_output(struct collector *c)
@@ -394,22 +413,11 @@ start_output(struct collector *c)
     snprintf(os, sizeof(os), "%s %s", un.sysname, un.release);
     snprintf(app, sizeof(app), "pcktr %s", PCKTR_VERSION);
     pk_outstage_start(&c->os, &c->loop, cfg->output_format, &c->sources, un.machine, os, app);
-    if (c->rotate != NULL) {
-        pk_rotate_start(c->rotate,
-                        &(struct pk_rotate_owner){rotated_file_bytes, rotated_switch_file, c});
-        c->os.on_written = on_record_written;
-        c->os.written_data = c->rotate;
-    }
-    /* GET /stream: a reader of the sink set like SERVE_ENDPOINT's, through the same gate */
-    pk_http_set_stream(c->http, &(struct pk_http_stream_source){pk_outstage_sinks(&c->os),
-                                                                &c->gate, cfg->serve_buffer});
-    pk_info("collecting on %s (%s); writing %s to %s%s%s%s", cfg->collect_endpoint,
-            cfg->relay_transport, pk_output_format_names[cfg->output_format],
+    pk_info("collecting on %s (%s); writing %s to %s", cfg->collect_endpoint, cfg->relay_transport,
+            pk_output_format_names[cfg->output_format],
             strcmp(cfg->output, "-") == 0      ? "stdout"
             : strcmp(cfg->output, "none") == 0 ? "no output (OUTPUT=none: readers only)"
-                                               : cfg->output,
-            c->rotate ? " (OUTPUT_ROTATE: now \"" : "", c->rotate ? pk_rotate_current(c->rotate) : "",
-            c->rotate ? "\")" : "");
+                                               : cfg->output);
 }
 
 /* SERVE_ENDPOINT listeners and SERVE_CONNECT connections: readers of the stream. */
@@ -458,6 +466,7 @@ start_up(struct collector *c, struct pk_endpoint *ep)
         return rc;
     log_security(c, ep);
     start_output(c);
+    start_rotation_and_stream(c);
     if ((rc = start_serve(c)) != 0) { /* before RUN_AS: SERVE_ENDPOINT may be a low port */
         c->tr->ops->close(c->tr, 0, on_transport_closed, c);
         c->tr = NULL;
