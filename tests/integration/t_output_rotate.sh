@@ -114,7 +114,8 @@ r = json.load(open(sys.argv[1]))["output"]["rotation"]
 sys.exit(0 if r["completed"] >= 6 and r["deleted"] == r["completed"] - 2 and r["failures"] == 0
          and "/.site-" in r["current"] and r["current"].endswith(".pcap.part") else 1)
 PY
-curl -sf "http://127.0.0.1:$mport/metrics" | grep -q '^packeteur_output_files_total{event="deleted"} [1-9]' ||
+curl -sf "http://127.0.0.1:$mport/metrics" >"$W/metrics.txt" || fail "no /metrics"
+grep -q '^packeteur_output_files_total{event="deleted"} [1-9]' "$W/metrics.txt" ||
     fail "/metrics lacks the deleted files"
 stop_collector
 expect_eq "$(completed "$d" | wc -l)" 2 "files kept with OUTPUT_KEEP=2"
@@ -128,6 +129,7 @@ d=$W/crash
 start_collector "$d" OUTPUT_ROTATE=100M
 replay
 wait_log collector 'said goodbye'
+sleep 0.3 # written (a SIGKILL during a write would leave a last packet cut short, as documented)
 kill -9 "$col"; wait "$col" 2>/dev/null || true
 part=$(ls -a "$d" | grep -E '^\.site-.*\.pcap\.part$') || fail "no hidden file after a crash"
 sum=$(md5sum <"$d/$part")
