@@ -231,17 +231,6 @@ collector_new(const struct pk_config *cfg, struct pk_curve_keys *keys)
     return c;
 }
 
-/* OUTPUT_ROTATE: the first file of the series (what an earlier run left is completed). */
-static int
-open_rotation(struct collector *c, char *errbuf)
-{
-    const struct pk_config *cfg = c->cfg;
-    struct pk_rotate_policy p = {cfg->rotate_size, cfg->rotate_interval_ms, cfg->output_keep};
-    int rc = pk_rotate_open(&c->rotate, &c->loop, cfg->output, &p, errbuf);
-
-    return rc < 0 ? rc : pk_rotate_fd(c->rotate);
-}
-
 /* OUTPUT: never truncated, an existing capture is moved aside. Returns an exit code. */
 static int
 open_output(struct collector *c)
@@ -251,10 +240,11 @@ open_output(struct collector *c)
     char errbuf[PK_ERRBUF_SIZE], moved[4096];
     int out_fd = STDOUT_FILENO;
 
+    c->output_cbs = ocb; /* OUTPUT_ROTATE gives each new file's queue the same */
     moved[0] = '\0';
     if (strcmp(cfg->output, "none") == 0)
         return PK_EXIT_OK; /* a hub: readers only */
-    if (cfg->output_rotate[0] != '\0' && (out_fd = open_rotation(c, errbuf)) < 0) {
+    if (cfg->output_rotate[0] != '\0' && (out_fd = pk_collector_open_rotation(c, errbuf)) < 0) {
         pk_error("%s", errbuf);
         return pk_exit_code(out_fd);
     }
@@ -345,61 +335,6 @@ drop_privileges(struct collector *c)
     return PK_EXIT_OK;
 }
 
-/* OUTPUT_ROTATE: the bytes in the current file (a new queue starts at each file). */
-static uint64_t
-rotated_file_bytes(void *data)
-{
-    struct pk_output *out = pk_sink_output(((struct collector *)data)->os.primary);
-
-    return pk_output_written(out) + pk_output_queued(out);
-}
-
-/*
- * OUTPUT_ROTATE: a new queue over the new file takes the stream (its header first), and the
- * old queue is written into the old file whole before the rotation renames it. A failed write
- * there reports through on_output_error as any other (the collector stops).
- */
-static int
-rotated_switch_file(void *data, int fd, char *errbuf)
-{
-    struct collector *c = data;
-    struct pk_output_callbacks ocb = {on_drained, on_output_error, c};
-    struct pk_output *out = pk_output_new(&c->loop, fd, c->cfg->output_buffer, &ocb, errbuf);
-    struct pk_output *old;
-
-    if (out == NULL)
-        return -ENOMEM;
-    old = pk_sink_swap_output(c->os.primary, out);
-    pk_output_flush(old);
-    pk_output_close(old);
-    return 0;
-}
-
-static void
-on_record_written(void *data)
-{
-    pk_rotate_record(data);
-}
-
-/* After start_output: OUTPUT_ROTATE's policy and timer; GET /stream, a reader of the sink set
- * like SERVE_ENDPOINT's, through the same gate. */
-static void
-start_rotation_and_stream(struct collector *c)
-{
-    const struct pk_config *cfg = c->cfg;
-
-    if (c->rotate != NULL) {
-        pk_rotate_start(c->rotate,
-                        &(struct pk_rotate_owner){rotated_file_bytes, rotated_switch_file, c});
-        c->os.on_written = on_record_written;
-        c->os.written_data = c->rotate;
-        pk_info("OUTPUT_ROTATE=\"%s\": writing \"%s\", renamed when it completes",
-                cfg->output_rotate, pk_rotate_current(c->rotate));
-    }
-    pk_http_set_stream(c->http, &(struct pk_http_stream_source){pk_outstage_sinks(&c->os),
-                                                                &c->gate, cfg->serve_buffer});
-}
-
 /* The writer (its pcapng section names this host) and the output stage's timers. */
 static void
 start_output(struct collector *c)
@@ -466,7 +401,7 @@ start_up(struct collector *c, struct pk_endpoint *ep)
         return rc;
     log_security(c, ep);
     start_output(c);
-    start_rotation_and_stream(c);
+    pk_collector_start_rotation_and_stream(c);
     if ((rc = start_serve(c)) != 0) { /* before RUN_AS: SERVE_ENDPOINT may be a low port */
         c->tr->ops->close(c->tr, 0, on_transport_closed, c);
         c->tr = NULL;
