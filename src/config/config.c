@@ -3,6 +3,7 @@
  * the README table test and the error messages all follow from the row.
  */
 #include "config.h"
+#include "config_int.h"
 #include "frame.h"
 #include "log.h"
 #include "pcktr.h"
@@ -347,61 +348,6 @@ check_source_and_output(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *err
     return 0;
 }
 
-/* One part of OUTPUT_ROTATE: a size (K, M, G) or a duration (ms, s, m, h), told by its unit. */
-static int
-rotate_part(struct pk_config *cfg, const char *part)
-{
-    uint64_t v;
-
-    if (strspn(part, "0123456789.") == strlen(part))
-        return -EINVAL; /* a bare number: bytes or seconds? */
-    if (pk_parse_duration_ms(part, &v) == 0) {
-        if (cfg->rotate_interval_ms != 0 || v < 1000 || v > 31ULL * 86400000)
-            return -EINVAL;
-        cfg->rotate_interval_ms = v;
-        return 0;
-    }
-    if (pk_parse_size(part, &v) != 0 || cfg->rotate_size != 0 || v < 4096 || v > (1ULL << 50))
-        return -EINVAL;
-    cfg->rotate_size = v;
-    return 0;
-}
-
-/* OUTPUT_ROTATE ("100M", "1h", "100M,1h") and OUTPUT_KEEP, which need OUTPUT to be a file. */
-static int
-check_rotate(struct pk_config *cfg, char *errbuf)
-{
-    char buf[64], *save = NULL;
-
-    if (cfg->output_rotate[0] == '\0') {
-        if (cfg->output_keep != 0)
-            return pk_seterr(errbuf, -EINVAL, "OUTPUT_KEEP=\"%llu\" is set without "
-                             "OUTPUT_ROTATE; accepted: OUTPUT_KEEP with OUTPUT_ROTATE, or 0",
-                             (unsigned long long)cfg->output_keep);
-        return 0;
-    }
-    if (strlen(cfg->output_rotate) >= sizeof(buf))
-        goto bad;
-    strcpy(buf, cfg->output_rotate);
-    for (char *p = strtok_r(buf, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save))
-        if (rotate_part(cfg, p) != 0)
-            goto bad;
-    if (cfg->rotate_size == 0 && cfg->rotate_interval_ms == 0)
-        goto bad;
-    if (strcmp(cfg->output, "-") == 0 || strcmp(cfg->output, "none") == 0)
-        return pk_seterr(errbuf, -EINVAL,
-                         "OUTPUT_ROTATE=\"%s\" is set with OUTPUT=\"%s\"; accepted: "
-                         "OUTPUT_ROTATE with OUTPUT a file path (for stdout, pipe into tcpdump "
-                         "-w FILE -C/-G)",
-                         cfg->output_rotate, cfg->output);
-    return 0;
-bad:
-    return pk_seterr(errbuf, -EINVAL,
-                     "OUTPUT_ROTATE=\"%s\" is invalid; accepted: a size from 4K (K, M, G: "
-                     "100M), an interval from 1s to 31 days (s, m, h: 1h), or both: 100M,1h",
-                     cfg->output_rotate);
-}
-
 /* SOURCE_STALE_AFTER and SOURCE_GONE_AFTER agree; SOURCE_NAME, by default HOST:DEVICE. */
 static int
 check_source_name(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
@@ -457,7 +403,7 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
         return rc;
     if ((rc = parse_serve(cfg, errbuf)) != 0)
         return rc;
-    if ((rc = check_rotate(cfg, errbuf)) != 0)
+    if ((rc = pk_config_check_rotate(cfg, errbuf)) != 0)
         return rc;
     return check_source_name(cfg, getenv_fn, errbuf);
 }
