@@ -56,6 +56,10 @@ finish(struct collector *c)
     uv_close((uv_handle_t *)&c->state_timer, NULL);
     pk_outstage_close(&c->os);
     pk_serve_close(c->serve);
+    if (c->rotate != NULL) /* after the queue was written: the last file completes whole */
+        pk_rotate_close(c->rotate);
+    c->rotate = NULL;
+    c->os.on_written = NULL;
     if (c->http != NULL)
         pk_http_stop(c->http, NULL, NULL);
 }
@@ -89,9 +93,11 @@ on_output_error(struct pk_output *o, int err, void *data)
         pk_error("cannot write to stdout: %s", strerror(-err));
         c->exit_code = PK_EXIT_RUNTIME;
     } else { /* a full disk, say: what was written stays, cut to whole blocks */
-        pk_error("OUTPUT=\"%s\": cannot write: %s; the file keeps the %llu bytes of whole "
-                 "blocks written before",
-                 c->cfg->output, strerror(-err), (unsigned long long)pk_output_kept(o));
+        pk_error("OUTPUT=\"%s\": cannot write: %s; the file%s%s%s keeps the %llu bytes of "
+                 "whole blocks written before",
+                 c->cfg->output, strerror(-err), c->rotate ? " \"" : "",
+                 c->rotate ? pk_rotate_current(c->rotate) : "", c->rotate ? "\" (OUTPUT_ROTATE)" : "",
+                 (unsigned long long)pk_output_kept(o));
         c->exit_code = PK_EXIT_RUNTIME;
     }
     stop(c);
@@ -212,14 +218,20 @@ open_output(struct collector *c)
     char errbuf[PK_ERRBUF_SIZE], moved[4096];
     int out_fd = STDOUT_FILENO;
 
+    c->output_cbs = ocb; /* OUTPUT_ROTATE gives each new file's queue the same */
+    moved[0] = '\0';
     if (strcmp(cfg->output, "none") == 0)
         return PK_EXIT_OK; /* a hub: readers only */
-    if (strcmp(cfg->output, "-") != 0 &&
+    if (cfg->output_rotate[0] != '\0' && (out_fd = pk_collector_open_rotation(c, errbuf)) < 0) {
+        pk_error("%s", errbuf);
+        return pk_exit_code(out_fd);
+    }
+    if (strcmp(cfg->output, "-") != 0 && c->rotate == NULL &&
         (out_fd = pk_output_open_path(cfg->output, moved, sizeof(moved), errbuf)) < 0) {
         pk_error("%s", errbuf);
         return PK_EXIT_RUNTIME;
     }
-    if (strcmp(cfg->output, "-") != 0 && moved[0] != '\0')
+    if (moved[0] != '\0')
         pk_info_with(&(struct pk_log_fields){.event = "output_moved_aside"},
                      "OUTPUT=\"%s\" held a capture: moved aside to \"%s\"", cfg->output, moved);
     if (pk_outstage_open(&c->os, &c->loop, out_fd, cfg->output_buffer, cfg->output_format, &ocb,
@@ -384,6 +396,7 @@ start_up(struct collector *c, struct pk_endpoint *ep)
     if ((rc = start_timers_and_signals(c)) != 0)
         return rc;
     start_output(c);
+    pk_collector_start_rotation_and_stream(c);
     return PK_EXIT_OK;
 }
 
@@ -400,6 +413,10 @@ pk_collector_run(const struct pk_config *cfg, struct pk_transport_config *tc)
         (c->exit_code = start_up(c, &ep)) != PK_EXIT_OK) {
         pk_outstage_close(&c->os);
         pk_serve_close(c->serve);
+        if (c->rotate != NULL)
+            pk_rotate_close(c->rotate);
+        c->rotate = NULL;
+        c->os.on_written = NULL;
         if (c->http != NULL)
             pk_http_stop(c->http, NULL, NULL);
     }

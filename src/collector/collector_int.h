@@ -12,6 +12,7 @@
 #include "outstage.h"
 #include "serve.h"
 #include "reports.h"
+#include "rotate.h"
 #include "sources.h"
 #include "transport.h"
 
@@ -41,6 +42,8 @@ struct collector {
     struct pk_outstage os;      /* where packets leave */
     struct pk_gate gate;        /* who may read the stream (SERVE_ALLOW), how many */
     struct pk_serve *serve;     /* PCAP-over-IP readers; NULL when SERVE_* are empty */
+    struct pk_rotate *rotate;   /* OUTPUT_ROTATE; NULL without */
+    struct pk_output_callbacks output_cbs; /* the primary's queue's (each rotated file's too) */
     struct pk_sources sources;
     struct pk_signals signals;
     uv_signal_t sighup;
@@ -79,6 +82,12 @@ void pk_intake_check_states(struct collector *c, uint64_t now_ns);
 
 /** One line with a source's totals (what: "totals", "said goodbye"). */
 void pk_intake_log_totals(const struct pk_source *s, const char *what, const char *event);
+
+/** OUTPUT_ROTATE: completes what an earlier run left, opens the first file; its fd or -errno. */
+int pk_collector_open_rotation(struct collector *c, char *errbuf);
+
+/** After the output stage started: OUTPUT_ROTATE's policy and timer, and GET /stream. */
+void pk_collector_start_rotation_and_stream(struct collector *c);
 
 /** The collector's report for /metrics and /status (a pk_report_fill_cb). */
 void pk_collector_fill_report(void *data, union pk_report *r);

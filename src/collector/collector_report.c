@@ -41,4 +41,12 @@ pk_collector_fill_report(void *data, union pk_report *u)
     r->gate = &c->gate;
     r->serve = pk_serve_counters(c->serve);
     r->serve_allow = c->cfg->serve_allow_text;
+    if ((r->rotating = c->rotate != NULL && !c->finished)) {
+        const struct pk_rotate_counters *k = pk_rotate_counters(c->rotate);
+        r->out_file = pk_rotate_current(c->rotate);
+        r->out_files_completed = k->completed;
+        r->out_files_deleted = k->deleted;
+        r->out_files_recovered = k->recovered;
+        r->out_rotate_failures = k->failures;
+    }
 }

@@ -57,6 +57,8 @@ write_record(struct pk_outstage *o, struct pk_source *s, uint32_t linktype,
         s->written++;
         o->packets++;
         o->bytes += rec->caplen;
+        if (o->on_written != NULL) /* a record boundary: OUTPUT_ROTATE may complete the file */
+            o->on_written(o->written_data);
         return;
     }
     s->linktype_drops++;

@@ -39,6 +39,8 @@ struct pk_outstage {
     uint64_t packets, bytes, linktype_drops;
     void (*on_queued)(void *data); /* after released packets were queued (may be full now) */
     void *data;
+    void (*on_written)(void *data); /* NULL, or after each record the primary took (rotation) */
+    void *written_data;
 };
 
 /** Sets up the merge buffer (a window of 0: no merge). Call once, before anything else. */

@@ -61,6 +61,13 @@ static const struct cfg_var vars[] = {
     {"OUTPUT", CFG_STRING, F(output), "-", NULL, 0, 0,
      "collect: where the capture stream goes: - for stdout, a file path, or none (readers "
      "only: a hub; ./none for a file of that name)"},
+    /* Rotation of OUTPUT (issue 15): a series of files, each completed whole. */
+    {"OUTPUT_ROTATE", CFG_STRING, F(output_rotate), "", NULL, 0, 0,
+     "collect: with OUTPUT a file path, start a new file at this size (100M), at every multiple "
+     "of this interval (1h), or both (100M,1h); completed files are OUTPUT's name with the UTC "
+     "time they started (site-20260102T150405.123Z.pcap); empty: one file"},
+    {"OUTPUT_KEEP", CFG_UINT, F(output_keep), "0", NULL, 0, 1000000,
+     "collect (OUTPUT_ROTATE): completed files kept; older ones are deleted; 0: keep them all"},
     {"MERGE_WINDOW", CFG_DURATION, F(merge_window_ms), "0", NULL, 0, 60000,
      "collect: hold packets this long to write them in timestamp order across sources (0: in "
      "arrival order, lowest latency)"},
@@ -90,7 +97,8 @@ static const struct cfg_var vars[] = {
      "collect: comma-separated addresses or CIDRs allowed to read the stream; others are "
      "refused and counted; empty: loopback only"},
     {"SERVE_MAX_READERS", CFG_UINT, F(serve_max_readers), "16", NULL, 1, 1024,
-     "collect: readers at once (SERVE_ENDPOINT connections); more are refused and counted"},
+     "collect: readers at once (SERVE_ENDPOINT, SERVE_CONNECT and GET /stream together); more "
+     "are refused and counted"},
     {"RUN_AS", CFG_STRING, F(run_as), "", NULL, 0, 0,
      "after opening the capture device, output and sockets: switch to this user and its "
      "groups (like tcpdump -Z); empty: stay as started"},
@@ -335,6 +343,8 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
     if ((rc = check_source_and_output(cfg, getenv_fn, errbuf)) != 0)
         return rc;
     if ((rc = parse_serve(cfg, errbuf)) != 0)
+        return rc;
+    if ((rc = pk_config_check_rotate(cfg, errbuf)) != 0)
         return rc;
     return check_source_name(cfg, getenv_fn, errbuf);
 }

@@ -40,6 +40,10 @@ struct pk_config {
     uint64_t relay_timeout_ms;
     int output_format;  /* enum pk_output_format */
     const char *output; /* "-" is stdout, "none" no primary output */
+    const char *output_rotate; /* OUTPUT_ROTATE as written; "" rotates nothing */
+    uint64_t output_keep;      /* OUTPUT_KEEP; 0 keeps every completed file */
+    uint64_t rotate_size;        /* parsed from OUTPUT_ROTATE; 0: no size limit */
+    uint64_t rotate_interval_ms; /* parsed from OUTPUT_ROTATE; 0: no interval */
     uint64_t merge_window_ms; /* 0: arrival order */
     uint64_t stale_after_ms;
     uint64_t gone_after_ms;

@@ -1,6 +1,7 @@
 /*
  * Private to the configuration module: the row type of the table (config.c), which the rows of
- * each transport are turned into (config_transport.c), and the parser both use.
+ * each transport are turned into (config_transport.c), the parser both use, and the checks
+ * config.c runs after parsing that live in files of their own (config_rotate.c).
  */
 #ifndef PK_CONFIG_INT_H
 #define PK_CONFIG_INT_H
@@ -35,5 +36,10 @@ int pk_config_check_transport(struct pk_config *cfg, pk_getenv_fn getenv_fn, cha
 
 /** config_transport.c: each transport's own rows in --help. */
 void pk_config_print_transport_rows(FILE *out);
+/**
+ * OUTPUT_ROTATE ("100M", "1h", "100M,1h") into rotate_size and rotate_interval_ms, and
+ * OUTPUT_KEEP, which need OUTPUT to be a file path. 0, or -EINVAL with the line for exit 2.
+ */
+int pk_config_check_rotate(struct pk_config *cfg, char *errbuf);
 
 #endif

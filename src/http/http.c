@@ -12,6 +12,7 @@
 #include "http.h"
 #include "listen.h"
 #include "httpsend.h"
+#include "httpstream.h"
 #include "log.h"
 #include "pcktr.h"
 
@@ -25,6 +26,7 @@
 #define REQ_TIMEOUT_MS 1000   /* idle keep-alive and silent connections close after this */
 #define DRAIN_GRACE_MS 2500   /* how long stop waits for open connections */
 #define DRAIN_POLL_MS 50
+#define STREAM_END_MS 1000    /* at stop, /stream readers that have not taken their end are reset */
 #define MAX_CONNS 256
 #define MAX_CONNS_PER_IP 32
 #define SNDBUF_BYTES (128 << 10) /* per connection; Linux doubles it for bookkeeping */
@@ -39,6 +41,8 @@ struct pk_http {
     uv_timer_t drain_timer;
     uint64_t drain_started;
     struct pk_http_sender sender;
+    struct pk_http_streams streams; /* GET /stream */
+    int streams_reset;
     struct http_conn *conns; /* accepted and handed to h2o */
     struct pk_http_counters counters;
     const struct pk_http_route *routes;
@@ -60,11 +64,15 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
     struct pk_http *h = ((struct route_handler *)self)->http;
     size_t i;
 
-    for (i = 0; i < h->nroutes; i++)
+    int stream = h->streams.src.sinks != NULL &&
+                 h2o_memis(req->path_normalized.base, req->path_normalized.len,
+                           H2O_STRLIT("/stream"));
+
+    for (i = 0; !stream && i < h->nroutes; i++)
         if (h2o_memis(req->path_normalized.base, req->path_normalized.len, h->routes[i].path,
                       strlen(h->routes[i].path)))
             break;
-    if (i == h->nroutes) {
+    if (!stream && i == h->nroutes) {
         h2o_send_error_404(req, "Not Found", "not found; try /metrics or /status\n", 0);
         return 0;
     }
@@ -75,7 +83,10 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
                            H2O_SEND_ERROR_KEEP_HEADERS);
         return 0;
     }
-    pk_httpsend_respond(&h->sender, req, i);
+    if (stream)
+        pk_httpstream_respond(&h->streams, req);
+    else
+        pk_httpsend_respond(&h->sender, req, i);
     return 0;
 }
 
@@ -196,7 +207,7 @@ pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoint *e
     h2o_hostconf_t *host;
     h2o_pathconf_t *path;
     struct route_handler *handler;
-    int rc;
+    int rc, rc_send, rc_stream;
 
     *out = h;
     if (h == NULL)
@@ -223,9 +234,16 @@ pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoint *e
     h2o_context_init(&h->ctx, loop, &h->conf);
     h->accept_ctx.ctx = &h->ctx;
     h->accept_ctx.hosts = h->conf.hosts;
-    /* uv_timer_init only fills the handle in (it cannot fail): closing them is always safe. */
-    if ((rc = uv_timer_init(loop, &h->drain_timer)) != 0 ||
-        (rc = pk_httpsend_init(&h->sender, loop, routes, nroutes, data, &h->counters)) != 0)
+    /*
+     * The timers' inits only fill the handles in (they cannot fail in practice), and each runs
+     * whatever came before, so that pk_http_stop may close all of them.
+     */
+    rc = uv_timer_init(loop, &h->drain_timer);
+    rc_send = pk_httpsend_init(&h->sender, loop, routes, nroutes, data, &h->counters);
+    rc_stream = pk_httpstream_init(&h->streams, loop);
+    if (rc == 0)
+        rc = rc_send != 0 ? rc_send : rc_stream;
+    if (rc != 0)
         pk_seterr(errbuf, rc, "METRICS_ADDRPORT=\"%s\": cannot start the HTTP server's timers: %s",
                   what, uv_strerror(rc));
     else
@@ -241,6 +259,7 @@ dispose(struct pk_http *h)
     uv_timer_stop(&h->drain_timer);
     uv_close((uv_handle_t *)&h->drain_timer, NULL);
     pk_httpsend_close(&h->sender);
+    pk_httpstream_close(&h->streams);
     if (h->live_conns == 0) {
         h2o_context_dispose(&h->ctx);
         h2o_config_dispose(&h->conf);
@@ -259,6 +278,10 @@ on_drain_timer(uv_timer_t *t)
 {
     struct pk_http *h = container_of(t, struct pk_http, drain_timer);
 
+    if (!h->streams_reset && uv_now(h->loop) - h->drain_started >= STREAM_END_MS) {
+        h->streams_reset = 1;
+        pk_httpstream_reset_all(&h->streams);
+    }
     if (h->live_conns == 0 || uv_now(h->loop) - h->drain_started >= DRAIN_GRACE_MS)
         dispose(h);
 }
@@ -275,12 +298,20 @@ pk_http_stop(struct pk_http *h, void (*cb)(void *data), void *data)
     h->stopped_data = data;
     pk_listen_close(&h->listeners);
     pk_httpsend_reset_all(&h->sender); /* a client that does not read must not hold up exit */
+    pk_httpstream_end_all(&h->streams); /* each ends cleanly once its queue is sent */
     if (h->live_conns == 0) {
         dispose(h);
         return;
     }
     h->drain_started = uv_now(h->loop);
     uv_timer_start(&h->drain_timer, on_drain_timer, DRAIN_POLL_MS, DRAIN_POLL_MS);
+}
+
+void
+pk_http_set_stream(struct pk_http *h, const struct pk_http_stream_source *src)
+{
+    if (h != NULL)
+        h->streams.src = *src;
 }
 
 const struct pk_http_counters *

@@ -2,7 +2,9 @@
  * The HTTP server for /metrics and /status: libh2o 2.2.5 (libuv flavour) on the process's loop,
  * plain HTTP/1 only. GET and HEAD on registered paths; other paths 404, other methods 405.
  * Bounded: at most 256 connections (32 per address), 64 MiB of rendered bodies over all clients (then 503), and
- * a client that takes no part of its response for 5 s is reset. Loop thread only.
+ * a client that takes no part of its response for 5 s is reset. The collector's GET /stream
+ * (httpstream.h) is an endless body bounded instead by its reader's SERVE_BUFFER, and is not
+ * reset while idle. Loop thread only.
  */
 #ifndef PK_HTTP_H
 #define PK_HTTP_H
@@ -48,6 +50,19 @@ int pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoin
  * safely; the loop is then stopped (uv_stop) so the process can still exit.
  */
 void pk_http_stop(struct pk_http *h, void (*cb)(void *data), void *data); /* idempotent */
+
+struct pk_sinkset;
+struct pk_gate;
+
+/* GET /stream: the collector's merged stream (httpstream.h). */
+struct pk_http_stream_source {
+    struct pk_sinkset *sinks; /* where each response's reader sink is added */
+    struct pk_gate *gate;     /* who may read (SERVE_ALLOW) and how many at once */
+    size_t buffer;            /* SERVE_BUFFER: the queue of each response */
+};
+
+/** Serves GET /stream from src (borrowed until pk_http_free); without it /stream is 404. */
+void pk_http_set_stream(struct pk_http *h, const struct pk_http_stream_source *src);
 
 /** The server's counters, borrowed until pk_http_free; NULL for a NULL server. */
 const struct pk_http_counters *pk_http_counters(const struct pk_http *h);

@@ -151,18 +151,26 @@ on_response_dispose(void *p)
  * has no call to abort an HTTP/1 response from outside, hence shutdown(2) on its socket; a zero
  * linger makes the close an RST that drops what the kernel still holds for that client.
  */
-static void
-reset_response(struct response *r)
+void
+pk_httpsend_reset_request(h2o_req_t *req)
 {
-    h2o_socket_t *sock = r->req->conn->callbacks->get_socket(r->req->conn);
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     int fd = sock != NULL ? h2o_socket_get_fd(sock) : -1;
 
-    if (r->reset || fd < 0)
+    if (fd < 0)
         return;
-    r->reset = 1;
     (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     (void)shutdown(fd, SHUT_RDWR);
+}
+
+static void
+reset_response(struct response *r)
+{
+    if (r->reset)
+        return;
+    r->reset = 1;
+    pk_httpsend_reset_request(r->req);
 }
 
 static void

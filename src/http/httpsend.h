@@ -36,6 +36,12 @@ int pk_httpsend_init(struct pk_http_sender *s, uv_loop_t *loop, const struct pk_
 /** Answers req with route i's body: 200 in pieces, 503 past the bound, 500 when render fails. */
 void pk_httpsend_respond(struct pk_http_sender *s, struct st_h2o_req_t *req, size_t i);
 
+/**
+ * Resets the connection of req: the write in progress fails and h2o disposes of the request
+ * through its usual error path (h2o 2.2.5 cannot abort an HTTP/1 response from outside).
+ */
+void pk_httpsend_reset_request(struct st_h2o_req_t *req);
+
 /** Resets every client still being sent to (at shutdown). */
 void pk_httpsend_reset_all(struct pk_http_sender *s);
 

@@ -284,6 +284,20 @@ output_stage(struct pk_buf *b, const struct pk_collect_report *r)
     single(b, "packeteur_output_blocked", "gauge",
            "1 while the output queue is full and the collector makes agents wait.",
            (uint64_t)r->intake_paused);
+    if (!r->rotating)
+        return;
+    family(b, "packeteur_output_files_total", "counter",
+           "OUTPUT_ROTATE: files completed, deleted for OUTPUT_KEEP, and completed at start for "
+           "a run that did not end.");
+    pk_buf_printf(b, "packeteur_output_files_total{event=\"completed\"} %" PRIu64 "\n",
+                  r->out_files_completed);
+    pk_buf_printf(b, "packeteur_output_files_total{event=\"deleted\"} %" PRIu64 "\n",
+                  r->out_files_deleted);
+    pk_buf_printf(b, "packeteur_output_files_total{event=\"recovered\"} %" PRIu64 "\n",
+                  r->out_files_recovered);
+    single(b, "packeteur_output_rotate_failures_total", "counter",
+           "OUTPUT_ROTATE: a new file could not be created, or a file not renamed or deleted.",
+           r->out_rotate_failures);
 }
 
 /* Intake: messages dropped and received, and the transport's own counters. */

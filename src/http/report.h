@@ -64,6 +64,10 @@ struct pk_collect_report {
     const struct pk_gate *gate;
     const struct pk_serve_counters *serve;   /* NULL without SERVE_ENDPOINT/SERVE_CONNECT */
     const char *serve_allow;                 /* SERVE_ALLOW as written */
+    /* OUTPUT_ROTATE (rotating 0: the rest is 0/NULL) */
+    int rotating;
+    const char *out_file; /* the hidden file being written */
+    uint64_t out_files_completed, out_files_deleted, out_files_recovered, out_rotate_failures;
 };
 
 #endif

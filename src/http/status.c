@@ -292,6 +292,22 @@ add_readers(cJSON *o, const struct pk_collect_report *r)
 }
 
 /* Long (74 lines): one JSON object field after another, in the order docs/STATUS.md lists. */
+/* OUTPUT_ROTATE: the file being written and what was done to files. */
+static void
+add_rotation(cJSON *out, const struct pk_collect_report *r)
+{
+    cJSON *rot;
+
+    if (!r->rotating)
+        return;
+    rot = cJSON_AddObjectToObject(out, "rotation");
+    cJSON_AddStringToObject(rot, "current", r->out_file ? r->out_file : "");
+    cJSON_AddNumberToObject(rot, "completed", (double)r->out_files_completed);
+    cJSON_AddNumberToObject(rot, "deleted", (double)r->out_files_deleted);
+    cJSON_AddNumberToObject(rot, "recovered", (double)r->out_files_recovered);
+    cJSON_AddNumberToObject(rot, "failures", (double)r->out_rotate_failures);
+}
+
 char *
 pk_status_collect(const struct pk_collect_report *r)
 {
@@ -331,6 +347,7 @@ pk_status_collect(const struct pk_collect_report *r)
     cJSON_AddNumberToObject(out, "queue_bytes", (double)r->out_queue_bytes);
     cJSON_AddNumberToObject(out, "queue_limit_bytes", (double)r->out_queue_limit);
     cJSON_AddBoolToObject(out, "blocked", r->intake_paused);
+    add_rotation(out, r);
 
     msgs = cJSON_AddObjectToObject(o, "messages");
     cJSON_AddNumberToObject(msgs, "received", (double)r->transport.messages_received);

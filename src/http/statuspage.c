@@ -1,7 +1,9 @@
 /*
  * GET /: one self-contained HTML page (no external assets) that polls /status every 2 s and
  * shows it for people: the collector's sources in one table (state coloured, rates computed
- * from the difference between two polls, drops by cause, loss in transit, last seen), or an
+ * from the difference between two polls, drops by cause, loss in transit, last seen) and its
+ * readers in another (PCAP-over-IP, GET /stream: who, format, filter, since when, what they got
+ * and lost, queue, slow now), or an
  * agent's own capture figures. Every value from the network is set with textContent, never as
  * HTML: source names and filters come from agents and must not become markup.
  */
@@ -90,8 +92,30 @@ static const char page[] =
     "  const view = $('view'); view.replaceChildren();\n"
     "  const box = el('input'); box.placeholder = 'filter by source or host'; box.value = filterText;\n"
     "  box.oninput = () => { filterText = box.value.toLowerCase(); tick(); };\n"
-    "  view.appendChild(box); view.appendChild(table);\n"
+    "  view.appendChild(box); view.appendChild(table); renderReaders(d, view);\n"
     "  if (document.activeElement !== box && filterText) box.focus(); }\n"
+    "function renderReaders(d, view) {\n"
+    "  const rs = d.readers || [], a = d.reader_access;\n"
+    "  const h = el('h2', `readers: ${rs.length}` + (a ? ` connected, ${a.refused.address} ` +\n"
+    "    `refused by address, ${a.refused.limit} at the limit of ${a.limit}` : ''));\n"
+    "  h.id = 'readers-summary'; h.style.fontSize = '14px'; view.appendChild(h);\n"
+    "  if (!rs.length) return;\n"
+    "  const cols = ['kind', 'peer', 'through', 'format', 'filter', 'since', 'packets', 'bytes',\n"
+    "    'filtered', 'dropped: queue full', 'link type', 'queue', 'slow'];\n"
+    "  const table = el('table'); table.id = 'readers'; const hr = el('tr');\n"
+    "  for (const c of cols) hr.appendChild(el('th', c));\n"
+    "  table.appendChild(el('thead')).appendChild(hr); const body = el('tbody');\n"
+    "  table.appendChild(body);\n"
+    "  for (const r of rs) { const tr = el('tr'); tr.dataset.peer = r.peer; tr.dataset.kind = r.kind;\n"
+    "    const q = r.queue_limit_bytes ? Math.round(100 * r.queue_bytes / r.queue_limit_bytes) : 0;\n"
+    "    const cells = [[r.kind], [r.peer], [r.endpoint], [r.format], [r.filter, 'f'],\n"
+    "      [r.connected_since], [num(r.packets), 'n'], [num(r.bytes), 'n'], [num(r.filtered), 'n'],\n"
+    "      [num(r.dropped.queue_full), r.dropped.queue_full ? 'n warn' : 'n'],\n"
+    "      [num(r.dropped.linktype), 'n'], [q + '%', 'n'], [r.slow ? 'SLOW' : '', 'warn']];\n"
+    "    for (const [text, cls] of cells) { const td = el('td', text, cls);\n"
+    "      if (cls === 'f') td.title = text; tr.appendChild(td); }\n"
+    "    body.appendChild(tr); }\n"
+    "  view.appendChild(table); }\n"
     "function renderAgent(d, dt) {\n"
     "  const c = d.capture, r = d.relay;\n"
     "  $('summary').textContent = `${c.source_name} · ${r.connected ? 'connected' : 'NOT connected'}` +\n"

@@ -351,10 +351,21 @@ pk_output_close(struct pk_output *o)
         free(o);
 }
 
+int
+pk_output_rename_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -errno;
+    if (link(from, to) != 0) /* a file system without RENAME_NOREPLACE: link never replaces */
+        return -errno;
+    return unlink(from) == 0 ? 0 : -errno;
+}
+
 /*
  * Moves the capture at path aside to PATH.YYYYmmddTHHMMSSZ (the time of its last write, UTC),
- * or PATH.STAMP-N when that name is taken. renameat2(RENAME_NOREPLACE) never replaces a file;
- * where the file system lacks it, link() + unlink() does the same.
+ * or PATH.STAMP-N when that name is taken; never replacing a file.
  */
 static int
 move_aside(const char *path, const struct stat *st, char *moved, size_t moved_len, char *errbuf)
@@ -373,19 +384,14 @@ move_aside(const char *path, const struct stat *st, char *moved, size_t moved_le
                              "OUTPUT=\"%s\": name too long to move the "
                              "existing capture aside",
                              path);
-        if (renameat2(AT_FDCWD, path, AT_FDCWD, moved, RENAME_NOREPLACE) == 0)
+        int rc = pk_output_rename_noreplace(path, moved);
+        if (rc == 0)
             return 0;
-        if (errno == EINVAL || errno == ENOSYS) {
-            if (link(path, moved) == 0)
-                return unlink(path) == 0
-                           ? 0
-                           : pk_seterr(errbuf, -errno, "OUTPUT=\"%s\": %s", path, strerror(errno));
-        }
-        if (errno != EEXIST)
-            return pk_seterr(errbuf, -errno,
+        if (rc != -EEXIST)
+            return pk_seterr(errbuf, rc,
                              "OUTPUT=\"%s\": cannot move the existing capture "
                              "aside to \"%s\": %s",
-                             path, moved, strerror(errno));
+                             path, moved, strerror(-rc));
     }
     return pk_seterr(errbuf, -EEXIST, "OUTPUT=\"%s\": 100 moved-aside captures of %s exist", path,
                      stamp);

@@ -33,6 +33,12 @@ struct pk_output_callbacks {
  */
 int pk_output_open_path(const char *path, char *moved, size_t moved_len, char *errbuf);
 
+/**
+ * Renames from to to, never replacing a file at to (-EEXIST): renameat2(RENAME_NOREPLACE), or
+ * link + unlink where the file system lacks it. 0 or -errno.
+ */
+int pk_output_rename_noreplace(const char *from, const char *to);
+
 /** Opens fd for output. NULL with errbuf filled (-ENOTTY-like cases: a terminal is refused). */
 struct pk_output *pk_output_new(uv_loop_t *loop, int fd, size_t limit,
                                 const struct pk_output_callbacks *cbs, char *errbuf);

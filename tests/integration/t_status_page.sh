@@ -4,7 +4,7 @@
 # shows its capture figures. The screenshots are kept in $WORK_ROOT/status-page-*.png.
 source "$(dirname "$0")/lib.sh"
 
-command -v chromium >/dev/null || fail "chromium is not installed (.ci/bootstrap installs it)"
+source "$(dirname "$0")/browser.sh"
 port=$(free_port); mcol=$(free_port); magent=$(free_port)
 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mcol \
     bg collector "$PCKTR" >/dev/null
@@ -26,54 +26,19 @@ kill -TERM "${agents[1]}" # says goodbye: "gone" at once
 wait_exit "${agents[1]}"
 wait_log collector 'source "db-2" said goodbye'
 
-# chromium URL: renders the page, lets its script poll /status twice, prints the DOM
-browse() {
-    timeout 60 chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
-        --user-data-dir="$W/chromium-profile" --window-size=1400,700 \
-        --virtual-time-budget=5000 "$@" 2>>"$W/chromium.log"
-}
 browse --dump-dom "http://127.0.0.1:$mcol/" >"$W/collector.html" || fail "chromium could not load the page"
 browse --screenshot="$W/collector.png" "http://127.0.0.1:$mcol/" >/dev/null || true
-python3 - "$W/collector.html" <<'PY' || fail "rendered collector page"
-import sys
-from html.parser import HTMLParser
+python3 "$TESTS_DIR/page_table.py" "$W/collector.html" sources summary >"$W/collector.json" ||
+    fail "cannot read the rendered collector page"
+python3 - "$W/collector.json" "$W/collector.html" <<'PY' || fail "rendered collector page"
+import json, sys
+from types import SimpleNamespace
 
-class Rows(HTMLParser):
-    """Collects the rows of table#sources: data-source, data-state and the cell texts."""
-    def __init__(self):
-        super().__init__()
-        self.rows, self.in_table, self.row, self.cell = [], False, None, None
-        self.summary, self.in_summary = "", False
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "table" and a.get("id") == "sources":
-            self.in_table = True
-        elif self.in_table and tag == "tr" and "data-source" in a:
-            self.row = {"source": a["data-source"], "state": a["data-state"], "cells": []}
-        elif self.row is not None and tag == "td":
-            self.cell = ""
-        elif tag == "span" and a.get("id") == "summary":
-            self.in_summary = True
-    def handle_endtag(self, tag):
-        if tag == "td" and self.row is not None and self.cell is not None:
-            self.row["cells"].append(self.cell)
-            self.cell = None
-        elif tag == "tr" and self.row is not None:
-            self.rows.append(self.row)
-            self.row = None
-        elif tag == "table":
-            self.in_table = False
-        elif tag == "span":
-            self.in_summary = False
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell += data
-        if self.in_summary:
-            self.summary += data
-
-html = open(sys.argv[1]).read()
-p = Rows()
-p.feed(html)
+page = json.load(open(sys.argv[1]))
+html = open(sys.argv[2]).read()
+p = SimpleNamespace(summary=page["text"], rows=[
+    {"source": r["data"]["source"], "state": r["data"]["state"], "cells": r["cells"]}
+    for r in page["rows"]])
 print("summary:", p.summary)
 for r in p.rows:
     print(r["source"], r["state"], r["cells"][:3])
