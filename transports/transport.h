@@ -36,6 +36,12 @@ struct pk_transport_opts {
      * peer_max_message are dropped and counted (0: max_message); at most max_peers connections
      * at once (0: no limit), more are closed at accept and counted in access. */
     uint64_t peer_max_message, max_peers;
+    /* The endpoint as the user wrote it (RELAY_ENDPOINT or COLLECT_ENDPOINT), for a transport
+     * with an endpoint syntax of its own (ops->parse_endpoint). */
+    const char *uri;
+    /* Kafka (interim, until transport settings are the transport's own): KAFKA_OPTIONS,
+     * COLLECT_GROUP, COLLECT_START. */
+    const char *kafka_options, *kafka_group, *kafka_start;
 };
 
 /* Who sent a message, as far as the transport knows. */
@@ -82,6 +88,13 @@ struct pk_transport_ops {
      * can follow a source's connection (open, close); 0 when it cannot (zmq) */
     int per_connection_peers;
     int encrypts; /* 1 when it takes CURVE keys (opts->server_public, public_key, secret_key) */
+    /**
+     * Optional: parses an endpoint of the transport's own syntax into ep for the core, which
+     * resolves ep->host and keeps the relay's traffic to ep out of the capture; open then reads
+     * opts->uri. 0, or -EINVAL with a sentence in errbuf (without the variable). NULL: the
+     * core's tcp://HOST:PORT.
+     */
+    int (*parse_endpoint)(const char *uri, struct pk_endpoint *ep, char *errbuf);
     /** Creates, binds (receiver) or connects (sender) ep, which is resolved. NULL + errbuf. */
     struct pk_transport *(*open)(uv_loop_t *loop, const struct pk_endpoint *ep,
                                  const struct pk_transport_opts *opts, char *errbuf);
@@ -91,6 +104,14 @@ struct pk_transport_ops {
     void (*set_receiving)(struct pk_transport *t, int on);
     /** 1 while at least one peer is connected. */
     int (*connected)(struct pk_transport *t);
+    /**
+     * Optional, receiver: every message on_message took so far has left through the owner's
+     * primary output (written, not merely queued), so that a transport that can confirm
+     * (Kafka commits its consumer offsets) does so only for what is safe. The owner calls it
+     * now and then while nothing is queued or held, and once more before close. NULL: nothing
+     * to confirm.
+     */
+    void (*released)(struct pk_transport *t);
     /**
      * Stops all watchers, keeps flushing what is queued for at most linger_ms without blocking
      * the loop, frees t, then calls cb with flushed = 1 when everything queued was handed to

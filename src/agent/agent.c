@@ -239,7 +239,8 @@ open_transport(struct agent *a, const struct pk_endpoint *ep)
     const struct pk_config *cfg = a->cfg;
     const struct pk_curve_keys *keys = a->keys;
     struct pk_transport_opts topts = {.role = PK_TRANSPORT_SENDER, .queue_limit = cfg->relay_queue,
-                                      .max_message = PK_FRAME_MAX};
+                                      .max_message = PK_FRAME_MAX, .uri = cfg->relay_endpoint,
+                                      .kafka_options = cfg->kafka_options};
     char errbuf[PK_ERRBUF_SIZE];
 
     if (keys->enabled) {

@@ -27,12 +27,22 @@
 
 static void stop(struct collector *c);
 
+/* Tells a transport that confirms (Kafka commits offsets) that what it handed over has left. */
+static void
+release_if_written(struct collector *c)
+{
+    if (c->tr != NULL && c->tr->ops->released != NULL && pk_outstage_queued(&c->os) == 0 &&
+        c->os.merge.n == 0)
+        c->tr->ops->released(c->tr);
+}
+
 static void
 on_state_timer(uv_timer_t *h)
 {
     struct collector *c = container_of(h, struct collector, state_timer);
 
     pk_intake_check_states(c, pk_now_ns());
+    release_if_written(c);
     pk_log_flush(0); /* a flood that stopped still gets its "N more suppressed" line */
 }
 
@@ -118,6 +128,7 @@ stop(struct collector *c)
     c->stopping = 1;
     pk_signals_close(&c->signals);
     c->counters = c->tr->counters;
+    release_if_written(c);
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
     pk_outstage_stop(&c->os, !c->finished);
@@ -279,7 +290,8 @@ open_transport(struct collector *c, const struct pk_endpoint *ep)
     const struct pk_config *cfg = c->cfg;
     struct pk_transport_opts topts = {.role = PK_TRANSPORT_RECEIVER, .max_message = PK_FRAME_MAX,
         .peer_max_message = cfg->collect_max_message, .max_peers = cfg->collect_max_peers,
-        .access = &c->access};
+        .access = &c->access, .uri = cfg->collect_endpoint, .kafka_options = cfg->kafka_options,
+        .kafka_group = cfg->collect_group, .kafka_start = cfg->collect_start};
     char errbuf[PK_ERRBUF_SIZE];
 
     if (c->keys->enabled) {

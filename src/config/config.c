@@ -43,6 +43,14 @@ static const struct cfg_var vars[] = {
      "collect: address to listen on, tcp://HOST:PORT (tcp://*:PORT for every address)"},
     {"RELAY_TRANSPORT", CFG_STRING, F(relay_transport), "zmq", NULL, 0, 0,
      "transport between agents and collector (both sides must agree)"},
+    /* Kafka (RELAY_TRANSPORT=kafka, docs/KAFKA.md) */
+    {"KAFKA_OPTIONS", CFG_STRING, F(kafka_options), "", NULL, 0, 0,
+     "kafka: librdkafka properties, name=value,name=value (TLS, SASL, compression.type=zstd)"},
+    {"COLLECT_GROUP", CFG_STRING, F(collect_group), "pcktr", NULL, 0, 0,
+     "collect (kafka): consumer group; collectors in one group split the topic's partitions"},
+    {"COLLECT_START", CFG_STRING, F(collect_start), "committed", NULL, 0, 0,
+     "collect (kafka): where a partition is first read: committed (the group's offset, else "
+     "the earliest), earliest or latest"},
     {"METRICS_ADDRPORT", CFG_STRING, F(metrics_addrport), ":9108", NULL, 0, 0,
      "HTTP /metrics and /status listen address, [HOST]:PORT; empty disables the server"},
     {"SOURCE_NAME", CFG_STRING, F(source_name), NULL, NULL, 0, 0,
@@ -213,6 +221,26 @@ parse_endpoint_var(const char *name, const char *value, struct pk_endpoint *ep, 
     return 0;
 }
 
+/* An endpoint of the transport's own syntax (ops->parse_endpoint), else tcp://HOST:PORT. */
+static int
+parse_relay_endpoint(const struct pk_config *cfg, const char *name, const char *value,
+                     struct pk_endpoint *ep, char *errbuf)
+{
+    const struct pk_transport_ops *ops = pk_transport_find(cfg->relay_transport);
+    char why[PK_ERRBUF_SIZE];
+
+    if (ops->parse_endpoint == NULL)
+        return parse_endpoint_var(name, value, ep, 0, errbuf);
+    if ((cfg->mode == PK_MODE_CAPTURE) != (strcmp(name, "RELAY_ENDPOINT") == 0)) {
+        *ep = (struct pk_endpoint){.host = "unused", .port = 1}; /* the other mode's */
+        return 0;
+    }
+    if (ops->parse_endpoint(value, ep, why) != 0)
+        return pk_seterr(errbuf, -EINVAL, "%s=\"%s\" is invalid for RELAY_TRANSPORT=%s (%s)", name,
+                         value, cfg->relay_transport, why);
+    return 0;
+}
+
 /* RELAY_TRANSPORT names a transport, and CURVE keys are only set for one that encrypts. */
 static int
 check_transport(const struct pk_config *cfg, char *errbuf)
@@ -249,16 +277,16 @@ parse_addresses(struct pk_config *cfg, char *errbuf)
                          "COLLECT_ALLOW=\"%s\" is invalid (%s); accepted: comma-separated IPv4 "
                          "or IPv6 addresses or CIDRs (at most %d), e.g. 10.0.0.0/8,::1",
                          cfg->collect_allow, why, PK_ALLOW_MAX);
-    if ((rc = parse_endpoint_var("RELAY_ENDPOINT", cfg->relay_endpoint, &cfg->relay_ep, 0,
-                                 errbuf)) != 0)
+    if ((rc = parse_relay_endpoint(cfg, "RELAY_ENDPOINT", cfg->relay_endpoint, &cfg->relay_ep,
+                                   errbuf)) != 0)
         return rc;
     if (cfg->relay_ep.host[0] == '\0')
         return pk_seterr(errbuf, -EINVAL,
                          "RELAY_ENDPOINT=\"%s\" is invalid ('*' is for COLLECT_ENDPOINT); accepted: "
                          "tcp://HOST:PORT",
                          cfg->relay_endpoint);
-    if ((rc = parse_endpoint_var("COLLECT_ENDPOINT", cfg->collect_endpoint, &cfg->collect_ep, 0,
-                                 errbuf)) != 0)
+    if ((rc = parse_relay_endpoint(cfg, "COLLECT_ENDPOINT", cfg->collect_endpoint,
+                                   &cfg->collect_ep, errbuf)) != 0)
         return rc;
     if (cfg->metrics_addrport[0] != '\0' &&
         (rc = parse_endpoint_var("METRICS_ADDRPORT", cfg->metrics_addrport, &cfg->metrics_ep, 1,

@@ -22,6 +22,8 @@ struct pk_config {
     const char *relay_endpoint; /* as written; parsed into relay_ep */
     const char *collect_endpoint;
     const char *relay_transport;
+    /* Kafka (RELAY_TRANSPORT=kafka) */
+    const char *kafka_options, *collect_group, *collect_start;
     const char *metrics_addrport; /* "" disables the HTTP server */
     const char *source_name;
     uint64_t snaplen;

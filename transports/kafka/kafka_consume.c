@@ -1,0 +1,172 @@
+/*
+ * The collector's side of the Kafka transport: a member of consumer group COLLECT_GROUP
+ * subscribed to the topic. Each record is rebuilt into its message and handed to on_message,
+ * its partition being the peer ("kafka:TOPIC/P": a source stays in its partition). Offsets are
+ * stored only when the owner says that what it took has left (released), and librdkafka
+ * commits stored offsets every second, before a partition is revoked and at close: a crash
+ * loses nothing, and what was taken but not committed is read again by whoever owns the
+ * partition next (the owner's source table drops what it has seen, by sequence number).
+ * Loop thread only (rebalances are served by rd_kafka_consumer_poll, on it).
+ */
+#define PK_LOG_MODULE "kafka"
+#include "kafka_int.h"
+#include "log.h"
+#include "pcktr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A partition assigned for the first time in this process starts where COLLECT_START says. */
+static void
+apply_start(struct kafka *k, rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+
+        if (p < 0 || p >= KAFKA_MAX_PARTITIONS || k->started[p])
+            continue;
+        k->started[p] = 1;
+        if (k->set.start == KAFKA_START_EARLIEST)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        else if (k->set.start == KAFKA_START_LATEST)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+    }
+}
+
+/* Forgets the offsets taken and not released (a new list: elements own their topic names). */
+static void
+reset_pending(struct kafka *k)
+{
+    rd_kafka_topic_partition_list_t *l;
+
+    if (k->pending == NULL || k->pending->cnt == 0 || (l = rd_kafka_topic_partition_list_new(16)) == NULL)
+        return;
+    rd_kafka_topic_partition_list_destroy(k->pending);
+    k->pending = l;
+}
+
+static void
+on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+             void *opaque)
+{
+    struct kafka *k = opaque;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (!k->closing)
+            apply_start(k, parts);
+        rd_kafka_assign(rk, parts);
+        k->up = parts->cnt > 0;
+        k->base.counters.connects++;
+        if (!k->closing)
+            pk_info_with(&(struct pk_log_fields){.event = "kafka_assigned"},
+                         "Kafka: assigned %d partitions of topic %s", parts->cnt, k->topic);
+        return;
+    }
+    /* Revoked: librdkafka commits the stored offsets first (enable.auto.commit). Offsets
+     * consumed and not yet released are forgotten: the next owner reads those records again. */
+    rd_kafka_assign(rk, NULL);
+    k->up = 0;
+    k->base.counters.disconnects++;
+    if (!k->closing)
+        reset_pending(k);
+}
+
+void
+pk_kafka_consume_conf(rd_kafka_conf_t *conf)
+{
+    char errstr[256];
+
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    /* Offsets are stored by released(); librdkafka commits what is stored. */
+    rd_kafka_conf_set(conf, "enable.auto.commit", "true", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "auto.commit.interval.ms", "1000", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr));
+}
+
+int
+pk_kafka_consume_start(struct kafka *k, char *errbuf)
+{
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_resp_err_t err;
+
+    if (topics == NULL || (k->pending = rd_kafka_topic_partition_list_new(16)) == NULL) {
+        if (topics != NULL)
+            rd_kafka_topic_partition_list_destroy(topics);
+        return pk_seterr(errbuf, -ENOMEM, "out of memory");
+    }
+    rd_kafka_topic_partition_list_add(topics, k->topic, RD_KAFKA_PARTITION_UA);
+    err = rd_kafka_subscribe(k->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return pk_seterr(errbuf, -EINVAL, "librdkafka: cannot subscribe to %s: %s", k->topic,
+                         rd_kafka_err2str(err));
+    return 0;
+}
+
+/* Remembers that the record at offset was taken: its partition's next offset. */
+static void
+note_taken(struct kafka *k, int32_t partition, int64_t offset)
+{
+    rd_kafka_topic_partition_t *tp =
+        rd_kafka_topic_partition_list_find(k->pending, k->topic, partition);
+
+    if (tp == NULL)
+        tp = rd_kafka_topic_partition_list_add(k->pending, k->topic, partition);
+    tp->offset = offset + 1;
+}
+
+static void
+take(struct kafka *k, const rd_kafka_message_t *m)
+{
+    char addr[KAFKA_TOPIC_MAX + 24];
+    struct pk_peer peer = {.addr = addr, .key = ""};
+    size_t need = pk_kafka_record_size(m);
+    long len;
+
+    snprintf(addr, sizeof(addr), "kafka:%s/%d", k->topic, (int)m->partition);
+    k->base.counters.messages_received++;
+    k->base.counters.bytes_received += m->len;
+    if (need > k->max_message) {
+        k->base.counters.messages_oversized++;
+    } else if (pk_kafka_scratch(k, need ? need : 1) != 0 ||
+               (len = pk_kafka_record_decode(m, k->scratch, k->scratch_cap)) < 0) {
+        k->malformed++;
+        k->base.on_message(&k->base, k->scratch, 0, &peer); /* counted with the malformed */
+    } else {
+        k->base.on_message(&k->base, k->scratch, (size_t)len, &peer);
+    }
+    note_taken(k, m->partition, m->offset);
+}
+
+void
+pk_kafka_consume_serve(struct kafka *k)
+{
+    rd_kafka_message_t *m;
+    int i;
+
+    for (i = 0; i < KAFKA_SERVE_BUDGET && k->receiving && !k->closing; i++) {
+        if ((m = rd_kafka_consumer_poll(k->rk, 0)) == NULL)
+            return;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            take(k, m);
+        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            k->consumer_errors++;
+            pk_log_with(PK_LOG_WARN, &(struct pk_log_fields){.event = "kafka_error"},
+                        "Kafka: %s", rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (i == KAFKA_SERVE_BUDGET)
+        pk_kafka_serve_later(k);
+}
+
+void
+pk_kafka_consume_released(struct kafka *k)
+{
+    if (k->pending == NULL || k->pending->cnt == 0)
+        return;
+    rd_kafka_offsets_store(k->rk, k->pending); /* revoked partitions' stores fail: fine */
+    reset_pending(k);
+}
