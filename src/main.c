@@ -6,7 +6,6 @@
 #include "agent.h"
 #include "collector.h"
 #include "config.h"
-#include "keys.h"
 #include "log.h"
 #include "loop.h"
 #include "privdrop.h"
@@ -96,7 +95,7 @@ int
 main(int argc, char **argv)
 {
     struct pk_config cfg;
-    struct pk_curve_keys keys;
+    struct pk_transport_config *tc = NULL;
     char errbuf[PK_ERRBUF_SIZE];
     const char *log_format = getenv("LOG_FORMAT");
     int rc;
@@ -113,7 +112,7 @@ main(int argc, char **argv)
             return PK_EXIT_OK;
         }
         if (strcmp(argv[1], "keygen") == 0 && argc == 2) {
-            if (pk_keygen(stdout, errbuf) != 0) {
+            if (pk_transport_keygen(stdout, errbuf) != 0) {
                 fprintf(stderr, "pcktr: keygen: %s\n", errbuf);
                 return PK_EXIT_RUNTIME;
             }
@@ -140,17 +139,16 @@ main(int argc, char **argv)
         early_error("config_invalid", errbuf);
         return PK_EXIT_CONFIG;
     }
-    if ((rc = pk_keys_load(&cfg, &keys, errbuf)) != 0) {
+    if ((rc = pk_config_transport(&cfg, &tc, errbuf)) != 0) {
         early_error(rc == -EINVAL ? "config_invalid" : NULL, errbuf);
-        pk_keys_free(&keys);
         return pk_exit_code(rc);
     }
     /* A reader that leaves (tcpdump -c N) must end the collector through EPIPE, not a signal. */
     signal(SIGPIPE, SIG_IGN);
     tune_allocator();
     raise_fd_limit();
-    rc = cfg.mode == PK_MODE_CAPTURE ? pk_agent_run(&cfg, &keys) : pk_collector_run(&cfg, &keys);
+    rc = cfg.mode == PK_MODE_CAPTURE ? pk_agent_run(&cfg, tc) : pk_collector_run(&cfg, tc);
     pk_log_flush(1); /* rate-limited events: the last "N more suppressed" lines */
-    pk_keys_free(&keys);
+    pk_config_transport_free(&cfg, tc);
     return rc;
 }

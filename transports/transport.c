@@ -1,6 +1,8 @@
 /* The transport registry: a static table, as libpcap's check_headers[]. */
 #include "transport.h"
+#include "pcktr.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,4 +33,29 @@ pk_transport_names(char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]) && used < len; i++)
         used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "|" : "", transports[i]->name);
+}
+
+const struct pk_transport_ops *
+pk_transport_at(size_t i)
+{
+    return i < sizeof(transports) / sizeof(transports[0]) ? transports[i] : NULL;
+}
+
+int
+pk_transport_keygen(FILE *out, char *errbuf)
+{
+    for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
+        if (transports[i]->keygen != NULL)
+            return transports[i]->keygen(out, errbuf);
+    return pk_seterr(errbuf, -ENOTSUP, "no transport makes keys");
+}
+
+void
+pk_transport_stat_add(struct pk_transport_report *r, const struct pk_transport_stat *s,
+                      uint64_t value)
+{
+    if (r->n >= PK_TRANSPORT_STATS_MAX)
+        return;
+    r->stat[r->n] = *s;
+    r->stat[r->n++].value = value;
 }

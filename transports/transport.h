@@ -3,51 +3,103 @@
  * agents and a collector on the shared libuv loop; it never looks inside them. Each transport
  * is one `const struct pk_transport_ops` and embeds `struct pk_transport` first in its own state.
  *
+ * What is the transport's own stays behind the ops: its settings (rows of the configuration
+ * table that config.c parses with its own machinery into an opaque block, which configure()
+ * turns into the transport's config), its counters beyond the generic ones (report()), what it
+ * says about its security (log_security, public_key, reload, keygen) and about peers that speak
+ * another protocol (on_peer's `why`). The core names no transport and no protocol.
+ *
  * Sender side: send() never blocks; -EAGAIN means the bounded queue is full, and on_writable
  * fires once when it has room again. Receiver side: on_message fires per message;
  * set_receiving(0) stops taking messages (back-pressure reaches the senders), (1) resumes.
+ *
+ * Plain capture streams (`tcpdump -U -w - | nc collector 7386`) enter through one named path:
+ * the owner hands a receiver a stream decoder (opts->capture_streams); a transport that carries
+ * byte streams asks it about a connection's first bytes and, for a capture stream, feeds what
+ * arrives to it and delivers what it emits through on_message like any message. The transport
+ * knows no capture format.
  */
 #ifndef PK_TRANSPORT_H
 #define PK_TRANSPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
 struct pk_access;
 struct pk_endpoint;
 struct pk_transport;
+struct pk_transport_config; /* a transport's own, made by its configure() */
 
 enum pk_transport_role { PK_TRANSPORT_SENDER, PK_TRANSPORT_RECEIVER };
 
+/*
+ * One setting of a transport: a row of the configuration table (an environment variable),
+ * parsed by config.c like its own rows into the transport's settings block (offset into it),
+ * listed in --help, with the same error lines (exit 2) for a bad value. Every transport's rows
+ * are parsed whichever RELAY_TRANSPORT is chosen, so a bad value is an error either way.
+ */
+enum pk_setting_type { PK_SETTING_STRING, PK_SETTING_UINT, PK_SETTING_SIZE, PK_SETTING_DURATION };
+
+struct pk_setting {
+    const char *name; /* the environment variable */
+    enum pk_setting_type type;
+    size_t offset;    /* of the field in the transport's settings block (const char *, uint64_t) */
+    const char *def;  /* default as a user would write it */
+    uint64_t min, max; /* numeric bounds, inclusive */
+    const char *help;
+    /*
+     * Not NULL: setting it (not empty) in the mode of `role` while another transport is chosen
+     * is an error, "NAME is set but RELAY_TRANSPORT="x" <only_here>".
+     */
+    const char *only_here;
+    enum pk_transport_role role;
+};
+
+/* The largest settings block of any transport (config.c holds one per transport, unallocated). */
+#define PK_TRANSPORT_SETTINGS_MAX 256
+
 struct pk_transport_opts {
     enum pk_transport_role role;
+    /* The transport's own configuration (its configure()); NULL when it has none. */
+    const struct pk_transport_config *config;
     uint64_t queue_limit; /* sender: messages queued before send() says -EAGAIN */
     uint64_t max_message; /* receiver: larger messages are refused (and the peer dropped) */
-    /*
-     * CURVE keys in Z85, for a transport that encrypts (ops->encrypts); NULL: in clear text.
-     * Sender: server_public (the collector's) and its own pair. Receiver: its own pair.
-     */
-    const char *server_public, *public_key, *secret_key;
+    uint64_t min_message; /* receiver: a framed message shorter than this is broken framing */
     /* Receiver: who may send (addresses, client keys), and where refusals are counted; NULL:
      * anyone. The transport refuses peers where it sees them and counts each refusal there. */
     struct pk_access *access;
-    /* Receiver (zmq; tcp-raw has its own bounds), what peers may make libzmq hold: messages over
-     * peer_max_message are dropped and counted (0: max_message); at most max_peers connections
-     * at once (0: no limit), more are closed at accept and counted in access. */
-    uint64_t peer_max_message, max_peers;
+    /* Receiver: 1 when buf (len bytes, the start of a message) is one of ours (the codec's
+     * magic): lets a transport tell its peers from another protocol's whose greeting looks
+     * alike. NULL: no such check. */
+    int (*is_message)(const uint8_t *buf, size_t len);
+    /* Receiver: plain capture streams, or NULL when only messages are taken. */
+    const struct pk_stream_decoder *capture_streams;
     /* The endpoint as the user wrote it (RELAY_ENDPOINT or COLLECT_ENDPOINT), for a transport
      * with an endpoint syntax of its own (ops->parse_endpoint). */
     const char *uri;
-    /* Kafka (interim, until transport settings are the transport's own): KAFKA_OPTIONS,
-     * COLLECT_GROUP, COLLECT_START. */
-    const char *kafka_options, *kafka_group, *kafka_start;
+};
+
+typedef void (*pk_stream_emit_cb)(void *data, const uint8_t *msg, size_t len);
+
+/* A decoder of plain capture streams (pcap, pcapng), provided by the owner (src/formats). */
+struct pk_stream_decoder {
+    /** 1: buf starts a stream this decoder takes; 0: it does not; -EAGAIN: too few bytes. */
+    int (*detect)(const uint8_t *buf, size_t len);
+    /** One stream's decoder; emit gets each message it makes. 0, or -errno with errbuf. */
+    int (*open)(void **out, const char *peer, pk_stream_emit_cb emit, void *data, char *errbuf);
+    /** Bytes consumed (a partial record waits), or -EBADMSG with the reason in errbuf. */
+    long (*parse)(void *st, const uint8_t *buf, size_t len, char *errbuf);
+    /** The stream ended with `leftover` bytes unparsed: 0, or -EBADMSG (truncated). */
+    int (*end)(void *st, size_t leftover, char *errbuf);
+    void (*free)(void *st);
 };
 
 /* Who sent a message, as far as the transport knows. */
 struct pk_peer {
     const char *addr; /* tcp-raw: "ip:port" of the connection; zmq: the IP; "" when unknown */
-    const char *key;  /* the CURVE public key (Z85) it authenticated with; "" when none */
+    const char *key;  /* the public key it authenticated with; "" when none */
 };
 
 /* Peer events, for logs and status; `peer` is an address string, or "" when unknown. */
@@ -55,29 +107,37 @@ enum pk_peer_event {
     PK_PEER_UP,
     PK_PEER_DOWN,
     PK_PEER_REFUSED,        /* sender: the handshake failed; `peer` says why */
-    PK_PEER_WRONG_PROTOCOL, /* receiver: `peer` speaks another transport; it is closed */
+    PK_PEER_WRONG_PROTOCOL, /* receiver: `peer` speaks another protocol; it is closed */
 };
 
+/* The counters every transport keeps; its own are in report(). */
 struct pk_transport_counters {
     uint64_t messages_sent, bytes_sent;
     uint64_t messages_received, bytes_received;
     uint64_t connects, disconnects;
-    uint64_t peers_dropped;      /* receiver: connections closed for bad framing */
-    uint64_t buffer_waits;       /* receiver: times a connection waited for receive-buffer memory */
-    uint64_t handshakes;         /* security handshakes that succeeded (zmq) */
-    uint64_t handshake_failures; /* security handshakes that failed (zmq) */
-    /* receiver, tcp-raw: connections refused at accept and closed for their deadlines */
-    uint64_t conns_refused_limit;    /* the connection limit (or that of capture streams) */
-    uint64_t conns_refused_per_addr; /* their address had the most one address may have */
-    uint64_t conns_no_first_message; /* none valid in time (or made room at a limit) */
-    uint64_t conns_stalled;          /* a partial message got no byte in time */
-    uint64_t conns_budget_held;      /* held receive budget others waited for, did not finish */
-    uint64_t conns_silent;           /* proven, silent for SILENT_MS: made room at the limit */
-    uint64_t max_connections;        /* the connection limit in force (a gauge); 0: none */
-    uint64_t messages_oversized; /* receiver: dropped by the transport as too large (zmq) */
-    /* sender, tcp-raw: TCP does not confirm delivery; an orderly end after ours does */
-    uint64_t messages_unconfirmed; /* written on connections the collector ended first, or reset */
-    uint64_t conns_ended_at_once;  /* connections the collector ended within 1 s (refused?) */
+    uint64_t peers_dropped;      /* receiver: connections closed for broken framing */
+    uint64_t messages_oversized; /* receiver: dropped by the transport as too large */
+};
+
+/* One value a transport reports beyond the generic counters, and where it is shown. */
+struct pk_transport_stat {
+    const char *metric; /* the /metrics family, e.g. "packeteur_connections_limit"; NULL: in
+                           /status only */
+    const char *type;   /* "counter" or "gauge" */
+    const char *help;   /* the family's; consecutive stats of one family share the first's */
+    const char *labels; /* "" or e.g. "reason=\"limit\"" */
+    const char *object; /* the /status object, "messages", "security.connections", "relay";
+                           NULL: in /metrics only */
+    const char *field;  /* its name there */
+    uint64_t value;
+};
+
+#define PK_TRANSPORT_STATS_MAX 24
+
+/* A snapshot: plain data (the strings are static), so that an owner can keep the last one. */
+struct pk_transport_report {
+    size_t n;
+    struct pk_transport_stat stat[PK_TRANSPORT_STATS_MAX];
 };
 
 typedef void (*pk_transport_closed_cb)(void *data, int flushed);
@@ -87,7 +147,6 @@ struct pk_transport_ops {
     /* 1 when the peer string of on_message and on_peer names one connection, so that the owner
      * can follow a source's connection (open, close); 0 when it cannot (zmq) */
     int per_connection_peers;
-    int encrypts; /* 1 when it takes CURVE keys (opts->server_public, public_key, secret_key) */
     /**
      * Optional: parses an endpoint of the transport's own syntax into ep for the core, which
      * resolves ep->host and keeps the relay's traffic to ep out of the capture; open then reads
@@ -95,15 +154,41 @@ struct pk_transport_ops {
      * core's tcp://HOST:PORT.
      */
     int (*parse_endpoint)(const char *uri, struct pk_endpoint *ep, char *errbuf);
-    /** Creates, binds (receiver) or connects (sender) ep, which is resolved. NULL + errbuf. */
-    struct pk_transport *(*open)(uv_loop_t *loop, const struct pk_endpoint *ep,
-                                 const struct pk_transport_opts *opts, char *errbuf);
+
+    /* Its rows of the configuration table, and the size of the block they are parsed into
+     * (at most PK_TRANSPORT_SETTINGS_MAX). */
+    const struct pk_setting *settings;
+    size_t nsettings, settings_size;
+    /**
+     * Makes the transport's config for role from its parsed settings (reading key files, say).
+     * 0 and *out (NULL when it needs none), or -EINVAL with one line in errbuf naming the
+     * variable (exit 2), or another -errno (exit 1). NULL op: no config.
+     */
+    int (*configure)(const void *settings, enum pk_transport_role role,
+                     struct pk_transport_config **out, char *errbuf);
+    void (*config_free)(struct pk_transport_config *config); /* NULL is a no-op */
+    /** The key peers know this side by when the relay is encrypted; NULL when it is not. */
+    const char *(*public_key)(const struct pk_transport_config *config);
+    /** Logs at start how the relay is protected. NULL op: it is not (the core says so). */
+    void (*log_security)(const struct pk_transport_config *config);
+    /** SIGHUP: reads again what can change (an allow-list into access) and logs one line.
+     *  NULL op: nothing to reload. */
+    void (*reload)(struct pk_transport_config *config, struct pk_access *access);
+    /** `pcktr keygen`: writes a new key pair. NULL op: no keys. 0 or -errno + errbuf. */
+    int (*keygen)(FILE *out, char *errbuf);
+
+    /** Creates, binds (receiver) or connects (sender) ep, which is resolved: 0 and *out, or
+     *  -errno with errbuf. */
+    int (*open)(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint *ep,
+                const struct pk_transport_opts *opts, char *errbuf);
     /** Queues one message (copied). 0, -EAGAIN (full; wait for on_writable) or -errno. */
     int (*send)(struct pk_transport *t, const void *buf, size_t len);
     /** Receiver: stop (0) or resume (1) taking messages. */
     void (*set_receiving)(struct pk_transport *t, int on);
     /** 1 while at least one peer is connected. */
     int (*connected)(struct pk_transport *t);
+    /** Fills r (r->n is 0) with its own counters, for /metrics and /status. */
+    void (*report)(struct pk_transport *t, struct pk_transport_report *r);
     /**
      * Optional, receiver: every message on_message took so far has left through the owner's
      * primary output (written, not merely queued), so that a transport that can confirm
@@ -136,7 +221,13 @@ struct pk_transport {
     int (*on_message)(struct pk_transport *t, const uint8_t *buf, size_t len,
                       const struct pk_peer *peer);
     void (*on_writable)(struct pk_transport *t);
-    void (*on_peer)(struct pk_transport *t, enum pk_peer_event ev, const char *peer);
+    /*
+     * why: the transport's words for the owner's log line, "" when it has none. PK_PEER_UP: how
+     * the connection is protected ("CURVE"); PK_PEER_REFUSED: what to check; and
+     * PK_PEER_WRONG_PROTOCOL: what the peer speaks ("speaks ZeroMQ").
+     */
+    void (*on_peer)(struct pk_transport *t, enum pk_peer_event ev, const char *peer,
+                    const char *why);
     void *data; /* the owner's; the transport never touches it */
     struct pk_transport_counters counters;
 };
@@ -144,7 +235,17 @@ struct pk_transport {
 /** Looks up a transport by RELAY_TRANSPORT value; NULL when unknown. */
 const struct pk_transport_ops *pk_transport_find(const char *name);
 
+/** The built-in transports, in registry order: the i-th, or NULL past the last. */
+const struct pk_transport_ops *pk_transport_at(size_t i);
+
 /** Writes "a|b" of every built-in transport name into buf. */
 void pk_transport_names(char *buf, size_t len);
+
+/** `pcktr keygen`: the first transport that makes keys makes a pair. -ENOTSUP when none. */
+int pk_transport_keygen(FILE *out, char *errbuf);
+
+/** Adds one stat to r (dropped, with no harm, when r is full: PK_TRANSPORT_STATS_MAX). */
+void pk_transport_stat_add(struct pk_transport_report *r, const struct pk_transport_stat *s,
+                           uint64_t value);
 
 #endif

@@ -15,7 +15,6 @@
 #include "loop.h"
 #include "pcktr.h"
 #include "replay.h"
-#include "keys.h"
 #include "privdrop.h"
 #include "relay.h"
 #include "transport.h"
@@ -42,10 +41,6 @@ on_transport_closed(void *data, int flushed)
                 "%llu packets not delivered",
                 a->cfg->relay_endpoint, (unsigned long long)undelivered,
                 (unsigned long long)a->st.captured);
-    if (!flushed && a->tr->counters.conns_ended_at_once >= a->tr->counters.connects &&
-        a->tr->counters.connects > 0)
-        pk_warn("the collector closed every connection at once: refused? see its "
-                "packeteur_connections_refused_total");
     if (a->replay != NULL && !a->signals.received && (!flushed || a->st.relay_drops > 0))
         a->exit_code = PK_EXIT_RUNTIME;
     if (a->replay != NULL && a->replay_error[0] != '\0')
@@ -151,14 +146,14 @@ random_id(void)
 
 /* The state before any start-up step: nothing open yet but the loop. */
 static struct agent *
-agent_new(const struct pk_config *cfg, const struct pk_curve_keys *keys)
+agent_new(const struct pk_config *cfg, struct pk_transport_config *tc)
 {
     struct agent *a = calloc(1, sizeof(*a));
 
     if (a == NULL)
         return NULL;
     a->cfg = cfg;
-    a->keys = keys;
+    a->tc = tc;
     a->reporter = (struct pk_reporter){PK_REPORT_CAPTURE, pk_agent_fill_report, a};
     a->src.source_id = random_id();
     a->src.name = cfg->source_name;
@@ -237,19 +232,12 @@ static int
 open_transport(struct agent *a, const struct pk_endpoint *ep)
 {
     const struct pk_config *cfg = a->cfg;
-    const struct pk_curve_keys *keys = a->keys;
-    struct pk_transport_opts topts = {.role = PK_TRANSPORT_SENDER, .queue_limit = cfg->relay_queue,
-                                      .max_message = PK_FRAME_MAX, .uri = cfg->relay_endpoint,
-                                      .kafka_options = cfg->kafka_options};
+    struct pk_transport_opts topts = {.role = PK_TRANSPORT_SENDER, .config = a->tc,
+                                      .queue_limit = cfg->relay_queue, .max_message = PK_FRAME_MAX,
+                                      .uri = cfg->relay_endpoint};
     char errbuf[PK_ERRBUF_SIZE];
 
-    if (keys->enabled) {
-        topts.server_public = keys->server_public;
-        topts.public_key = keys->public_key;
-        topts.secret_key = keys->secret_key;
-    }
-    a->tr = pk_transport_find(cfg->relay_transport)->open(&a->loop, ep, &topts, errbuf);
-    if (a->tr == NULL) {
+    if (cfg->transport->open(&a->tr, &a->loop, ep, &topts, errbuf) != 0) {
         pk_error("RELAY_ENDPOINT=\"%s\": %s", cfg->relay_endpoint, errbuf);
         return failed(a, PK_EXIT_RUNTIME);
     }
@@ -264,18 +252,13 @@ static void
 log_start(struct agent *a, const struct pk_endpoint *ep)
 {
     const struct pk_config *cfg = a->cfg;
-    const struct pk_curve_keys *keys = a->keys;
     char uri[300];
 
-    if (keys->enabled)
-        pk_info("relay encrypted with CURVE; this agent's public key is %s%s", keys->public_key,
-                keys->ephemeral ? " (made for this run: set RELAY_CURVE_SECRETKEY for a "
-                                  "lasting one that COLLECT_CURVE_ALLOWED can list)"
-                                : "");
+    if (cfg->transport->log_security != NULL)
+        cfg->transport->log_security(a->tc);
     else
         pk_warn("the relay is not encrypted: captured packets cross the network in clear text "
-                "(%s)", a->tr->ops->encrypts ? "set RELAY_CURVE_SERVERKEY to the collector's "
-                "public key" : "this transport is for trusted networks or a tunnel");
+                "(this transport is for trusted networks or a tunnel)");
 
     pk_info("capturing %s%s, link type %u, snaplen %u, filter \"%s\"; relaying as \"%s\" to %s "
             "(%s, via %s)",
@@ -347,9 +330,9 @@ out_http:
 }
 
 int
-pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys)
+pk_agent_run(const struct pk_config *cfg, struct pk_transport_config *tc)
 {
-    struct agent *a = agent_new(cfg, keys);
+    struct agent *a = agent_new(cfg, tc);
     struct pk_endpoint ep = cfg->relay_ep;
     int rc;
 

@@ -7,12 +7,12 @@
 #define PK_AGENT_H
 
 struct pk_config;
-struct pk_curve_keys;
+struct pk_transport_config;
 
 /**
  * Runs the agent until it is stopped or done; returns the process exit code (0, 1 or 2).
- * keys: CURVE keys from pk_keys_load (keys->enabled 0: the relay is not encrypted).
+ * tc: the transport's config from pk_config_transport (NULL when it has none).
  */
-int pk_agent_run(const struct pk_config *cfg, const struct pk_curve_keys *keys);
+int pk_agent_run(const struct pk_config *cfg, struct pk_transport_config *tc);
 
 #endif

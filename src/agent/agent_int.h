@@ -9,7 +9,6 @@
 #include "afamily.h"
 #include "frame.h"
 #include "http.h"
-#include "keys.h"
 #include "loop.h"
 #include "reports.h"
 #include "transport.h"
@@ -26,7 +25,7 @@ struct agent {
     uv_loop_t loop;
     const struct pk_config *cfg;
     struct pk_transport *tr;
-    const struct pk_curve_keys *keys;
+    struct pk_transport_config *tc; /* the transport's own (keys); NULL: none */
     int handshake_warned;     /* failed handshakes since the last success, logged once */
     struct pk_capture *cap;   /* live capture, or */
     struct pk_replay *replay; /* READ_FILE */

@@ -1,6 +1,7 @@
 /* The agent's snapshot of its counters (agent_int.h), which reports.c renders for HTTP. */
 #include "agent_int.h"
 #include "capture.h"
+#include "config.h"
 #include "pcktr.h"
 
 void
@@ -24,10 +25,11 @@ pk_agent_fill_report(void *data, union pk_report *u)
     if (a->tr != NULL) {
         r->connected = a->tr->ops->connected(a->tr);
         r->transport = a->tr->counters;
+        a->tr->ops->report(a->tr, &r->own);
     }
     r->hist = &a->hist;
     r->device_down = a->cap != NULL && pk_capture_is_down(a->cap);
     r->http = pk_http_counters(a->http);
-    r->encrypted = a->keys->enabled;
-    r->public_key = a->keys->enabled ? a->keys->public_key : NULL;
+    r->public_key = a->cfg->transport->public_key ? a->cfg->transport->public_key(a->tc) : NULL;
+    r->encrypted = r->public_key != NULL;
 }

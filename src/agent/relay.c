@@ -185,14 +185,15 @@ on_stall(uv_timer_t *h)
 }
 
 void
-pk_relay_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
+pk_relay_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer,
+                 const char *why)
 {
     struct agent *a = t->data;
 
     if (ev == PK_PEER_UP) {
         pk_info_with(&(struct pk_log_fields){.event = "collector_connected", .peer = peer},
-                     "connected to collector %s%s", peer[0] ? peer : a->cfg->relay_endpoint,
-                     a->keys->enabled ? " (CURVE)" : "");
+                     "connected to collector %s%s%s%s", peer[0] ? peer : a->cfg->relay_endpoint,
+                     why[0] ? " (" : "", why, why[0] ? ")" : "");
         a->handshake_warned = 0;
         /* A restarted collector learns this source at once; but not once stopping: a hello
          * queued behind the goodbye would bring the source back up at the collector. */
@@ -203,11 +204,8 @@ pk_relay_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer
         if (!a->handshake_warned++)
             pk_warn_with(
                 &(struct pk_log_fields){.event = "collector_refused"},
-                "collector %s refused this agent's handshake (%s): check that "
-                "RELAY_CURVE_SERVERKEY is the collector's public key and that this agent's "
-                "public key %s is in its COLLECT_CURVE_ALLOWED; retrying",
-                a->cfg->relay_endpoint, peer,
-                a->keys->enabled ? a->keys->public_key : "(none: the relay is unencrypted)");
+                "collector %s refused this agent's handshake (%s)%s%s; retrying",
+                a->cfg->relay_endpoint, peer, why[0] ? ": " : "", why);
     } else {
         pk_warn_with(
             &(struct pk_log_fields){.event = "collector_lost", .peer = peer},

@@ -26,7 +26,8 @@ int pk_relay_send_control(struct agent *a, enum pk_frame_kind kind);
 
 /** Transport and timer callbacks: room again; a collector came, refused or left; heartbeat. */
 void pk_relay_on_writable(struct pk_transport *t);
-void pk_relay_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer);
+void pk_relay_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer,
+                      const char *why);
 void pk_relay_on_heartbeat(uv_timer_t *h);
 
 #endif

@@ -129,6 +129,8 @@ stop(struct collector *c)
     pk_signals_close(&c->signals);
     c->counters = c->tr->counters;
     release_if_written(c);
+    c->own.n = 0;
+    c->tr->ops->report(c->tr, &c->own);
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
     pk_outstage_stop(&c->os, !c->finished);
@@ -149,34 +151,19 @@ on_stop_signal(void *data, int signum)
 }
 
 /*
- * SIGHUP: COLLECT_CURVE_ALLOWED is read again, so that an agent can be added (or removed)
- * without a restart that would cut every other source's stream. ZAP asks at each handshake, so
- * the new list applies to the next connection; connected agents keep theirs. A file that does
- * not parse changes nothing.
+ * SIGHUP: the transport reads again what it can (COLLECT_CURVE_ALLOWED, so that an agent can be
+ * added or removed without a restart that would cut every other source's stream) and says so.
  */
 static void
 on_sighup(uv_signal_t *h, int signum)
 {
     struct collector *c = h->data;
-    char errbuf[PK_ERRBUF_SIZE];
-    size_t before = c->keys->nallowed;
 
     (void)signum;
-    if (c->keys->allowed == NULL) {
-        pk_info("SIGHUP: nothing to reload (COLLECT_CURVE_ALLOWED is not set)");
-        return;
-    }
-    if (pk_keys_reload_allowed(c->cfg->collect_curve_allowed, c->keys, errbuf) != 0) {
-        pk_warn_with(&(struct pk_log_fields){.event = "allowed_keys_reload_failed"},
-                     "SIGHUP: %s; the %zu keys in force stay", errbuf, before);
-        return;
-    }
-    pk_access_set_keys(&c->access, (const char(*)[PK_KEY_Z85_LEN + 1]) c->keys->allowed,
-                       c->keys->nallowed);
-    pk_info_with(&(struct pk_log_fields){.event = "allowed_keys_reloaded"},
-                 "SIGHUP: COLLECT_CURVE_ALLOWED=\"%s\" reloaded: %zu keys (were %zu); connected "
-                 "agents keep their connections, the list applies to new ones",
-                 c->cfg->collect_curve_allowed, c->keys->nallowed, before);
+    if (c->cfg->transport->reload != NULL && c->tc != NULL)
+        c->cfg->transport->reload(c->tc, &c->access);
+    else
+        pk_info("SIGHUP: nothing to reload");
 }
 
 /* Says at start how the relay is protected, and warns where it is not. */
@@ -189,14 +176,8 @@ log_security(struct collector *c, const struct pk_endpoint *ep)
     for (int i = 0; i < ep->naddrs; i++)
         if (!pk_endpoint_is_loopback(ep, i))
             public_listener = 1;
-    if (c->keys->enabled)
-        pk_info("relay encrypted with CURVE; the collector's public key (agents' "
-                "RELAY_CURVE_SERVERKEY) is %s; %s", c->keys->public_key,
-                c->keys->allowed ? "only keys in COLLECT_CURVE_ALLOWED may send"
-                                 : "any agent that has this public key may send");
-    else if (c->tr->ops->encrypts)
-        pk_warn("the relay is not encrypted: agents send captured packets in clear text (set "
-                "COLLECT_CURVE_SECRETKEY, see pcktr keygen)");
+    if (cfg->transport->log_security != NULL)
+        cfg->transport->log_security(c->tc);
     else if (public_listener && cfg->nallow == 0)
         pk_warn("%s carries captured packets in clear text and listens beyond loopback on %s "
                 "with no COLLECT_ALLOW: anyone who reaches it can send; use it on a trusted "
@@ -211,20 +192,18 @@ log_security(struct collector *c, const struct pk_endpoint *ep)
 
 /* The state before any start-up step: nothing open yet but the loop. */
 static struct collector *
-collector_new(const struct pk_config *cfg, struct pk_curve_keys *keys)
+collector_new(const struct pk_config *cfg, struct pk_transport_config *tc)
 {
     struct collector *c = calloc(1, sizeof(*c));
 
     if (c == NULL)
         return NULL;
     c->cfg = cfg;
-    c->keys = keys;
+    c->tc = tc;
     c->reporter = (struct pk_reporter){PK_REPORT_COLLECT, pk_collector_fill_report, c};
     pk_log_set_context(&(struct pk_log_fields){.endpoint = cfg->collect_endpoint});
     c->access.allow = cfg->allow;
     c->access.nallow = cfg->nallow;
-    pk_access_set_keys(&c->access, (const char(*)[PK_KEY_Z85_LEN + 1]) keys->allowed,
-                       keys->nallowed);
     pk_sources_init(&c->sources, MAX_SOURCES, cfg->stale_after_ms, cfg->gone_after_ms);
     pk_outstage_init(&c->os, cfg->merge_window_ms, cfg->output_buffer, pk_intake_pause_if_full,
                      c);
@@ -288,18 +267,13 @@ static int
 open_transport(struct collector *c, const struct pk_endpoint *ep)
 {
     const struct pk_config *cfg = c->cfg;
-    struct pk_transport_opts topts = {.role = PK_TRANSPORT_RECEIVER, .max_message = PK_FRAME_MAX,
-        .peer_max_message = cfg->collect_max_message, .max_peers = cfg->collect_max_peers,
-        .access = &c->access, .uri = cfg->collect_endpoint, .kafka_options = cfg->kafka_options,
-        .kafka_group = cfg->collect_group, .kafka_start = cfg->collect_start};
+    struct pk_transport_opts topts = {.role = PK_TRANSPORT_RECEIVER, .config = c->tc,
+        .max_message = PK_FRAME_MAX, .min_message = PK_FRAME_HEADER_LEN, .access = &c->access,
+        .is_message = pk_intake_is_message, .capture_streams = &pk_intake_capture_streams,
+        .uri = cfg->collect_endpoint};
     char errbuf[PK_ERRBUF_SIZE];
 
-    if (c->keys->enabled) {
-        topts.public_key = c->keys->public_key;
-        topts.secret_key = c->keys->secret_key;
-    }
-    c->tr = pk_transport_find(cfg->relay_transport)->open(&c->loop, ep, &topts, errbuf);
-    if (c->tr == NULL) {
+    if (cfg->transport->open(&c->tr, &c->loop, ep, &topts, errbuf) != 0) {
         pk_error("COLLECT_ENDPOINT=\"%s\": %s", cfg->collect_endpoint, errbuf);
         return PK_EXIT_RUNTIME;
     }
@@ -382,9 +356,9 @@ start_up(struct collector *c, struct pk_endpoint *ep)
 }
 
 int
-pk_collector_run(const struct pk_config *cfg, struct pk_curve_keys *keys)
+pk_collector_run(const struct pk_config *cfg, struct pk_transport_config *tc)
 {
-    struct collector *c = collector_new(cfg, keys);
+    struct collector *c = collector_new(cfg, tc);
     struct pk_endpoint ep = cfg->collect_ep;
     int rc;
 

@@ -7,7 +7,6 @@
 #define PK_COLLECTOR_INT_H
 
 #include "access.h"
-#include "keys.h"
 #include "loop.h"
 #include "outstage.h"
 #include "reports.h"
@@ -35,7 +34,7 @@ struct collector {
     uv_loop_t loop;
     const struct pk_config *cfg;
     struct pk_transport *tr;
-    struct pk_curve_keys *keys; /* COLLECT_CURVE_ALLOWED is reloaded on SIGHUP */
+    struct pk_transport_config *tc; /* the transport's own (keys, reloaded on SIGHUP); NULL */
     struct pk_access access;    /* who may send; refusal counters */
     struct pk_outstage os;      /* where packets leave */
     struct pk_sources sources;
@@ -49,16 +48,24 @@ struct collector {
     int paused, stopping, finished, exit_code;
     uint64_t bad[BAD_REASONS];
     struct pk_transport_counters counters; /* the transport's, kept after it is closed */
+    struct pk_transport_report own;        /* its own counters, the same */
     int per_connection; /* the transport's peers name connections (ops->per_connection_peers) */
     uint64_t bad_logged_ns;
     uint64_t refused_logged_ns, refused_unlogged; /* refusing peers: one line per interval */
-    int wrong_protocol_logged;                    /* a zmq agent reached this tcp-raw collector */
+    int wrong_protocol_logged;                    /* a peer of another transport reached us */
 };
 
 /** Transport callbacks: a message (decoded, admitted, handed to the output stage); a peer. */
 int pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len,
                          const struct pk_peer *who);
-void pk_intake_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer);
+void pk_intake_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer,
+                       const char *why);
+
+/** Plain capture streams, decoded into messages (src/formats), for the transport's opts. */
+extern const struct pk_stream_decoder pk_intake_capture_streams;
+
+/** 1 when buf starts a message of ours (the codec's magic), for the transport's opts. */
+int pk_intake_is_message(const uint8_t *buf, size_t len);
 
 /** Pauses the transport while the output queue is full (data is the struct collector). */
 void pk_intake_pause_if_full(void *data);

@@ -28,8 +28,12 @@ pk_collector_fill_report(void *data, union pk_report *u)
     r->bad_version = c->bad[BAD_VERSION];
     r->bad_oversized = c->bad[BAD_SIZE];
     r->transport = c->tr != NULL ? c->tr->counters : c->counters;
-    r->encrypted = c->keys->enabled;
-    r->public_key = c->keys->enabled ? c->keys->public_key : NULL;
+    if (c->tr != NULL)
+        c->tr->ops->report(c->tr, &r->own);
+    else
+        r->own = c->own;
+    r->public_key = c->cfg->transport->public_key ? c->cfg->transport->public_key(c->tc) : NULL;
+    r->encrypted = r->public_key != NULL;
     r->allow = c->cfg->collect_allow;
     r->access = &c->access;
     r->http = pk_http_counters(c->http);

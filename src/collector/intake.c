@@ -5,6 +5,7 @@
  * The changes of a source (new, reconnected, stale, gone, loss) are logged here. Loop thread.
  */
 #define PK_LOG_MODULE "collector"
+#include "capstream.h"
 #include "collector_int.h"
 #include "config.h"
 #include "frame.h"
@@ -225,9 +226,10 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
     return 0;
 }
 
-/* A transport that tells connections apart (tcp-raw) reports each close: mark its sources. */
+/* A transport that tells connections apart reports each close: mark its sources. */
 void
-pk_intake_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer)
+pk_intake_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer,
+                  const char *why)
 {
     struct collector *c = t->data;
 
@@ -236,10 +238,10 @@ pk_intake_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *pee
         if (!c->wrong_protocol_logged++)
             pk_warn_with(
                 &(struct pk_log_fields){.event = "peer_wrong_transport", .peer = peer},
-                "%s speaks ZeroMQ, but this collector has RELAY_TRANSPORT=%s: set the same "
+                "%s %s, but this collector has RELAY_TRANSPORT=%s: set the same "
                 "RELAY_TRANSPORT on agents and collector (closing such connections, "
                 "counted in packeteur_peers_dropped_total)",
-                peer, c->cfg->relay_transport);
+                peer, why[0] ? why : "speaks another protocol", c->cfg->relay_transport);
         return;
     }
     pk_debug("peer %s %s", peer[0] ? peer : "(unknown)", ev == PK_PEER_UP ? "connected" : "left");
@@ -256,3 +258,39 @@ pk_intake_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *pee
         }
     }
 }
+
+int
+pk_intake_is_message(const uint8_t *buf, size_t len)
+{
+    return len >= sizeof(PK_FRAME_MAGIC) - 1 &&
+           memcmp(buf, PK_FRAME_MAGIC, sizeof(PK_FRAME_MAGIC) - 1) == 0;
+}
+
+/* The capture-stream decoder (capstream.h) in the transport contract's shape. */
+static int
+stream_open(void **out, const char *peer, pk_stream_emit_cb emit, void *data, char *errbuf)
+{
+    return pk_capstream_open((struct pk_capstream **)out, peer, emit, data, errbuf);
+}
+
+static long
+stream_parse(void *st, const uint8_t *buf, size_t len, char *errbuf)
+{
+    return pk_capstream_parse(st, buf, len, errbuf);
+}
+
+static int
+stream_end(void *st, size_t leftover, char *errbuf)
+{
+    return pk_capstream_end(st, leftover, errbuf);
+}
+
+static void
+stream_free(void *st)
+{
+    pk_capstream_free(st);
+}
+
+const struct pk_stream_decoder pk_intake_capture_streams = {
+    pk_capstream_detect, stream_open, stream_parse, stream_end, stream_free,
+};

@@ -43,14 +43,6 @@ static const struct cfg_var vars[] = {
      "collect: address to listen on, tcp://HOST:PORT (tcp://*:PORT for every address)"},
     {"RELAY_TRANSPORT", CFG_STRING, F(relay_transport), "zmq", NULL, 0, 0,
      "transport between agents and collector (both sides must agree)"},
-    /* Kafka (RELAY_TRANSPORT=kafka, docs/KAFKA.md) */
-    {"KAFKA_OPTIONS", CFG_STRING, F(kafka_options), "", NULL, 0, 0,
-     "kafka: librdkafka properties, name=value,name=value (TLS, SASL, compression.type=zstd)"},
-    {"COLLECT_GROUP", CFG_STRING, F(collect_group), "pcktr", NULL, 0, 0,
-     "collect (kafka): consumer group; collectors in one group split the topic's partitions"},
-    {"COLLECT_START", CFG_STRING, F(collect_start), "committed", NULL, 0, 0,
-     "collect (kafka): where a partition is first read: committed (the group's offset, else "
-     "the earliest), earliest or latest"},
     {"METRICS_ADDRPORT", CFG_STRING, F(metrics_addrport), ":9108", NULL, 0, 0,
      "HTTP /metrics and /status listen address, [HOST]:PORT; empty disables the server"},
     {"SOURCE_NAME", CFG_STRING, F(source_name), NULL, NULL, 0, 0,
@@ -87,32 +79,9 @@ static const struct cfg_var vars[] = {
      "\"stale\" in /status and /metrics"},
     {"SOURCE_GONE_AFTER", CFG_DURATION, F(gone_after_ms), "60s", NULL, 100, 604800000,
      "collect: a source silent this long (or that said goodbye) is \"gone\""},
-    /* The smallest: one batch of a single largest packet (header, 255-byte name, body, record). */
-    {"COLLECT_MAX_MESSAGE", CFG_SIZE, F(collect_max_message), "384K", NULL, PK_FRAME_BATCH_CAP(0), 16ULL << 20,
-     "collect (zmq): largest relay message taken; larger ones are dropped and counted as "
-     "oversized. An agent sends up to BATCH_BYTES + 256K + 327 bytes: raise it for BATCH_BYTES "
-     "over 120K"},
-    {"COLLECT_MAX_PEERS", CFG_UINT, F(collect_max_peers), "64", NULL, 1, 65536,
-     "collect (zmq): connections at once; more are closed at accept and counted "
-     "(refused peer_limit). With COLLECT_MAX_MESSAGE it bounds the collector's memory"},
     {"COLLECT_ALLOW", CFG_STRING, F(collect_allow), "", NULL, 0, 0,
      "collect: comma-separated addresses or CIDRs (IPv4, IPv6) allowed to send, e.g. "
      "10.0.0.0/8,2001:db8::/32; others are refused and counted; empty: any address"},
-    {"COLLECT_CURVE_SECRETKEY", CFG_STRING, F(collect_curve_secretkey), "", NULL, 0, 0,
-     "collect (zmq): the collector's CURVE secret key (Z85) or a file holding it (pcktr "
-     "keygen); set: agents must encrypt; empty: the relay is unencrypted"},
-    {"COLLECT_CURVE_ALLOWED", CFG_STRING, F(collect_curve_allowed), "", NULL, 0, 0,
-     "collect (zmq, with COLLECT_CURVE_SECRETKEY): file of agent public keys allowed to send, "
-     "one per line, # comments; empty: any agent that has the collector's public key"},
-    {"RELAY_CURVE_SERVERKEY", CFG_STRING, F(relay_curve_serverkey), "", NULL, 0, 0,
-     "capture (zmq): the collector's CURVE public key (Z85) or a file holding it; set: the "
-     "relay is encrypted"},
-    {"RELAY_CURVE_SECRETKEY", CFG_STRING, F(relay_curve_secretkey), "", NULL, 0, 0,
-     "capture (zmq): this agent's CURVE secret key or key file (pcktr keygen); empty: a new "
-     "key pair each start (encrypted, but refused by COLLECT_CURVE_ALLOWED)"},
-    {"RELAY_CURVE_PUBLICKEY", CFG_STRING, F(relay_curve_publickey), "", NULL, 0, 0,
-     "capture (zmq): this agent's CURVE public key; optional, it is derived from "
-     "RELAY_CURVE_SECRETKEY and, when set, must match it"},
     {"RUN_AS", CFG_STRING, F(run_as), "", NULL, 0, 0,
      "after opening the capture device, output and sockets: switch to this user and its "
      "groups (like tcpdump -Z); empty: stay as started"},
@@ -124,7 +93,7 @@ static const struct cfg_var vars[] = {
 
 #undef F
 
-/* The value a variable has when the environment does not set it: its row's default. */
+/* The value a (core) variable has when the environment does not set it: its row's default. */
 static const char *
 value_or_default(pk_getenv_fn getenv_fn, const char *name)
 {
@@ -160,10 +129,11 @@ bad_value(char *errbuf, const struct cfg_var *v, const char *value, const char *
                      accepted);
 }
 
+/* Parses value into the field of v in the block at base (struct pk_config or a settings block). */
 static int
-parse_var(struct pk_config *cfg, const struct cfg_var *v, const char *value, char *errbuf)
+parse_var(void *base, const struct cfg_var *v, const char *value, char *errbuf)
 {
-    char *field = (char *)cfg + v->offset;
+    char *field = (char *)base + v->offset;
     char accepted[160];
     uint64_t num;
     int rc, b;
@@ -221,48 +191,100 @@ parse_endpoint_var(const char *name, const char *value, struct pk_endpoint *ep, 
     return 0;
 }
 
-/* An endpoint of the transport's own syntax (ops->parse_endpoint), else tcp://HOST:PORT. */
+/* An endpoint of the transport's own syntax (ops->parse_endpoint), else tcp://HOST:PORT; only
+ * the endpoint of this mode (the other one's default is another transport's syntax). */
 static int
 parse_relay_endpoint(const struct pk_config *cfg, const char *name, const char *value,
                      struct pk_endpoint *ep, char *errbuf)
 {
-    const struct pk_transport_ops *ops = pk_transport_find(cfg->relay_transport);
     char why[PK_ERRBUF_SIZE];
 
-    if (ops->parse_endpoint == NULL)
+    if (cfg->transport->parse_endpoint == NULL)
         return parse_endpoint_var(name, value, ep, 0, errbuf);
     if ((cfg->mode == PK_MODE_CAPTURE) != (strcmp(name, "RELAY_ENDPOINT") == 0)) {
-        *ep = (struct pk_endpoint){.host = "unused", .port = 1}; /* the other mode's */
+        *ep = (struct pk_endpoint){.host = "unused", .port = 1};
         return 0;
     }
-    if (ops->parse_endpoint(value, ep, why) != 0)
+    if (cfg->transport->parse_endpoint(value, ep, why) != 0)
         return pk_seterr(errbuf, -EINVAL, "%s=\"%s\" is invalid for RELAY_TRANSPORT=%s (%s)", name,
                          value, cfg->relay_transport, why);
     return 0;
 }
 
-/* RELAY_TRANSPORT names a transport, and CURVE keys are only set for one that encrypts. */
-static int
-check_transport(const struct pk_config *cfg, char *errbuf)
+/* A transport's row as a row of this table (its offset is into the transport's block). */
+static struct cfg_var
+setting_var(const struct pk_setting *s)
 {
-    if (pk_transport_find(cfg->relay_transport) == NULL) {
+    static const enum cfg_type types[] = {[PK_SETTING_STRING] = CFG_STRING,
+        [PK_SETTING_UINT] = CFG_UINT, [PK_SETTING_SIZE] = CFG_SIZE,
+        [PK_SETTING_DURATION] = CFG_DURATION};
+
+    return (struct cfg_var){s->name, types[s->type], s->offset, s->def, NULL, s->min, s->max,
+                            s->help};
+}
+
+/*
+ * Every transport's rows, into its settings block (the chosen one's into cfg, the others' into
+ * a scratch block: a bad value is an error whichever transport is chosen). A row that belongs
+ * to its transport alone must not be set in its mode while another is chosen.
+ */
+static int
+parse_transport_settings(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+{
+    _Alignas(max_align_t) unsigned char scratch[PK_TRANSPORT_SETTINGS_MAX];
+    const struct pk_transport_ops *ops;
+    int rc;
+
+    for (size_t i = 0; (ops = pk_transport_at(i)) != NULL; i++) {
+        unsigned char *block = ops == cfg->transport ? cfg->transport_settings : scratch;
+        memset(block, 0, PK_TRANSPORT_SETTINGS_MAX);
+        for (size_t j = 0; j < ops->nsettings; j++) {
+            const struct pk_setting *s = &ops->settings[j];
+            struct cfg_var v = setting_var(s);
+            const char *value = getenv_fn(s->name) ? getenv_fn(s->name) : s->def;
+            enum pk_transport_role role = cfg->mode == PK_MODE_CAPTURE ? PK_TRANSPORT_SENDER
+                                                                       : PK_TRANSPORT_RECEIVER;
+            if ((rc = parse_var(block, &v, value, errbuf)) != 0)
+                return rc;
+            if (ops != cfg->transport && s->only_here != NULL && s->role == role &&
+                value[0] != '\0')
+                return pk_seterr(errbuf, -EINVAL, "%s is set but RELAY_TRANSPORT=\"%s\" %s",
+                                 s->name, cfg->relay_transport, s->only_here);
+        }
+    }
+    return 0;
+}
+
+/* RELAY_TRANSPORT names a transport; its rows (and those of the others) parse. */
+static int
+check_transport(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+{
+    if ((cfg->transport = pk_transport_find(cfg->relay_transport)) == NULL) {
         char names[128];
         pk_transport_names(names, sizeof(names));
         return pk_seterr(errbuf, -EINVAL, "RELAY_TRANSPORT=\"%s\" is invalid; accepted: %s",
                          cfg->relay_transport, names);
     }
-    if ((cfg->mode == PK_MODE_CAPTURE && cfg->relay_curve_serverkey[0] != '\0') ||
-        (cfg->mode == PK_MODE_COLLECT && cfg->collect_curve_secretkey[0] != '\0')) {
-        if (!pk_transport_find(cfg->relay_transport)->encrypts)
-            return pk_seterr(errbuf, -EINVAL,
-                             "%s is set but RELAY_TRANSPORT=\"%s\" cannot encrypt; accepted: "
-                             "RELAY_TRANSPORT=zmq with CURVE keys, or no keys (tcp-raw is for "
-                             "trusted networks or a tunnel)",
-                             cfg->mode == PK_MODE_CAPTURE ? "RELAY_CURVE_SERVERKEY"
-                                                          : "COLLECT_CURVE_SECRETKEY",
-                             cfg->relay_transport);
-    }
-    return 0;
+    return parse_transport_settings(cfg, getenv_fn, errbuf);
+}
+
+int
+pk_config_transport(const struct pk_config *cfg, struct pk_transport_config **out, char *errbuf)
+{
+    *out = NULL;
+    if (cfg->transport->configure == NULL)
+        return 0;
+    return cfg->transport->configure(cfg->transport_settings,
+                                     cfg->mode == PK_MODE_CAPTURE ? PK_TRANSPORT_SENDER
+                                                                  : PK_TRANSPORT_RECEIVER,
+                                     out, errbuf);
+}
+
+void
+pk_config_transport_free(const struct pk_config *cfg, struct pk_transport_config *tc)
+{
+    if (tc != NULL && cfg->transport->config_free != NULL)
+        cfg->transport->config_free(tc);
 }
 
 /* COLLECT_ALLOW, and the endpoints: the relay's, the collector's, the HTTP server's. */
@@ -367,13 +389,35 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
         if (rc != 0)
             return rc;
     }
-    if ((rc = check_transport(cfg, errbuf)) != 0)
+    if ((rc = check_transport(cfg, getenv_fn, errbuf)) != 0)
         return rc;
     if ((rc = parse_addresses(cfg, errbuf)) != 0)
         return rc;
     if ((rc = check_source_and_output(cfg, getenv_fn, errbuf)) != 0)
         return rc;
     return check_source_name(cfg, getenv_fn, errbuf);
+}
+
+static void
+print_default(FILE *out, const char *def)
+{
+    fprintf(out, "  %-20s default: %s\n", "", def == NULL ? "(unset)"
+                                            : def[0] == '\0' ? "(empty)"
+                                                             : def);
+}
+
+/* Each transport's own rows, after RELAY_TRANSPORT. */
+static void
+print_transport_rows(FILE *out)
+{
+    const struct pk_transport_ops *ops;
+
+    for (size_t i = 0; (ops = pk_transport_at(i)) != NULL; i++) {
+        for (size_t j = 0; j < ops->nsettings; j++) {
+            fprintf(out, "  %-20s %s\n", ops->settings[j].name, ops->settings[j].help);
+            print_default(out, ops->settings[j].def);
+        }
+    }
 }
 
 void
@@ -399,9 +443,9 @@ pk_config_print_help(FILE *out)
             pk_transport_names(names, sizeof(names));
             fprintf(out, "  %-20s one of %s\n", "", names);
         }
-        fprintf(out, "  %-20s default: %s\n", "", v->def == NULL ? "(unset)"
-                                                   : v->def[0] == '\0' ? "(empty)"
-                                                                       : v->def);
+        print_default(out, v->def);
+        if (strcmp(v->name, "RELAY_TRANSPORT") == 0)
+            print_transport_rows(out);
     }
     fprintf(out, "\nExit status: 0 clean exit, 1 runtime failure, 2 invalid configuration.\n"
                  "Signals: SIGINT/SIGTERM flush queued data (up to LINGER) and exit 0.\n");

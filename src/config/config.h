@@ -8,7 +8,9 @@
 
 #include "access.h"
 #include "endpoint.h"
+#include "transport.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -22,8 +24,6 @@ struct pk_config {
     const char *relay_endpoint; /* as written; parsed into relay_ep */
     const char *collect_endpoint;
     const char *relay_transport;
-    /* Kafka (RELAY_TRANSPORT=kafka) */
-    const char *kafka_options, *collect_group, *collect_start;
     const char *metrics_addrport; /* "" disables the HTTP server */
     const char *source_name;
     uint64_t snaplen;
@@ -42,12 +42,13 @@ struct pk_config {
     uint64_t merge_window_ms; /* 0: arrival order */
     uint64_t stale_after_ms;
     uint64_t gone_after_ms;
-    uint64_t collect_max_message; /* zmq: largest message taken; libzmq holds at most 2x */
-    uint64_t collect_max_peers;   /* zmq: connections at once */
     const char *collect_allow; /* as written; parsed into allow */
-    const char *collect_curve_secretkey, *collect_curve_allowed; /* "" when unset */
-    const char *relay_curve_serverkey, *relay_curve_secretkey, *relay_curve_publickey;
     const char *run_as; /* "" keeps the user */
+
+    /* RELAY_TRANSPORT, and its rows of the table parsed into its settings block (opaque: its
+     * configure() reads it) */
+    const struct pk_transport_ops *transport;
+    _Alignas(max_align_t) unsigned char transport_settings[PK_TRANSPORT_SETTINGS_MAX];
 
     struct pk_endpoint relay_ep;   /* parsed, not resolved */
     struct pk_endpoint collect_ep; /* parsed, not resolved */
@@ -65,6 +66,15 @@ typedef const char *(*pk_getenv_fn)(const char *name);
  * environment or from cfg itself; they live as long as both do.
  */
 int pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf);
+
+/**
+ * The chosen transport's config from its settings (keys read from files, say): 0 and *out, or
+ * -EINVAL with one line in errbuf (exit 2), or another -errno (exit 1). Free it with
+ * pk_config_transport_free.
+ */
+int pk_config_transport(const struct pk_config *cfg, struct pk_transport_config **out,
+                        char *errbuf);
+void pk_config_transport_free(const struct pk_config *cfg, struct pk_transport_config *tc);
 
 /** Writes the --help text: every variable with its default and meaning. */
 void pk_config_print_help(FILE *out);

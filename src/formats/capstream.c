@@ -75,15 +75,17 @@ pk_capstream_detect(const uint8_t *buf, size_t len)
            m == PK_PCAP_MAGIC_NS_SWAPPED || m == PK_PCAPNG_BT_SHB;
 }
 
-struct pk_capstream *
-pk_capstream_new(const char *peer, pk_capstream_emit_cb emit, void *data)
+int
+pk_capstream_open(struct pk_capstream **out, const char *peer, pk_capstream_emit_cb emit,
+                  void *data, char *errbuf)
 {
     struct pk_capstream *cs = calloc(1, sizeof(*cs));
     size_t cap = PK_FRAME_BATCH_CAP(BATCH_BYTES);
 
+    *out = NULL;
     if (cs == NULL || (cs->batch_buf = malloc(cap)) == NULL) {
         free(cs);
-        return NULL;
+        return pk_seterr(errbuf, -ENOMEM, "out of memory for a capture-stream decoder");
     }
     snprintf(cs->peer, sizeof(cs->peer), "%s", peer);
     cs->emit = emit;
@@ -94,7 +96,8 @@ pk_capstream_new(const char *peer, pk_capstream_emit_cb emit, void *data)
     cs->base_id = ((uint64_t)(uintptr_t)cs << 16) ^ 0x9e3779b97f4a7c15ull;
     for (const char *p = peer; *p; p++)
         cs->base_id = cs->base_id * 131 + (uint8_t)*p;
-    return cs;
+    *out = cs;
+    return 0;
 }
 
 void

@@ -19,8 +19,10 @@ typedef void (*pk_capstream_emit_cb)(void *data, const uint8_t *msg, size_t len)
 
 struct pk_capstream;
 
-/** peer names the sources ("10.0.0.7:51234", or "peer/eth0" for a pcapng interface). */
-struct pk_capstream *pk_capstream_new(const char *peer, pk_capstream_emit_cb emit, void *data);
+/** peer names the sources ("10.0.0.7:51234", or "peer/eth0" for a pcapng interface). 0 and
+ *  *out, or -ENOMEM with errbuf. */
+int pk_capstream_open(struct pk_capstream **out, const char *peer, pk_capstream_emit_cb emit,
+                      void *data, char *errbuf);
 
 /**
  * Parses what it can of buf and emits messages. Returns the bytes consumed (a partial record or

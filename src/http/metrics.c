@@ -57,6 +57,26 @@ histogram(struct pk_buf *b, const struct pk_af_hist *h)
                       pk_af_names[af], h->count[af]);
 }
 
+/* The transport's own counters (ops->report): consecutive stats of a family share its HELP. */
+static void
+transport_stats(struct pk_buf *b, const struct pk_transport_report *r)
+{
+    const char *last = NULL;
+
+    for (size_t i = 0; i < r->n; i++) {
+        const struct pk_transport_stat *s = &r->stat[i];
+        if (s->metric == NULL)
+            continue; /* in /status only */
+        if (last == NULL || strcmp(last, s->metric) != 0)
+            family(b, s->metric, s->type, s->help);
+        last = s->metric;
+        if (s->labels[0] != '\0')
+            pk_buf_printf(b, "%s{%s} %" PRIu64 "\n", s->metric, s->labels, s->value);
+        else
+            pk_buf_printf(b, "%s %" PRIu64 "\n", s->metric, s->value);
+    }
+}
+
 /* What HTTP clients cost the server (http.c); nothing when the server is off. */
 static void
 http_metrics(struct pk_buf *b, const struct pk_http_counters *h)
@@ -105,11 +125,9 @@ pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
            "Bytes of messages handed to the transport.", r->transport.bytes_sent);
     single(b, "packeteur_relay_connects_total", "counter", "Connections made to the collector.",
            r->transport.connects);
-    single(b, "packeteur_relay_encrypted", "gauge", "1 when the relay uses CURVE encryption.",
+    single(b, "packeteur_relay_encrypted", "gauge", "1 when the relay is encrypted.",
            (uint64_t)r->encrypted);
-    single(b, "packeteur_relay_handshake_failures_total", "counter",
-           "Security handshakes with the collector that failed (wrong key, key not allowed).",
-           r->transport.handshake_failures);
+    transport_stats(b, &r->own);
     http_metrics(b, r->http);
     pk_procstat_render(b);
 }
@@ -268,7 +286,7 @@ output_stage(struct pk_buf *b, const struct pk_collect_report *r)
            (uint64_t)r->intake_paused);
 }
 
-/* Intake: messages dropped and received, and the transport's connection counters. */
+/* Intake: messages dropped and received, and the transport's own counters. */
 static void
 intake(struct pk_buf *b, const struct pk_collect_report *r)
 {
@@ -283,36 +301,10 @@ intake(struct pk_buf *b, const struct pk_collect_report *r)
     single(b, "packeteur_messages_received_total", "counter", "Messages received.",
            r->transport.messages_received);
     single(b, "packeteur_peers_dropped_total", "counter",
-           "Connections closed for bad framing or bad messages (tcp-raw).",
-           r->transport.peers_dropped);
+           "Connections closed for bad framing or bad messages.", r->transport.peers_dropped);
     single(b, "packeteur_received_bytes_total", "counter", "Bytes of messages received.",
            r->transport.bytes_received);
-    single(b, "packeteur_receive_buffer_waits_total", "counter",
-           "Times a connection waited because the shared receive-buffer budget was spent (tcp-raw).",
-           r->transport.buffer_waits);
-    family(b, "packeteur_connections_refused_total", "counter",
-           "tcp-raw connections refused at accept, by reason: limit (the connection limit, all "
-           "proven peers), per_address (the most one address may hold).");
-    pk_buf_printf(b, "packeteur_connections_refused_total{reason=\"limit\"} %" PRIu64 "\n",
-                  r->transport.conns_refused_limit);
-    pk_buf_printf(b, "packeteur_connections_refused_total{reason=\"per_address\"} %" PRIu64 "\n",
-                  r->transport.conns_refused_per_addr);
-    family(b, "packeteur_connections_timed_out_total", "counter",
-           "Connections closed for a deadline (zmq: first_message only), by reason: "
-           "first_message (none valid in "
-           "time, or made room at the limit), stalled (a partial message got no byte in time), "
-           "budget_held (held receive budget others waited for, and did not finish), silent "
-           "(proven, no byte for 10 s, closed to make room at the connection limit).");
-    pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"first_message\"} %" PRIu64
-                  "\n", r->transport.conns_no_first_message);
-    pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"stalled\"} %" PRIu64 "\n",
-                  r->transport.conns_stalled);
-    pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"budget_held\"} %" PRIu64
-                  "\n", r->transport.conns_budget_held);
-    pk_buf_printf(b, "packeteur_connections_timed_out_total{reason=\"silent\"} %" PRIu64 "\n",
-                  r->transport.conns_silent);
-    single(b, "packeteur_connections_limit", "gauge",
-           "The tcp-raw connection limit in force (0 with zmq).", r->transport.max_connections);
+    transport_stats(b, &r->own);
 }
 
 void
@@ -322,7 +314,7 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
     source_table(b, r);
     output_stage(b, r);
     intake(b, r);
-    single(b, "packeteur_collector_encrypted", "gauge", "1 when agents must use CURVE encryption.",
+    single(b, "packeteur_collector_encrypted", "gauge", "1 when agents must encrypt.",
            (uint64_t)r->encrypted);
     family(b, "packeteur_collector_refused_total", "counter",
            "Peers refused, by reason: address (COLLECT_ALLOW), key (COLLECT_CURVE_ALLOWED), "

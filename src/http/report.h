@@ -29,9 +29,10 @@ struct pk_capture_report {
     struct pk_stats stats; /* captured, drops, relayed, queued */
     int connected;
     struct pk_transport_counters transport;
+    struct pk_transport_report own; /* the transport's own counters (ops->report) */
     const struct pk_af_hist *hist;
     int encrypted;
-    const char *public_key; /* this agent's CURVE key; NULL when not encrypted */
+    const char *public_key; /* this agent's key (ops->public_key); NULL when not encrypted */
     int device_down;        /* live capture: the device went down; waiting for it */
     const struct pk_http_counters *http; /* NULL when METRICS_ADDRPORT is empty */
 };
@@ -49,8 +50,9 @@ struct pk_collect_report {
     int per_connection; /* the transport tells when a source's connection closes */
     uint64_t bad_malformed, bad_version, bad_oversized;
     struct pk_transport_counters transport;
+    struct pk_transport_report own; /* the transport's own counters (ops->report) */
     int encrypted;
-    const char *public_key; /* the collector's CURVE key; NULL when not encrypted */
+    const char *public_key; /* the collector's key; NULL when not encrypted */
     const char *allow;      /* COLLECT_ALLOW as written */
     const struct pk_access *access;
     const struct pk_http_counters *http; /* NULL when METRICS_ADDRPORT is empty */

@@ -48,7 +48,30 @@ common(const struct pk_report_common *c)
     return o;
 }
 
-/* A CURVE key, or null when there is none (NULL or ""). */
+/*
+ * The transport's own counters (ops->report), each in its object ("security.connections": a
+ * path from the root), made when it is missing.
+ */
+static void
+add_transport_fields(cJSON *root, const struct pk_transport_report *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        const struct pk_transport_stat *s = &r->stat[i];
+        cJSON *o = root;
+        char path[64], *save = NULL;
+
+        if (s->object == NULL)
+            continue; /* in /metrics only */
+        snprintf(path, sizeof(path), "%s", s->object);
+        for (char *name = strtok_r(path, ".", &save); name; name = strtok_r(NULL, ".", &save)) {
+            cJSON *next = cJSON_GetObjectItemCaseSensitive(o, name);
+            o = next != NULL ? next : cJSON_AddObjectToObject(o, name);
+        }
+        cJSON_AddNumberToObject(o, s->field, (double)s->value);
+    }
+}
+
+/* A public key, or null when there is none (NULL or ""). */
 static void
 add_key(cJSON *o, const char *name, const char *key)
 {
@@ -138,7 +161,7 @@ pk_status_capture(const struct pk_capture_report *r)
     cJSON_AddNumberToObject(relay, "disconnects", (double)r->transport.disconnects);
     cJSON_AddBoolToObject(relay, "encrypted", r->encrypted);
     add_key(relay, "public_key", r->public_key);
-    cJSON_AddNumberToObject(relay, "handshake_failures", (double)r->transport.handshake_failures);
+    add_transport_fields(o, &r->own);
     add_http(o, r->http);
     return print_and_free(o);
 }
@@ -267,7 +290,6 @@ pk_status_collect(const struct pk_collect_report *r)
     cJSON_AddNumberToObject(msgs, "oversized",
                             (double)(r->bad_oversized + r->transport.messages_oversized));
     cJSON_AddNumberToObject(msgs, "peers_dropped", (double)r->transport.peers_dropped);
-    cJSON_AddNumberToObject(msgs, "buffer_waits", (double)r->transport.buffer_waits);
 
     cJSON *sec = cJSON_AddObjectToObject(o, "security");
     cJSON_AddBoolToObject(sec, "encrypted", r->encrypted);
@@ -279,20 +301,10 @@ pk_status_collect(const struct pk_collect_report *r)
         cJSON_AddNullToObject(sec, "allowed_keys"); /* any key */
     cJSON *conns = cJSON_AddObjectToObject(sec, "connections");
     cJSON_AddNumberToObject(conns, "accepted", (double)r->transport.connects);
-    cJSON_AddNumberToObject(conns, "handshakes", (double)r->transport.handshakes);
-    cJSON_AddNumberToObject(conns, "handshake_failures", (double)r->transport.handshake_failures);
-    cJSON_AddNumberToObject(conns, "limit", (double)r->transport.max_connections);
-    cJSON_AddNumberToObject(conns, "refused_limit", (double)r->transport.conns_refused_limit);
-    cJSON_AddNumberToObject(conns, "refused_per_address",
-                            (double)r->transport.conns_refused_per_addr);
-    cJSON_AddNumberToObject(conns, "timed_out_first_message",
-                            (double)r->transport.conns_no_first_message);
-    cJSON_AddNumberToObject(conns, "timed_out_stalled", (double)r->transport.conns_stalled);
-    cJSON_AddNumberToObject(conns, "timed_out_budget_held", (double)r->transport.conns_budget_held);
-    cJSON_AddNumberToObject(conns, "timed_out_silent", (double)r->transport.conns_silent);
     cJSON *refused = cJSON_AddObjectToObject(sec, "refused");
     for (int i = 0; i < PK_REFUSALS; i++)
         cJSON_AddNumberToObject(refused, pk_refusal_names[i], (double)pk_access_refused_count(r->access, i));
+    add_transport_fields(o, &r->own);
     add_http(o, r->http);
     return print_and_free(o);
 }

@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || pk_capstream_detect(data + 1, size - 1) != 1)
         return 0;
     chunk = (size_t)data[0] * 7 + 1; /* the first byte picks the read size */
-    if ((buf = malloc(size)) == NULL || (cs = pk_capstream_new("fuzz", on_message, NULL)) == NULL) {
+    if ((buf = malloc(size)) == NULL || pk_capstream_open(&cs, "fuzz", on_message, NULL, err) != 0) {
         free(buf);
         return 0;
     }

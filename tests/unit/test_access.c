@@ -1,6 +1,6 @@
 /* COLLECT_ALLOW ranges, CURVE key text, and the once-per-peer refusal bookkeeping. */
 #include "access.h"
-#include "keys.h"
+#include "zmq_keys.h"
 #include "pcktr.h"
 
 #include <arpa/inet.h>

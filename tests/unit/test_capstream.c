@@ -19,6 +19,16 @@ struct seen {
     char name[300], device[300], filter[300];
 };
 
+/* A decoder, or NULL (the tests then fail on it). */
+static struct pk_capstream *
+new_stream(const char *peer, pk_capstream_emit_cb emit, void *data)
+{
+    struct pk_capstream *cs;
+    char err[PK_ERRBUF_SIZE];
+
+    return pk_capstream_open(&cs, peer, emit, data, err) == 0 ? cs : NULL;
+}
+
 static void
 on_emit(void *data, const uint8_t *msg, size_t len)
 {
@@ -119,7 +129,7 @@ test_pcap_both_orders_and_resolutions(void **state)
         for (int nsec = 0; nsec < 2; nsec++) {
             for (size_t step = 1; step <= 1024; step *= 32) {
                 struct seen s = {0};
-                struct pk_capstream *cs = pk_capstream_new("10.0.0.7:5000", on_emit, &s);
+                struct pk_capstream *cs = new_stream("10.0.0.7:5000", on_emit, &s);
                 size_t len = make_pcap(buf, be, nsec);
                 assert_int_equal(feed(cs, buf, len, step), 0);
                 assert_int_equal(s.packets, 3);
@@ -189,7 +199,7 @@ test_pcapng_both_orders(void **state)
     for (int be = 0; be < 2; be++) {
         for (size_t step = 1; step <= 1024; step *= 8) {
             struct seen s = {0};
-            struct pk_capstream *cs = pk_capstream_new("[::1]:6000", on_emit, &s);
+            struct pk_capstream *cs = new_stream("[::1]:6000", on_emit, &s);
             size_t len = make_pcapng(buf, be);
             assert_int_equal(feed(cs, buf, len, step), 0);
             assert_int_equal(s.packets, 2);
@@ -216,31 +226,31 @@ test_broken_streams(void **state)
 
     (void)state;
     /* truncated inside a record */
-    cs = pk_capstream_new("p", on_emit, &s);
+    cs = new_stream("p", on_emit, &s);
     assert_int_equal(feed(cs, buf, len - 10, 7), -EBADMSG);
     assert_int_equal(s.goodbyes, 0);
     pk_capstream_free(cs);
     /* an absurd record length */
     memcpy(bad, buf, len);
     put32(bad + 24 + 8, 0x7fffffff, 0);
-    cs = pk_capstream_new("p", on_emit, &s);
+    cs = new_stream("p", on_emit, &s);
     assert_int_equal(feed(cs, bad, len, 64), -EBADMSG);
     pk_capstream_free(cs);
     /* pcapng: block lengths that disagree, an absurd block, a packet for a missing interface */
     nglen = make_pcapng(buf, 0);
     memcpy(bad, buf, nglen);
     put32(bad + nglen - 4, 12, 0);
-    cs = pk_capstream_new("p", on_emit, &s);
+    cs = new_stream("p", on_emit, &s);
     assert_int_equal(feed(cs, bad, nglen, 1024), -EBADMSG);
     pk_capstream_free(cs);
     memcpy(bad, buf, nglen);
     put32(bad + 28 + 4, 0xfffffff0, 0);
-    cs = pk_capstream_new("p", on_emit, &s);
+    cs = new_stream("p", on_emit, &s);
     assert_int_equal(feed(cs, bad, nglen, 1024), -EBADMSG);
     pk_capstream_free(cs);
     memcpy(bad, buf, nglen);
     put32(bad + nglen - 76 + 8, 5, 0); /* last EPB names interface 5 */
-    cs = pk_capstream_new("p", on_emit, &s);
+    cs = new_stream("p", on_emit, &s);
     assert_int_equal(feed(cs, bad, nglen, 1024), -EBADMSG);
     pk_capstream_free(cs);
     /* detection */

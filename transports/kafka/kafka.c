@@ -35,86 +35,6 @@ pk_kafka_scratch(struct kafka *k, size_t len)
     return 0;
 }
 
-/* "kafka://HOST:PORT[,HOST:PORT...]/TOPIC" into brokers and k->topic. */
-static int
-parse_endpoint(struct kafka *k, const char *s, char *brokers, size_t cap, char *errbuf)
-{
-    const char *p = s + strlen("kafka://"), *slash;
-    size_t n;
-
-    if (strncmp(s, "kafka://", strlen("kafka://")) != 0 || (slash = strchr(p, '/')) == NULL ||
-        slash == p || (size_t)(slash - p) >= cap)
-        return pk_seterr(errbuf, -EINVAL, "not kafka://HOST:PORT[,HOST:PORT...]/TOPIC");
-    n = strlen(slash + 1);
-    if (n == 0 || n > KAFKA_TOPIC_MAX || strspn(slash + 1, "abcdefghijklmnopqrstuvwxyz"
-                                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                           "0123456789._-") != n)
-        return pk_seterr(errbuf, -EINVAL, "the topic must be 1..%d of [a-zA-Z0-9._-]",
-                         KAFKA_TOPIC_MAX);
-    memcpy(brokers, p, (size_t)(slash - p));
-    brokers[slash - p] = '\0';
-    memcpy(k->topic, slash + 1, n + 1);
-    return 0;
-}
-
-static int
-conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, const char *var,
-         char *errbuf)
-{
-    char why[256];
-
-    if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) != RD_KAFKA_CONF_OK)
-        return pk_seterr(errbuf, -EINVAL, "%s: librdkafka refuses %s=%s: %s", var, name, value,
-                         why);
-    return 0;
-}
-
-/* Where an item of KAFKA_OPTIONS ends: at the first comma followed by a name=: a value may hold
- * commas (debug=cgrp,fetch; a cipher list). NULL: at the end. */
-static const char *
-item_end(const char *p)
-{
-    const char *c = p;
-
-    while ((c = strchr(c, ',')) != NULL) {
-        size_t seg = strcspn(c + 1, ",");
-        const char *eq = memchr(c + 1, '=', seg);
-
-        if (eq != NULL)
-            return c;
-        c++;
-    }
-    return NULL;
-}
-
-/* KAFKA_OPTIONS: "name=value,name=value", each handed to librdkafka as it is. */
-static int
-set_options(rd_kafka_conf_t *conf, const char *options, char *errbuf)
-{
-    char item[1024];
-    const char *p = options;
-
-    while (p != NULL && *p != '\0') {
-        const char *end = item_end(p);
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        char *eq;
-        int rc;
-
-        if (n >= sizeof(item))
-            return pk_seterr(errbuf, -EINVAL, "KAFKA_OPTIONS: an item is over %zu bytes",
-                             sizeof(item) - 1);
-        memcpy(item, p, n);
-        item[n] = '\0';
-        if ((eq = strchr(item, '=')) == NULL || eq == item)
-            return pk_seterr(errbuf, -EINVAL, "KAFKA_OPTIONS: \"%s\" is not name=value", item);
-        *eq = '\0';
-        if ((rc = conf_set(conf, item, eq + 1, "KAFKA_OPTIONS", errbuf)) != 0)
-            return rc;
-        p = end ? end + 1 : NULL;
-    }
-    return 0;
-}
-
 /* librdkafka's logs, served on the loop thread (log.queue): rate-limited as one event. */
 static void
 on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -136,7 +56,7 @@ on_rdkafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && k->up) {
         k->up = 0;
         if (k->base.on_peer != NULL && !k->closing)
-            k->base.on_peer(&k->base, PK_PEER_DOWN, "");
+            k->base.on_peer(&k->base, PK_PEER_DOWN, "", "");
     }
     pk_log_with(PK_LOG_WARN, &(struct pk_log_fields){.event = "kafka_error"}, "Kafka: %s",
                 reason);
@@ -155,18 +75,19 @@ make_conf(struct kafka *k, const struct pk_transport_opts *opts, rd_kafka_conf_t
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
     rd_kafka_conf_set_error_cb(conf, on_rdkafka_error);
-    if ((rc = parse_endpoint(k, k->set.endpoint, brokers, sizeof(brokers), errbuf)) != 0 ||
-        (rc = conf_set(conf, "bootstrap.servers", brokers, "endpoint", errbuf)) != 0 ||
-        (rc = conf_set(conf, "log.queue", "true", "", errbuf)) != 0)
+    if ((rc = pk_kafka_parse_uri(k->set.endpoint, brokers, sizeof(brokers), k->topic,
+                                 errbuf)) != 0 ||
+        (rc = pk_kafka_conf_set(conf, "bootstrap.servers", brokers, "the endpoint", errbuf)) != 0 ||
+        (rc = pk_kafka_conf_set(conf, "log.queue", "true", "", errbuf)) != 0)
         goto fail;
     if (opts->role == PK_TRANSPORT_SENDER)
         pk_kafka_produce_conf(conf);
     else
         pk_kafka_consume_conf(conf);
     if (opts->role == PK_TRANSPORT_RECEIVER &&
-        (rc = conf_set(conf, "group.id", k->set.group, "COLLECT_GROUP", errbuf)) != 0)
+        (rc = pk_kafka_conf_set(conf, "group.id", k->set.group, "COLLECT_GROUP", errbuf)) != 0)
         goto fail;
-    if ((rc = set_options(conf, k->set.options, errbuf)) != 0)
+    if ((rc = pk_kafka_set_options(conf, k->set.options, errbuf)) != 0)
         goto fail;
     *out = conf;
     return 0;
@@ -248,34 +169,36 @@ start_client(struct kafka *k, rd_kafka_conf_t *conf, char *errbuf)
 static void close_now(struct kafka *k);
 extern const struct pk_transport_ops pk_transport_kafka;
 
-static struct pk_transport *
-kafka_open_with(uv_loop_t *loop, const struct kafka_settings *set,
-                const struct pk_transport_opts *opts, char *errbuf)
+static int
+kafka_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint *ep,
+           const struct pk_transport_opts *opts, char *errbuf)
 {
     struct kafka *k = calloc(1, sizeof(*k));
     rd_kafka_conf_t *conf;
+    int rc;
 
-    if (k == NULL) {
-        pk_seterr(errbuf, -ENOMEM, "out of memory");
-        return NULL;
-    }
+    (void)ep; /* the core's stand-in for the first broker; opts->uri names them all */
+    if (k == NULL)
+        return pk_seterr(errbuf, -ENOMEM, "out of memory");
     k->base.ops = &pk_transport_kafka;
     k->loop = loop;
     k->role = opts->role;
-    k->set = *set;
+    k->set = (struct kafka_settings){.endpoint = opts->uri, .options = opts->config->options,
+                                     .group = opts->config->group, .start = opts->config->start};
     k->queue_limit = opts->queue_limit ? opts->queue_limit : 1;
     k->max_message = opts->max_message;
     k->receiving = 1;
     if ((k->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-        pk_seterr(errbuf, -errno, "eventfd: %s", strerror(errno));
+        rc = pk_seterr(errbuf, -errno, "eventfd: %s", strerror(errno));
         free(k);
-        return NULL;
+        return rc;
     }
-    if (make_conf(k, opts, &conf, errbuf) != 0 || start_client(k, conf, errbuf) != 0) {
+    if ((rc = make_conf(k, opts, &conf, errbuf)) != 0 || (rc = start_client(k, conf, errbuf)) != 0) {
         close_now(k);
-        return NULL;
+        return rc;
     }
-    return &k->base;
+    *out = &k->base;
+    return 0;
 }
 
 static int
@@ -413,62 +336,20 @@ kafka_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb c
     uv_timer_start(&k->again, on_linger, 0, 0);
 }
 
-/* The first broker stands for the endpoint in the core (resolved, kept out of the capture). */
-static int
-kafka_parse_endpoint(const char *uri, struct pk_endpoint *ep, char *errbuf)
-{
-    struct kafka k;
-    char brokers[1024], first[1100];
-    size_t n;
-
-    if (parse_endpoint(&k, uri, brokers, sizeof(brokers), errbuf) != 0)
-        return -EINVAL;
-    n = strcspn(brokers, ",");
-    snprintf(first, sizeof(first), "tcp://%.*s", (int)n, brokers);
-    if (pk_endpoint_parse(first, ep, errbuf) != 0 || ep->host[0] == '\0')
-        return pk_seterr(errbuf, -EINVAL, "not kafka://HOST:PORT[,HOST:PORT...]/TOPIC");
-    return 0;
-}
-
-static int
-parse_start(const char *s, enum kafka_start *out)
-{
-    static const char *const names[] = {"committed", "earliest", "latest"};
-
-    for (size_t i = 0; i < PK_ARRAY_LEN(names); i++)
-        if (s != NULL && strcmp(s, names[i]) == 0) {
-            *out = (enum kafka_start)i;
-            return 0;
-        }
-    return -EINVAL;
-}
-
-static struct pk_transport *
-kafka_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
-           char *errbuf)
-{
-    struct kafka_settings set = {.endpoint = opts->uri, .options = opts->kafka_options,
-                                 .group = opts->kafka_group ? opts->kafka_group : "pcktr"};
-
-    (void)ep;
-    if (opts->role == PK_TRANSPORT_RECEIVER && opts->kafka_start != NULL &&
-        parse_start(opts->kafka_start, &set.start) != 0) {
-        pk_seterr(errbuf, -EINVAL, "COLLECT_START=\"%s\" is invalid; accepted: committed, "
-                  "earliest, latest", opts->kafka_start);
-        return NULL;
-    }
-    return kafka_open_with(loop, &set, opts, errbuf);
-}
-
 const struct pk_transport_ops pk_transport_kafka = {
     .name = "kafka",
     .per_connection_peers = 0, /* a partition carries many sources and never closes */
-    .encrypts = 0,             /* TLS and SASL are librdkafka's, through KAFKA_OPTIONS */
-    .parse_endpoint = kafka_parse_endpoint,
+    .parse_endpoint = pk_kafka_parse_endpoint,
+    .settings = pk_kafka_settings,
+    .nsettings = PK_KAFKA_NSETTINGS,
+    .settings_size = sizeof(struct kafka_settings_block),
+    .configure = pk_kafka_configure,
+    .config_free = pk_kafka_config_free,
     .open = kafka_open,
     .send = kafka_send,
     .set_receiving = kafka_set_receiving,
     .connected = kafka_connected,
+    .report = pk_kafka_report,
     .released = kafka_released,
     .close = kafka_close,
 };

@@ -57,6 +57,7 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
             apply_start(k, parts);
         rd_kafka_assign(rk, parts);
         k->up = parts->cnt > 0;
+        k->nassigned = parts->cnt;
         k->base.counters.connects++;
         if (!k->closing)
             pk_info_with(&(struct pk_log_fields){.event = "kafka_assigned"},
@@ -67,6 +68,7 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
      * consumed and not yet released are forgotten: the next owner reads those records again. */
     rd_kafka_assign(rk, NULL);
     k->up = 0;
+    k->nassigned = 0;
     k->base.counters.disconnects++;
     if (!k->closing)
         reset_pending(k);

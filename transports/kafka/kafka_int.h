@@ -11,6 +11,8 @@
 #include "kafka_record.h"
 #include "transport.h"
 
+struct pk_endpoint;
+
 #include <librdkafka/rdkafka.h>
 
 #include <stddef.h>
@@ -23,6 +25,40 @@
 
 /* Where a collector starts reading a partition it is assigned for the first time. */
 enum kafka_start { KAFKA_START_COMMITTED, KAFKA_START_EARLIEST, KAFKA_START_LATEST };
+
+/* Its rows of the configuration table (kafka_config.c), parsed by the core into this block. */
+struct kafka_settings_block {
+    const char *options; /* KAFKA_OPTIONS */
+    const char *group;   /* COLLECT_GROUP */
+    const char *start;   /* COLLECT_START */
+};
+
+/* What configure() makes of them: checked, for open. */
+struct pk_transport_config {
+    const char *options, *group;
+    enum kafka_start start;
+};
+
+#define PK_KAFKA_NSETTINGS 3
+extern const struct pk_setting pk_kafka_settings[PK_KAFKA_NSETTINGS];
+
+/** The ops of kafka_config.c: the endpoint, the settings, the report. */
+int pk_kafka_parse_endpoint(const char *uri, struct pk_endpoint *ep, char *errbuf);
+int pk_kafka_configure(const void *settings, enum pk_transport_role role,
+                       struct pk_transport_config **out, char *errbuf);
+void pk_kafka_config_free(struct pk_transport_config *config);
+void pk_kafka_report(struct pk_transport *t, struct pk_transport_report *r);
+
+/** "kafka://HOST:PORT[,HOST:PORT...]/TOPIC" into brokers (cap bytes) and topic
+ *  (KAFKA_TOPIC_MAX + 1 bytes). 0, or -EINVAL + errbuf. */
+int pk_kafka_parse_uri(const char *uri, char *brokers, size_t cap, char *topic, char *errbuf);
+
+/** One librdkafka property; var names the setting for the error line. 0, or -EINVAL. */
+int pk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                      const char *var, char *errbuf);
+
+/** KAFKA_OPTIONS into conf. 0, or -EINVAL with a line naming KAFKA_OPTIONS. */
+int pk_kafka_set_options(rd_kafka_conf_t *conf, const char *options, char *errbuf);
 
 /* The transport's settings, from the endpoint and its own variables. */
 struct kafka_settings {
@@ -51,7 +87,7 @@ struct kafka {
     struct pk_kafka_meta meta;
     uint8_t *scratch; /* a record's value (producer) or a rebuilt message (consumer) */
     size_t scratch_cap;
-    uint64_t delivery_errors;
+    uint64_t delivery_errors, delivered; /* reports of failed and of confirmed records */
 
     /* consumer */
     uint64_t max_message;
@@ -59,6 +95,7 @@ struct kafka {
     rd_kafka_topic_partition_list_t *pending; /* consumed, not yet released: next offsets */
     uint8_t started[KAFKA_MAX_PARTITIONS];   /* partitions assigned before in this process */
     uint64_t malformed, consumer_errors;
+    int nassigned;
 
     /* closing */
     uint64_t linger_deadline;

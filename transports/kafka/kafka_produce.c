@@ -21,16 +21,16 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     k->inflight--;
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         k->delivery_errors++;
-        k->base.counters.messages_unconfirmed++;
-        return;
+                return;
     }
+    k->delivered++;
     k->base.counters.messages_sent++;
     k->base.counters.bytes_sent += m->len;
     if (!k->up) {
         k->up = 1;
         k->base.counters.connects++;
         if (k->base.on_peer != NULL && !k->closing)
-            k->base.on_peer(&k->base, PK_PEER_UP, "");
+            k->base.on_peer(&k->base, PK_PEER_UP, "", "");
     }
 }
 

@@ -7,12 +7,13 @@
  * invalid message inside intact framing is only dropped (by the owner, counted). Unencrypted:
  * for trusted networks or a tunnel (docs/PROTOCOL.md).
  *
- * A connection whose first bytes are a pcap or pcapng magic is a plain capture stream
- * (`tcpdump -U -w - | nc collector 7386`): src/formats/capstream.c turns it into protocol
- * messages, so the owner sees one more source.
+ * A connection whose first bytes the owner's stream decoder takes (opts->capture_streams) is a
+ * plain capture stream (`tcpdump -U -w - | nc collector 7386`): the decoder turns it into
+ * protocol messages, so the owner sees one more source.
  */
 #include "bytes.h"
 #include "endpoint.h"
+#include "log.h"
 #include "pcktr.h"
 #include "tcp_raw.h"
 #include "transport.h"
@@ -23,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PK_LOG_MODULE "tcp-raw"
 
 static void start_connect(struct tcp_transport *tt);
 static void start_write(struct tcp_transport *tt);
@@ -83,7 +86,7 @@ close_sock(struct tcp_transport *tt)
     uv_handle_t *s = (uv_handle_t *)tt->sock;
 
     if (!tt->peer_confirmed)
-        tt->base.counters.messages_unconfirmed += tt->written;
+        tt->messages_unconfirmed += tt->written;
     tt->written = 0;
     tt->peer_confirmed = tt->shutting_down = 0;
     tt->connected = tt->connecting = 0;
@@ -103,12 +106,12 @@ disconnect(struct tcp_transport *tt)
     if (was_connected && uv_now(tt->loop) - tt->connected_at >= QUICK_END_MS)
         tt->backoff_ms = BACKOFF_MIN_MS;
     else if (was_connected && !tt->peer_confirmed)
-        tt->base.counters.conns_ended_at_once++;
+        tt->conns_ended_at_once++;
     close_sock(tt);
     if (was_connected) {
         tt->base.counters.disconnects++;
         if (tt->base.on_peer)
-            tt->base.on_peer(&tt->base, PK_PEER_DOWN, tt->peer_name);
+            tt->base.on_peer(&tt->base, PK_PEER_DOWN, tt->peer_name, "");
     }
     schedule_reconnect(tt);
 }
@@ -122,7 +125,7 @@ on_write(uv_write_t *req, int status)
     if (status == 0)
         tt->written += tt->in_flight;
     if (status < 0) {
-        tt->base.counters.messages_unconfirmed += tt->in_flight; /* some may have gone out */
+        tt->messages_unconfirmed += tt->in_flight; /* some may have gone out */
         drop_in_flight(tt);
         disconnect(tt);
     } else {
@@ -208,7 +211,7 @@ on_connect(uv_connect_t *req, int status)
     uv_tcp_keepalive(tt->sock, 1, 30);
     tt->base.counters.connects++;
     if (tt->base.on_peer)
-        tt->base.on_peer(&tt->base, PK_PEER_UP, tt->peer_name);
+        tt->base.on_peer(&tt->base, PK_PEER_UP, tt->peer_name, "");
     start_write(tt);
 }
 
@@ -355,8 +358,13 @@ pk_tcp_raw_maybe_finish_close(struct tcp_transport *tt)
         tt->head = m->next;
         free(m);
     }
+    flushed = flushed && tt->messages_unconfirmed == 0;
+    if (!flushed && tt->conns_ended_at_once >= tt->base.counters.connects &&
+        tt->base.counters.connects > 0)
+        pk_warn("the collector closed every connection at once: refused? see its "
+                "packeteur_connections_refused_total");
     if (tt->closed_cb != NULL) /* NULL: open failed, nobody waits */
-        tt->closed_cb(tt->closed_data, flushed && tt->base.counters.messages_unconfirmed == 0);
+        tt->closed_cb(tt->closed_data, flushed);
     free(tt);
 }
 
@@ -424,29 +432,29 @@ fail:
     return rc;
 }
 
-static struct pk_transport *
-tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
-         char *errbuf)
+static int
+tcp_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint *ep,
+         const struct pk_transport_opts *opts, char *errbuf)
 {
     struct tcp_transport *tt = calloc(1, sizeof(*tt));
     int rc;
 
-    if (tt == NULL) {
-        pk_seterr(errbuf, -ENOMEM, "out of memory");
-        return NULL;
-    }
+    *out = NULL;
+    if (tt == NULL)
+        return pk_seterr(errbuf, -ENOMEM, "out of memory");
     tt->base.ops = &pk_transport_tcp_raw;
     tt->loop = loop;
     tt->role = opts->role;
     tt->queue_limit = opts->queue_limit;
     tt->max_message = opts->max_message;
+    tt->min_message = opts->min_message;
     tt->access = opts->access;
+    tt->capture_streams = opts->capture_streams;
+    tt->is_message = opts->is_message;
     tt->receiving = 1;
     tt->backoff_ms = BACKOFF_MIN_MS;
-    if ((rc = init_handles(tt)) != 0) {
-        pk_seterr(errbuf, rc, "tcp-raw: cannot start timers: %s", uv_strerror(rc));
-        return NULL;
-    }
+    if ((rc = init_handles(tt)) != 0)
+        return pk_seterr(errbuf, rc, "tcp-raw: cannot start timers: %s", uv_strerror(rc));
     if (opts->role == PK_TRANSPORT_SENDER) {
         struct in6_addr a6;
         struct in_addr a4;
@@ -456,14 +464,16 @@ tcp_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transpor
             snprintf(tt->host, sizeof(tt->host), "%s", ep->host);
         snprintf(tt->port, sizeof(tt->port), "%u", ep->port);
         start_connect(tt);
-        return &tt->base;
+        *out = &tt->base;
+        return 0;
     }
-    if (pk_tcp_raw_listen(tt, ep, errbuf) != 0) {
+    if ((rc = pk_tcp_raw_listen(tt, ep, errbuf)) != 0) {
         /* The usual close: the struct is freed once the loop has released every handle. */
         tcp_close(&tt->base, 0, on_failed_open_closed, NULL);
-        return NULL;
+        return rc;
     }
-    return &tt->base;
+    *out = &tt->base;
+    return 0;
 }
 
 static int
@@ -495,10 +505,11 @@ tcp_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb cb,
 const struct pk_transport_ops pk_transport_tcp_raw = {
     .name = "tcp-raw",
     .per_connection_peers = 1,
-    .encrypts = 0, /* clear text: for trusted networks or inside a tunnel */
+    /* clear text: for trusted networks or inside a tunnel (no log_security, no keys) */
     .open = tcp_open,
     .send = tcp_send,
     .set_receiving = pk_tcp_raw_set_receiving,
     .connected = tcp_connected,
+    .report = pk_tcp_raw_report,
     .close = tcp_close,
 };

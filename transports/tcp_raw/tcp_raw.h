@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #define LEN_PREFIX 4
-#define MIN_MESSAGE 32    /* a message header; anything shorter is not this protocol */
 #define MAX_WRITE_BUFS 64 /* messages per uv_write */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -74,11 +73,24 @@ struct message {
 
 struct conn; /* receiver side: one accepted connection */
 
+enum conn_kind { CONN_UNKNOWN, CONN_MESSAGES, CONN_CAPTURE_STREAM };
+
+/* Why a connection is closed; each but CLOSE_CLEAN is counted (BAD_FRAMING: peers_dropped). */
+enum close_reason {
+    CLOSE_CLEAN,
+    CLOSE_BAD_FRAMING,
+    CLOSE_NO_HELLO,
+    CLOSE_STALLED,
+    CLOSE_HELD,
+    CLOSE_SILENT,
+    CLOSE_REASONS
+};
+
 struct tcp_transport {
     struct pk_transport base; /* first: casts to struct pk_transport * are valid */
     uv_loop_t *loop;
     enum pk_transport_role role;
-    uint64_t queue_limit, max_message;
+    uint64_t queue_limit, max_message, min_message;
 
     /* sender */
     struct sockaddr_storage peer_addr;
@@ -106,9 +118,15 @@ struct tcp_transport {
     uint64_t written;      /* messages written on this connection */
     char read_sink[64];    /* the collector sends nothing: what it would is discarded */
     uint64_t connected_at; /* uv_now */
+    uint64_t messages_unconfirmed; /* written on connections the collector ended first, or reset */
+    uint64_t conns_ended_at_once;  /* connections the collector ended within QUICK_END_MS */
 
     /* receiver */
     struct pk_access *access; /* NULL: every address may connect */
+    const struct pk_stream_decoder *capture_streams; /* NULL: messages only */
+    int (*is_message)(const uint8_t *buf, size_t len);
+    uint64_t closed[CLOSE_REASONS];                     /* connections closed, by reason */
+    uint64_t refused_limit, refused_per_addr, buffer_waits; /* counted (tcp_raw_report) */
     struct pk_listen_set listen;
     struct conn *conns; /* newest first */
     size_t nconns;      /* with those closing */
@@ -133,17 +151,6 @@ struct tcp_transport {
     void *closed_data;
 };
 
-enum conn_kind { CONN_UNKNOWN, CONN_MESSAGES, CONN_CAPTURE_STREAM };
-
-/* Why a connection is closed; each but CLOSE_CLEAN is counted. */
-enum close_reason {
-    CLOSE_CLEAN,
-    CLOSE_BAD_FRAMING,
-    CLOSE_NO_HELLO,
-    CLOSE_STALLED,
-    CLOSE_HELD,
-    CLOSE_SILENT
-};
 
 struct conn {
     uv_tcp_t tcp;
@@ -151,7 +158,7 @@ struct conn {
     struct conn *prev, *next;
     struct sockaddr_storage addr;
     enum conn_kind kind;
-    struct pk_capstream *capstream; /* CONN_CAPTURE_STREAM */
+    void *capstream; /* CONN_CAPTURE_STREAM: its decoder's state */
     uint8_t *buf;
     size_t len, cap;
     char peer[64];
@@ -168,6 +175,7 @@ struct conn {
 
 /* tcp_raw.c */
 void pk_tcp_raw_maybe_finish_close(struct tcp_transport *tt);
+void pk_tcp_raw_report(struct pk_transport *t, struct pk_transport_report *r);
 
 /* tcp_raw_listen.c */
 int pk_tcp_raw_listen(struct tcp_transport *tt, const struct pk_endpoint *ep, char *errbuf);

@@ -35,30 +35,6 @@ on_conn_closed(uv_handle_t *h)
     pk_tcp_raw_maybe_finish_close(tt);
 }
 
-static void
-count_close(struct pk_transport_counters *k, enum close_reason why)
-{
-    switch (why) {
-    case CLOSE_CLEAN:
-        break;
-    case CLOSE_BAD_FRAMING:
-        k->peers_dropped++;
-        break;
-    case CLOSE_NO_HELLO:
-        k->conns_no_first_message++;
-        break;
-    case CLOSE_STALLED:
-        k->conns_stalled++;
-        break;
-    case CLOSE_HELD:
-        k->conns_budget_held++;
-        break;
-    case CLOSE_SILENT:
-        k->conns_silent++;
-        break;
-    }
-}
-
 void
 pk_tcp_raw_close_conn(struct conn *c, enum close_reason why)
 {
@@ -69,10 +45,12 @@ pk_tcp_raw_close_conn(struct conn *c, enum close_reason why)
     c->closing = 1;
     tt->nlive--;
     pk_tcp_raw_unqueue(c);
-    count_close(&tt->base.counters, why);
+    tt->closed[why]++;
+    if (why == CLOSE_BAD_FRAMING)
+        tt->base.counters.peers_dropped++;
     tt->base.counters.disconnects++;
     if (tt->base.on_peer)
-        tt->base.on_peer(&tt->base, PK_PEER_DOWN, c->peer);
+        tt->base.on_peer(&tt->base, PK_PEER_DOWN, c->peer, "");
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
@@ -197,11 +175,11 @@ refuse_reason(struct tcp_transport *tt, struct conn *c)
         return -EACCES;
     }
     if (conns_from(tt, &c->addr) >= MAX_CONNS_PER_ADDR && !make_room(tt, &c->addr)) {
-        tt->base.counters.conns_refused_per_addr++;
+        tt->refused_per_addr++;
         return -EUSERS;
     }
     if (tt->nlive >= tt->max_conns && !make_room(tt, NULL)) {
-        tt->base.counters.conns_refused_limit++;
+        tt->refused_limit++;
         return -EMFILE;
     }
     return 0;
@@ -247,7 +225,7 @@ on_connection(uv_stream_t *server, int status)
     pk_sockaddr_str((struct sockaddr *)&c->addr, c->peer, sizeof(c->peer));
     tt->base.counters.connects++;
     if (tt->base.on_peer)
-        tt->base.on_peer(&tt->base, PK_PEER_UP, c->peer);
+        tt->base.on_peer(&tt->base, PK_PEER_UP, c->peer, "");
     pk_tcp_raw_read_start(c);
 }
 
@@ -323,7 +301,6 @@ pk_tcp_raw_listen(struct tcp_transport *tt, const struct pk_endpoint *ep, char *
     int rc;
 
     tt->max_conns = connection_limit();
-    tt->base.counters.max_connections = tt->max_conns;
     if ((rc = pk_listen_open(&tt->listen, tt->loop, ep, on_connection, tt, "tcp://", errbuf)) != 0)
         return rc;
     tt->last_sweep = uv_now(tt->loop);
@@ -338,4 +315,47 @@ pk_tcp_raw_close_conns(struct tcp_transport *tt)
     uv_timer_stop(&tt->sweep_timer);
     for (struct conn *c = tt->conns; c != NULL; c = c->next)
         pk_tcp_raw_close_conn(c, CLOSE_CLEAN);
+}
+
+/* Its own counters (transport.h): the receiver's bounds and deadlines; none for the sender. */
+void
+pk_tcp_raw_report(struct pk_transport *t, struct pk_transport_report *r)
+{
+#define REFUSED "packeteur_connections_refused_total", "counter",                                 \
+        "Connections refused at accept, by reason: limit (the connection limit, all proven "      \
+        "peers), per_address (the most one address may hold)."
+#define TIMED_OUT "packeteur_connections_timed_out_total", "counter",                             \
+        "Connections closed for a deadline, by reason: first_message (none valid in time, or "   \
+        "made room at the limit), stalled (a partial message got no byte in time), budget_held " \
+        "(held receive budget others waited for, and did not finish), silent (proven, no byte "  \
+        "for 10 s, closed to make room at the connection limit)."
+    static const struct pk_transport_stat
+        waits = {"packeteur_receive_buffer_waits_total", "counter",
+                 "Times a connection waited because the shared receive-buffer budget was spent.",
+                 "", "messages", "buffer_waits", 0},
+        limit = {REFUSED, "reason=\"limit\"", "security.connections", "refused_limit", 0},
+        per_addr = {REFUSED, "reason=\"per_address\"", "security.connections",
+                    "refused_per_address", 0},
+        first = {TIMED_OUT, "reason=\"first_message\"", "security.connections",
+                 "timed_out_first_message", 0},
+        stalled = {TIMED_OUT, "reason=\"stalled\"", "security.connections", "timed_out_stalled", 0},
+        held = {TIMED_OUT, "reason=\"budget_held\"", "security.connections",
+                "timed_out_budget_held", 0},
+        silent = {TIMED_OUT, "reason=\"silent\"", "security.connections", "timed_out_silent", 0},
+        max = {"packeteur_connections_limit", "gauge", "The connection limit in force.", "",
+               "security.connections", "limit", 0};
+#undef REFUSED
+#undef TIMED_OUT
+    const struct tcp_transport *tt = (const struct tcp_transport *)t;
+
+    if (tt->role == PK_TRANSPORT_SENDER)
+        return;
+    pk_transport_stat_add(r, &waits, tt->buffer_waits);
+    pk_transport_stat_add(r, &limit, tt->refused_limit);
+    pk_transport_stat_add(r, &per_addr, tt->refused_per_addr);
+    pk_transport_stat_add(r, &first, tt->closed[CLOSE_NO_HELLO]);
+    pk_transport_stat_add(r, &stalled, tt->closed[CLOSE_STALLED]);
+    pk_transport_stat_add(r, &held, tt->closed[CLOSE_HELD]);
+    pk_transport_stat_add(r, &silent, tt->closed[CLOSE_SILENT]);
+    pk_transport_stat_add(r, &max, tt->max_conns);
 }

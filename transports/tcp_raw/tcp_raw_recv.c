@@ -1,11 +1,10 @@
 /*
  * tcp-raw, the collector's side: reading one connection, its framing, plain capture streams
- * recognised by their first bytes (src/formats/capstream.c), and the receive budget shared by all
+ * recognised by their first bytes (by the owner's stream decoder), and the receive budget shared by all
  * connections (tcp_raw.h). Only broken framing closes a connection; a message that is invalid
  * inside intact framing is the owner's to drop and count, and the connection goes on.
  */
 #include "bytes.h"
-#include "capstream.h"
 #include "log.h"
 #include "pcktr.h"
 #include "tcp_raw.h"
@@ -111,7 +110,7 @@ enqueue_waiter(struct conn *c)
         return;
     c->starved = 1;
     tt->nstarved++;
-    tt->base.counters.buffer_waits++;
+    tt->buffer_waits++;
     if (tt->wait_tail)
         tt->wait_tail->wait_next = c;
     else
@@ -145,9 +144,10 @@ pk_tcp_raw_release(struct conn *c)
 {
     free(c->buf);
     set_buf(c, NULL, 0);
-    if (c->capstream != NULL)
+    if (c->capstream != NULL) {
         c->tt->ncapstreams--;
-    pk_capstream_free(c->capstream);
+        c->tt->capture_streams->free(c->capstream);
+    }
     c->capstream = NULL;
     pk_tcp_raw_wake_waiters(c->tt);
 }
@@ -191,40 +191,46 @@ on_capstream_message(void *data, const uint8_t *msg, size_t len)
 /*
  * A ZeroMQ peer (an agent left at RELAY_TRANSPORT=zmq) opens with the ZMTP signature, 0xFF, 8
  * bytes, 0x7F, and then waits for ours: as a length prefix it would stall until the peer gives
- * up. Our own messages have "PKTR" where the signature has padding.
+ * up. Our own messages start (after their length) where the signature has padding: the owner's
+ * is_message tells them apart.
  */
 static int
-is_zmtp_greeting(const uint8_t *buf, size_t len)
+is_zmtp_greeting(const struct tcp_transport *tt, const uint8_t *buf, size_t len)
 {
-    return len >= 10 && buf[0] == 0xff && buf[9] == 0x7f && memcmp(buf + 4, "PKTR", 4) != 0;
+    return len >= 10 && buf[0] == 0xff && buf[9] == 0x7f &&
+           (tt->is_message == NULL || !tt->is_message(buf + LEN_PREFIX, len - LEN_PREFIX));
 }
 
 /* Decides from the first bytes what the connection carries; 0 when it cannot tell yet. */
 static int
 classify(struct conn *c)
 {
-    int is_capture = pk_capstream_detect(c->buf, c->len);
+    const struct pk_stream_decoder *dec = c->tt->capture_streams;
+    char err[PK_ERRBUF_SIZE];
+    int is_capture = dec != NULL ? dec->detect(c->buf, c->len) : 0;
 
     if (is_capture < 0)
         return 0;
     if (!is_capture && c->len >= 1 && c->buf[0] == 0xff && c->len < 10)
         return 0; /* perhaps a ZMTP signature: wait for its tenth byte */
-    if (is_zmtp_greeting(c->buf, c->len)) {
+    if (is_zmtp_greeting(c->tt, c->buf, c->len)) {
         struct tcp_transport *tt = c->tt;
         if (tt->base.on_peer)
-            tt->base.on_peer(&tt->base, PK_PEER_WRONG_PROTOCOL, c->peer);
+            tt->base.on_peer(&tt->base, PK_PEER_WRONG_PROTOCOL, c->peer, "speaks ZeroMQ");
         report_bad_framing(c);
         pk_tcp_raw_close_conn(c, CLOSE_BAD_FRAMING);
         return 0;
     }
     c->kind = is_capture ? CONN_CAPTURE_STREAM : CONN_MESSAGES;
     if (is_capture && c->tt->ncapstreams >= MAX_CAPTURE_STREAMS) {
-        c->tt->base.counters.conns_refused_limit++;
+        c->tt->refused_limit++;
         pk_tcp_raw_close_conn(c, CLOSE_CLEAN);
         return 0;
     }
-    if (is_capture && (c->capstream = pk_capstream_new(c->peer, on_capstream_message, c)) == NULL)
+    if (is_capture && dec->open(&c->capstream, c->peer, on_capstream_message, c, err) != 0) {
+        log_capstream_error(c, err);
         c->kind = CONN_MESSAGES; /* out of memory: it will fail as messages and be dropped */
+    }
     c->tt->ncapstreams += c->capstream != NULL;
     return 1;
 }
@@ -254,7 +260,7 @@ parse_capture(struct conn *c)
 
     if (c->len == 0)
         return; /* nothing to parse, and buf may be NULL */
-    if ((n = pk_capstream_parse(c->capstream, c->buf, c->len, err)) < 0) {
+    if ((n = c->tt->capture_streams->parse(c->capstream, c->buf, c->len, err)) < 0) {
         log_capstream_error(c, err);
         report_bad_framing(c);
         pk_tcp_raw_close_conn(c, CLOSE_BAD_FRAMING);
@@ -281,7 +287,7 @@ pk_tcp_raw_parse(struct conn *c)
     }
     while (!c->closing && tt->receiving && c->len - off >= LEN_PREFIX) {
         uint32_t len = pk_get_le32(c->buf + off);
-        if (len < MIN_MESSAGE || len > tt->max_message) {
+        if (len < tt->min_message || len > tt->max_message) {
             report_bad_framing(c);
             pk_tcp_raw_close_conn(c, CLOSE_BAD_FRAMING);
             return;
@@ -345,7 +351,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         char err[PK_ERRBUF_SIZE];
         int broken = c->len > 0;
         if (c->kind == CONN_CAPTURE_STREAM && !c->closing &&
-            (broken = pk_capstream_end(c->capstream, c->len, err) != 0))
+            (broken = c->tt->capture_streams->end(c->capstream, c->len, err) != 0))
             log_capstream_error(c, err);
         if (broken && !c->closing)
             report_bad_framing(c); /* the stream ended inside a message or record */

@@ -13,6 +13,7 @@
 #include "endpoint.h"
 #include "pcktr.h"
 #include "transport.h"
+#include "zmq_keys.h"
 #include "zmq_transport.h"
 #include "zmq_zap.h"
 
@@ -181,54 +182,52 @@ init_timers(struct zmq_transport *zt, char *errbuf)
     return 0;
 }
 
-static struct pk_transport *
-zmq_open(uv_loop_t *loop, const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
-         char *errbuf)
+static int
+zmq_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint *ep,
+         const struct pk_transport_opts *opts, char *errbuf)
 {
     struct zmq_transport *zt = calloc(1, sizeof(*zt));
+    int rc = -EINVAL;
 
-    if (zt == NULL) {
-        pk_seterr(errbuf, -ENOMEM, "out of memory");
-        return NULL;
-    }
+    *out = NULL;
+    if (zt == NULL)
+        return pk_seterr(errbuf, -ENOMEM, "out of memory");
     zt->base.ops = &pk_transport_zmq;
     zt->loop = loop;
     zt->role = opts->role;
+    zt->config = opts->config;
     zt->receiving = 1;
     zt->ctx = zmq_ctx_new();
     zt->sock = zt->ctx ? zmq_socket(zt->ctx, opts->role == PK_TRANSPORT_SENDER ? ZMQ_PUSH : ZMQ_PULL)
                        : NULL;
     if (zt->sock == NULL) {
-        pk_zmq_fail(errbuf, "zmq", "socket");
+        rc = pk_zmq_fail(errbuf, "zmq", "socket");
         goto fail;
     }
     /* The real linger is set at close. */
-    if (pk_zmq_setopt_must(zt->sock, ZMQ_LINGER, "ZMQ_LINGER", 0, errbuf) != 0 ||
-        pk_zmq_setopt_must(zt->sock, ZMQ_IPV6, "ZMQ_IPV6", 1, errbuf) != 0)
+    if ((rc = pk_zmq_setopt_must(zt->sock, ZMQ_LINGER, "ZMQ_LINGER", 0, errbuf)) != 0 ||
+        (rc = pk_zmq_setopt_must(zt->sock, ZMQ_IPV6, "ZMQ_IPV6", 1, errbuf)) != 0)
         goto fail;
-    if (opts->role == PK_TRANSPORT_SENDER ? pk_zmq_set_sender_options(zt, opts, errbuf) != 0
-                                          : pk_zmq_set_receiver_bounds(zt, opts, errbuf) != 0)
+    if ((rc = opts->role == PK_TRANSPORT_SENDER ? pk_zmq_set_sender_options(zt, opts, errbuf)
+                                                : pk_zmq_set_receiver_bounds(zt, opts, errbuf)) != 0)
         goto fail;
-    if (pk_zmq_configure_security(zt, loop, opts, errbuf) != 0)
+    if ((rc = pk_zmq_configure_security(zt, loop, opts, errbuf)) != 0 ||
+        (rc = pk_zmq_monitor_open(zt, errbuf)) != 0 || (rc = attach_endpoints(zt, ep, errbuf)) != 0)
         goto fail;
-    if (pk_zmq_monitor_open(zt, errbuf) != 0)
-        goto fail;
-    if (attach_endpoints(zt, ep, errbuf) != 0)
-        goto fail;
-
-    if (init_timers(zt, errbuf) != 0 ||
-        watch_fd(zt, zt->sock, &zt->sock_poll, H_SOCK, on_sock_poll, "socket", errbuf) != 0 ||
-        watch_fd(zt, zt->mon, &zt->mon_poll, H_MON, on_mon_poll, "the monitor", errbuf) != 0)
+    if ((rc = init_timers(zt, errbuf)) != 0 ||
+        (rc = watch_fd(zt, zt->sock, &zt->sock_poll, H_SOCK, on_sock_poll, "socket", errbuf)) != 0 ||
+        (rc = watch_fd(zt, zt->mon, &zt->mon_poll, H_MON, on_mon_poll, "the monitor", errbuf)) != 0)
         goto fail;
     /* Both fds may have been signalled before they were watched: look once on the first turn. */
     uv_idle_start(&zt->idle, on_idle);
-    return &zt->base;
+    *out = &zt->base;
+    return 0;
 
 fail:
     if (zt->handles != 0) {
         /* libuv still holds handles inside zt: it is freed in their close callbacks. */
         close_handles(zt);
-        return NULL;
+        return rc;
     }
     if (zt->zap.sock)
         zmq_close(zt->zap.sock);
@@ -239,7 +238,7 @@ fail:
     if (zt->ctx)
         zmq_ctx_term(zt->ctx);
     free(zt);
-    return NULL;
+    return rc;
 }
 
 static int
@@ -366,10 +365,19 @@ zmq_close_transport(struct pk_transport *t, uint64_t linger_ms, pk_transport_clo
 const struct pk_transport_ops pk_transport_zmq = {
     .name = "zmq",
     .per_connection_peers = 0, /* Peer-Address is an IP without port; closes do not name it */
-    .encrypts = 1,             /* CURVE */
+    .settings = pk_zmq_settings,
+    .nsettings = ZMQ_NSETTINGS,
+    .settings_size = sizeof(struct zmq_settings),
+    .configure = pk_zmq_configure,
+    .config_free = pk_zmq_config_free,
+    .public_key = pk_zmq_public_key,
+    .log_security = pk_zmq_log_security,
+    .reload = pk_zmq_reload,
+    .keygen = pk_keygen,
     .open = zmq_open,
     .send = zmq_send_message,
     .set_receiving = zmq_set_receiving,
     .connected = zmq_connected,
+    .report = pk_zmq_report,
     .close = zmq_close_transport,
 };

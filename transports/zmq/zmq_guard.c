@@ -150,7 +150,7 @@ pk_zmq_guard_displace(struct zmq_transport *zt, const struct sockaddr_storage *f
     if (oldest == NULL)
         return 0;
     reset_conn(zt, oldest);
-    zt->base.counters.conns_no_first_message++;
+    zt->conns_no_first_message++;
     return 1;
 }
 
@@ -166,7 +166,7 @@ check_conn(struct zmq_transport *zt, struct zmq_conn *c, uint64_t dt)
         zt->delivered_fds[c->fd / 8] &= (uint8_t) ~(1u << (c->fd % 8));
     if (zt->receiving && !proven(zt, c->fd) && (c->unproven_ms += dt) >= FIRST_MESSAGE_MS) {
         reset_conn(zt, c);
-        t->counters.conns_no_first_message++;
+        zt->conns_no_first_message++;
         return;
     }
     if (taken < 0)

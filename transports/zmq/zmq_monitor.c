@@ -57,14 +57,19 @@ handshake_failed(struct zmq_transport *zt, uint16_t event, uint32_t value)
                              ? "no detail"
                              : protocol_error_name(value);
 
-    t->counters.handshake_failures++;
+    zt->handshake_failures++;
     if (zt->role == PK_TRANSPORT_SENDER) {
+        const char *key = pk_zmq_public_key(zt->config);
+        char why[256];
+        snprintf(why, sizeof(why), "check that RELAY_CURVE_SERVERKEY is the collector's public "
+                 "key and that this agent's public key %s is in its COLLECT_CURVE_ALLOWED",
+                 key != NULL ? key : "(none: the relay is unencrypted)");
         /* After a protocol or auth failure libzmq stops trying; after others it goes on. */
         if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL &&
             !uv_is_active((uv_handle_t *)&zt->retry_timer))
             uv_timer_start(&zt->retry_timer, on_retry_timer, REFUSED_RETRY_MS, 0);
         if (t->on_peer)
-            t->on_peer(t, PK_PEER_REFUSED, detail);
+            t->on_peer(t, PK_PEER_REFUSED, detail, why);
     } else if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && zt->access != NULL) {
         pk_access_refuse(zt->access, PK_REFUSED_HANDSHAKE, "", detail);
     }
@@ -129,7 +134,7 @@ accept_refused(struct zmq_transport *zt, uint32_t fd)
         return refuse_connection(zt, fd, PK_REFUSED_ADDRESS);
     if (per_addr > 0 && ss.ss_family != 0 && pk_zmq_guard_count_from(zt, &ss) >= per_addr &&
         !pk_zmq_guard_displace(zt, &ss)) {
-        zt->base.counters.conns_refused_per_addr++;
+        zt->conns_refused_per_addr++;
         return refuse_connection(zt, fd, PK_REFUSALS);
     }
     if (zt->max_peers > 0 && (uint64_t)(zt->npeers - zt->nclosing) >= zt->max_peers &&
@@ -156,7 +161,7 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
         handshake_failed(zt, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0);
     }
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-        t->counters.handshakes++;
+        zt->handshakes++;
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !sender)
         return; /* the receiver counts connections from ACCEPTED */
     switch (event) {
@@ -170,7 +175,8 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
         zt->npeers++;
         t->counters.connects++;
         if (t->on_peer)
-            t->on_peer(t, PK_PEER_UP, sender ? peer : "");
+            t->on_peer(t, PK_PEER_UP, sender ? peer : "",
+                       pk_zmq_public_key(zt->config) != NULL ? "CURVE" : "");
         break;
     case ZMQ_EVENT_DISCONNECTED:
         if (!sender) {
@@ -188,7 +194,7 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
         zt->npeers--;
         t->counters.disconnects++;
         if (t->on_peer)
-            t->on_peer(t, PK_PEER_DOWN, sender ? peer : "");
+            t->on_peer(t, PK_PEER_DOWN, sender ? peer : "", "");
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
         if (!sender) {
@@ -261,4 +267,34 @@ pk_zmq_monitor_open(struct zmq_transport *zt, char *errbuf)
         return pk_seterr(errbuf, -err, "zmq monitor %s: ZMQ_LINGER: %s", uri, zmq_strerror(err));
     }
     return 0;
+}
+
+/* Its own counters (transport.h): handshakes, and the receiver's guard of connections. */
+void
+pk_zmq_report(struct pk_transport *t, struct pk_transport_report *r)
+{
+    static const struct pk_transport_stat
+        relay_failures = {"packeteur_relay_handshake_failures_total", "counter",
+                          "Security handshakes with the collector that failed (wrong key, key "
+                          "not allowed).", "", "relay", "handshake_failures", 0},
+        handshakes = {NULL, NULL, NULL, NULL, "security.connections", "handshakes", 0},
+        failures = {NULL, NULL, NULL, NULL, "security.connections", "handshake_failures", 0},
+        per_addr = {"packeteur_connections_refused_total", "counter",
+                    "Connections refused at accept, by reason: per_address (past a quarter of "
+                    "COLLECT_MAX_PEERS from one address, all of them proven peers).",
+                    "reason=\"per_address\"", "security.connections", "refused_per_address", 0},
+        first = {"packeteur_connections_timed_out_total", "counter",
+                 "Connections reset for a deadline, by reason: first_message (none valid in 5 s "
+                 "of intake, or made room at COLLECT_MAX_PEERS).",
+                 "reason=\"first_message\"", "security.connections", "timed_out_first_message", 0};
+    const struct zmq_transport *zt = (const struct zmq_transport *)t;
+
+    if (zt->role == PK_TRANSPORT_SENDER) {
+        pk_transport_stat_add(r, &relay_failures, zt->handshake_failures);
+        return;
+    }
+    pk_transport_stat_add(r, &handshakes, zt->handshakes);
+    pk_transport_stat_add(r, &failures, zt->handshake_failures);
+    pk_transport_stat_add(r, &per_addr, zt->conns_refused_per_addr);
+    pk_transport_stat_add(r, &first, zt->conns_no_first_message);
 }

@@ -5,6 +5,7 @@
  */
 #include "access.h"
 #include "pcktr.h"
+#include "zmq_keys.h"
 #include "zmq_transport.h"
 #include "zmq_zap.h"
 
@@ -72,12 +73,13 @@ int
 pk_zmq_set_receiver_bounds(struct zmq_transport *zt, const struct pk_transport_opts *opts,
                            char *errbuf)
 {
-    uint64_t max = opts->peer_max_message ? opts->peer_max_message : opts->max_message;
+    uint64_t max = zt->config != NULL && zt->config->s.max_message ? zt->config->s.max_message
+                                                                    : opts->max_message;
     int64_t zmax = (int64_t)(max * MAXMSGSIZE_FACTOR + CURVE_FRAME_OVERHEAD);
     uint64_t hwm = PEER_BUFFER_BYTES / (uint64_t)zmax;
 
     zt->max_message = max;
-    zt->max_peers = opts->max_peers;
+    zt->max_peers = zt->config != NULL ? zt->config->s.max_peers : 0;
     zt->conn_bound =
         ((hwm < RCVHWM_MIN ? RCVHWM_MIN : hwm) + 2) * ((uint64_t)zmax + 64) + GUARD_SLACK_BYTES;
     if (zmq_setsockopt(zt->sock, ZMQ_MAXMSGSIZE, &zmax, sizeof(zmax)) != 0)
@@ -91,22 +93,25 @@ int
 pk_zmq_configure_security(struct zmq_transport *zt, uv_loop_t *loop,
                           const struct pk_transport_opts *opts, char *errbuf)
 {
-    int curve = opts->secret_key != NULL, rc;
+    const struct pk_curve_keys *k = zt->config != NULL ? &zt->config->keys : NULL;
+    int curve = k != NULL && k->enabled, rc;
 
     zt->access = opts->access;
     if (opts->role == PK_TRANSPORT_SENDER) {
         if (!curve)
             return 0;
-        if ((rc = setopt_key(zt, ZMQ_CURVE_SERVERKEY, opts->server_public, errbuf)) != 0)
+        if ((rc = setopt_key(zt, ZMQ_CURVE_SERVERKEY, k->server_public, errbuf)) != 0)
             return rc;
-        if ((rc = setopt_key(zt, ZMQ_CURVE_PUBLICKEY, opts->public_key, errbuf)) != 0)
+        if ((rc = setopt_key(zt, ZMQ_CURVE_PUBLICKEY, k->public_key, errbuf)) != 0)
             return rc;
-        return setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf);
+        return setopt_key(zt, ZMQ_CURVE_SECRETKEY, k->secret_key, errbuf);
     }
     if (curve && pk_zmq_setopt_int(zt->sock, ZMQ_CURVE_SERVER, 1) != 0)
         return pk_zmq_fail(errbuf, "zmq: cannot enable", "CURVE");
-    if (curve && setopt_key(zt, ZMQ_CURVE_SECRETKEY, opts->secret_key, errbuf) != 0)
+    if (curve && setopt_key(zt, ZMQ_CURVE_SECRETKEY, k->secret_key, errbuf) != 0)
         return pk_zmq_fail(errbuf, "zmq: cannot enable", "CURVE");
+    if (k != NULL)
+        pk_zmq_set_allowed_keys(zt->config, opts->access); /* COLLECT_CURVE_ALLOWED, for ZAP */
     /* ZAP runs when there is something to check, or a key to attach to messages. */
     if (!curve && (opts->access == NULL || opts->access->nallow == 0))
         return 0;

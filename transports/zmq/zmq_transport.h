@@ -40,6 +40,10 @@ struct zmq_transport {
     struct zap_handler zap; /* receiver with CURVE or COLLECT_ALLOW */
     int zap_on;
     struct pk_access *access; /* receiver: where failed handshakes are counted; may be NULL */
+    const struct pk_transport_config *config; /* its settings and keys (zmq_config.c) */
+    uint64_t handshakes, handshake_failures;   /* security handshakes that succeeded, failed */
+    uint64_t conns_refused_per_addr;           /* receiver: past an address's share, at accept */
+    uint64_t conns_no_first_message;           /* receiver: reset for no valid message in time */
     uv_loop_t *loop;
     int receiving, want_writable, npeers, handles_open;
     unsigned handles; /* H_*: which uv handles were initialised (and must be closed) */
@@ -58,6 +62,21 @@ struct zmq_transport {
     pk_transport_closed_cb closed_cb;
     void *closed_data;
 };
+
+/* zmq_config.c: the settings rows and the config ops (transport.h). */
+#define ZMQ_NSETTINGS 7
+extern const struct pk_setting pk_zmq_settings[ZMQ_NSETTINGS];
+int pk_zmq_configure(const void *settings, enum pk_transport_role role,
+                     struct pk_transport_config **out, char *errbuf);
+void pk_zmq_config_free(struct pk_transport_config *zc);
+const char *pk_zmq_public_key(const struct pk_transport_config *zc);
+/* zmq_reload.c: start-up and SIGHUP lines, in the log of the mode served. */
+void pk_zmq_log_security(const struct pk_transport_config *zc);
+void pk_zmq_reload(struct pk_transport_config *zc, struct pk_access *access);
+/** Collector: the client keys of COLLECT_CURVE_ALLOWED into access (NULL list: any key). */
+void pk_zmq_set_allowed_keys(const struct pk_transport_config *zc, struct pk_access *access);
+/** zmq_monitor.c: its own counters, for /metrics and /status. */
+void pk_zmq_report(struct pk_transport *t, struct pk_transport_report *r);
 
 /** zmq_options.c: libzmq's error as -errno, with errbuf "what uri: reason". */
 int pk_zmq_fail(char *errbuf, const char *what, const char *uri);

@@ -1,15 +1,26 @@
 /*
- * CURVE keys for the zmq relay: reading them from the configuration (a Z85 value, or a file
- * such as `pcktr keygen` writes), deriving public keys, the collector's allow-list file, and
- * keygen itself. Every error names the variable and, for files, the line.
+ * Private to the zmq transport: its settings (rows of the configuration table, zmq_config.c),
+ * and its CURVE keys: reading them from those settings (a Z85 value, or a file such as
+ * `pcktr keygen` writes), deriving public keys, the collector's allow-list file, and keygen
+ * itself. Every error names the variable and, for files, the line.
  */
-#ifndef PK_KEYS_H
-#define PK_KEYS_H
+#ifndef PK_ZMQ_KEYS_H
+#define PK_ZMQ_KEYS_H
 
 #include "access.h"
-#include "config.h"
+#include "transport.h"
 
+#include <stdint.h>
 #include <stdio.h>
+
+/* The zmq rows of the configuration table, parsed by config.c (strings borrow from the
+ * environment, "" when unset). */
+struct zmq_settings {
+    uint64_t max_message; /* COLLECT_MAX_MESSAGE: the largest message taken */
+    uint64_t max_peers;   /* COLLECT_MAX_PEERS: connections at once */
+    const char *collect_curve_secretkey, *collect_curve_allowed;
+    const char *relay_curve_serverkey, *relay_curve_secretkey, *relay_curve_publickey;
+};
 
 struct pk_curve_keys {
     int enabled;                              /* any CURVE key is set: the relay is encrypted */
@@ -21,12 +32,20 @@ struct pk_curve_keys {
     int ephemeral; /* agent: no secret key configured, a pair was made for this run */
 };
 
+/* The zmq transport's config (transport.h): its settings and the keys read from them. */
+struct pk_transport_config {
+    enum pk_transport_role role;
+    struct zmq_settings s;
+    struct pk_curve_keys keys;
+};
+
 /**
- * Fills k from the CURVE variables of cfg for its mode, reading key files. 0, or -EINVAL with
+ * Fills k from the CURVE variables of s for role, reading key files. 0, or -EINVAL with
  * one line in errbuf (the caller exits 2), or another negative errno for a file that cannot
  * be read.
  */
-int pk_keys_load(const struct pk_config *cfg, struct pk_curve_keys *k, char *errbuf);
+int pk_keys_load(const struct zmq_settings *s, enum pk_transport_role role,
+                 struct pk_curve_keys *k, char *errbuf);
 
 /**
  * Collector: reads the COLLECT_CURVE_ALLOWED file at path again. On success the new list

@@ -1,5 +1,5 @@
 #define PK_LOG_MODULE "keys"
-#include "keys.h"
+#include "zmq_keys.h"
 #include "log.h"
 #include "pcktr.h"
 
@@ -221,12 +221,13 @@ set(const char *v)
 
 /* Long (71 lines): each mode's key variables in turn, each with its own error sentence. */
 int
-pk_keys_load(const struct pk_config *cfg, struct pk_curve_keys *k, char *errbuf)
+pk_keys_load(const struct zmq_settings *cfg, enum pk_transport_role role,
+             struct pk_curve_keys *k, char *errbuf)
 {
     int rc;
 
     memset(k, 0, sizeof(*k));
-    if (cfg->mode == PK_MODE_COLLECT) {
+    if (role == PK_TRANSPORT_RECEIVER) {
         if (!set(cfg->collect_curve_secretkey)) {
             if (set(cfg->collect_curve_allowed))
                 return pk_seterr(errbuf, -EINVAL,
