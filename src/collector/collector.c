@@ -27,22 +27,13 @@
 
 static void stop(struct collector *c);
 
-/* Tells a transport that confirms (Kafka commits offsets) that what it handed over has left. */
-static void
-release_if_written(struct collector *c)
-{
-    if (c->tr != NULL && c->tr->ops->released != NULL && pk_outstage_queued(&c->os) == 0 &&
-        c->os.merge.n == 0)
-        c->tr->ops->released(c->tr);
-}
-
 static void
 on_state_timer(uv_timer_t *h)
 {
     struct collector *c = container_of(h, struct collector, state_timer);
 
     pk_intake_check_states(c, pk_now_ns());
-    release_if_written(c);
+    pk_intake_release_if_written(c);
     pk_log_flush(0); /* a flood that stopped still gets its "N more suppressed" line */
 }
 
@@ -128,7 +119,7 @@ stop(struct collector *c)
     c->stopping = 1;
     pk_signals_close(&c->signals);
     c->counters = c->tr->counters;
-    release_if_written(c);
+    pk_intake_release_if_written(c);
     c->own.n = 0;
     c->tr->ops->report(c->tr, &c->own);
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);

@@ -41,6 +41,14 @@ note_bad(struct collector *c, int rc, const char *peer)
 }
 
 void
+pk_intake_release_if_written(struct collector *c)
+{
+    if (c->tr != NULL && c->tr->ops->released != NULL && pk_outstage_queued(&c->os) == 0 &&
+        c->os.merge.n == 0)
+        c->tr->ops->released(c->tr);
+}
+
+void
 pk_intake_pause_if_full(void *data)
 {
     struct collector *c = data;
@@ -223,6 +231,7 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
         break;
     }
     pk_intake_pause_if_full(c);
+    pk_intake_release_if_written(c); /* a regular file is written at once: confirm at once */
     return 0;
 }
 

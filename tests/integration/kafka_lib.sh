@@ -19,11 +19,13 @@ kafka_start() {
 }
 
 # pcap_lines FILE...: one line per packet (ns timestamp, lengths, every byte), sorted, so that
-# captures merged from several sources compare whatever their order.
+# captures merged from several sources compare whatever their order. $PCAP_FILTER, when set, is
+# a tcpdump filter.
 pcap_lines() {
     local f
     for f in "$@"; do
-        tcpdump --time-stamp-precision=nano -tt -nn -S -xx -r "$f" 2>/dev/null |
+        [ -s "$f" ] || continue # a collector that wrote nothing leaves an empty file
+        tcpdump --time-stamp-precision=nano -tt -nn -S -xx -r "$f" ${PCAP_FILTER:+"$PCAP_FILTER"} 2>/dev/null |
             awk '/^\t/ { sub(/^\t0x[0-9a-f]+: +/, " "); line = line $0; next }
                  { if (line != "") print line; line = $0 } END { if (line != "") print line }'
     done | LC_ALL=C sort
