@@ -108,6 +108,8 @@ enum pk_peer_event {
     PK_PEER_DOWN,
     PK_PEER_REFUSED,        /* sender: the handshake failed; `peer` says why */
     PK_PEER_WRONG_PROTOCOL, /* receiver: `peer` speaks another protocol; it is closed */
+    PK_PEER_END,            /* receiver: all that was asked for was delivered (Kafka's COLLECT_STOP):
+                               the owner finishes as on SIGTERM, exit 0 */
 };
 
 /* The counters every transport keeps; its own are in report(). */

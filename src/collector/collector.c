@@ -134,6 +134,12 @@ stop(struct collector *c)
         uv_timer_start(&c->linger_timer, on_linger_timeout, c->cfg->linger_ms, 0);
 }
 
+void
+pk_collector_stop(struct collector *c)
+{
+    stop(c);
+}
+
 static void
 on_stop_signal(void *data, int signum)
 {

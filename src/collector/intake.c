@@ -253,6 +253,12 @@ pk_intake_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *pee
                 peer, why[0] ? why : "speaks another protocol", c->cfg->relay_transport);
         return;
     }
+    if (ev == PK_PEER_END) {
+        pk_info_with(&(struct pk_log_fields){.event = "input_end"}, "end of input (%s): stopping",
+                     why[0] ? why : "the transport has nothing more");
+        pk_collector_stop(c);
+        return;
+    }
     pk_debug("peer %s %s", peer[0] ? peer : "(unknown)", ev == PK_PEER_UP ? "connected" : "left");
     if (ev != PK_PEER_DOWN || !c->per_connection || peer[0] == '\0' || c->stopping)
         return; /* at our own stop, every connection closes: that is no news about sources */

@@ -87,6 +87,9 @@ make_conf(struct kafka *k, const struct pk_transport_opts *opts, rd_kafka_conf_t
     if (opts->role == PK_TRANSPORT_RECEIVER &&
         (rc = pk_kafka_conf_set(conf, "group.id", k->set.group, "COLLECT_GROUP", errbuf)) != 0)
         goto fail;
+    if (k->set.stop_ms > 0 && (rc = pk_kafka_conf_set(conf, "enable.partition.eof", "true",
+                                                      "COLLECT_STOP", errbuf)) != 0)
+        goto fail;
     if ((rc = pk_kafka_set_options(conf, k->set.options, errbuf)) != 0)
         goto fail;
     *out = conf;
@@ -125,10 +128,16 @@ on_again(uv_timer_t *h)
 }
 
 void
-pk_kafka_serve_later(struct kafka *k)
+pk_kafka_serve_in(struct kafka *k, uint64_t ms)
 {
     if (!k->closing)
-        uv_timer_start(&k->again, on_again, 0, 0);
+        uv_timer_start(&k->again, on_again, ms, 0);
+}
+
+void
+pk_kafka_serve_later(struct kafka *k)
+{
+    pk_kafka_serve_in(k, 0);
 }
 
 /* librdkafka handle, its queue on the loop; the side's own start. */
@@ -184,7 +193,9 @@ kafka_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint 
     k->loop = loop;
     k->role = opts->role;
     k->set = (struct kafka_settings){.endpoint = opts->uri, .options = opts->config->options,
-                                     .group = opts->config->group, .start = opts->config->start};
+                                     .group = opts->config->group, .start = opts->config->start,
+                                     .start_ms = opts->config->start_ms,
+                                     .stop_ms = opts->config->stop_ms};
     k->queue_limit = opts->queue_limit ? opts->queue_limit : 1;
     k->max_message = opts->max_message;
     k->receiving = 1;

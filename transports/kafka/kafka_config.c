@@ -5,11 +5,13 @@
 #include "endpoint.h"
 #include "kafka_int.h"
 #include "pcktr.h"
+#include "units.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define S(field) offsetof(struct kafka_settings_block, field)
 
@@ -25,7 +27,12 @@ const struct pk_setting pk_kafka_settings[PK_KAFKA_NSETTINGS] = {
      "partitions, and take over those of a member that leaves", NULL, PK_TRANSPORT_RECEIVER},
     {"COLLECT_START", PK_SETTING_STRING, S(start), "committed", 0, 0,
      "collect (kafka): where a partition is first read: committed (the group's offset; "
-     "earliest when it has none), earliest or latest", NULL, PK_TRANSPORT_RECEIVER},
+     "earliest when it has none), earliest, latest, an RFC 3339 time (2026-12-02T10:00:00Z) or "
+     "-DURATION (-1h): the records captured from then on", NULL, PK_TRANSPORT_RECEIVER},
+    {"COLLECT_STOP", PK_SETTING_STRING, S(stop), "", 0, 0,
+     "collect (kafka): an RFC 3339 time or now (the start): write the records captured until "
+     "then, read every assigned partition to its end, exit 0; empty: run until stopped", NULL,
+     PK_TRANSPORT_RECEIVER},
 };
 
 #undef S
@@ -126,18 +133,84 @@ pk_kafka_set_options(rd_kafka_conf_t *conf, const char *options, char *errbuf)
     return 0;
 }
 
+/* "2026-12-02T10:00:00Z", "2026-12-02T10:00:00.250+01:00": ms since the epoch, or -1. */
+static int64_t
+parse_rfc3339(const char *s)
+{
+    struct tm tm = {0};
+    int y, mo, d, h, mi, sec, n = 0, oh, om;
+    int64_t ms = 0, t;
+    const char *p;
+
+    if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        n != 19)
+        return -1;
+    p = s + n;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*p - '0');
+        if (digits == 0)
+            return -1;
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
+    tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
+    if ((t = (int64_t)timegm(&tm)) < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || sec > 60)
+        return -1;
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+        return t * 1000 + ms;
+    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5 &&
+        p[6] == '\0' && oh < 24 && om < 60)
+        return (t + (*p == '+' ? -1 : 1) * (int64_t)(oh * 3600 + om * 60)) * 1000 + ms;
+    return -1;
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int
-parse_start(const char *s, enum kafka_start *out, char *errbuf)
+parse_start(const char *s, struct pk_transport_config *c, char *errbuf)
 {
     static const char *const names[] = {"committed", "earliest", "latest"};
+    uint64_t ago;
 
     for (size_t i = 0; i < PK_ARRAY_LEN(names); i++)
         if (strcmp(s, names[i]) == 0) {
-            *out = (enum kafka_start)i;
+            c->start = (enum kafka_start)i;
             return 0;
         }
-    return pk_seterr(errbuf, -EINVAL, "COLLECT_START=\"%s\" is invalid; accepted: committed, "
-                     "earliest, latest", s);
+    c->start = KAFKA_START_TIME;
+    if (s[0] == '-' && pk_parse_duration_ms(s + 1, &ago) == 0 && (int64_t)ago < now_ms())
+        c->start_ms = now_ms() - (int64_t)ago;
+    else if ((c->start_ms = parse_rfc3339(s)) < 0)
+        return pk_seterr(errbuf, -EINVAL, "COLLECT_START=\"%s\" is invalid; accepted: committed, "
+                         "earliest, latest, an RFC 3339 time (2026-12-02T10:00:00Z) or "
+                         "-DURATION (-1h, -30m)", s);
+    return 0;
+}
+
+static int
+parse_stop(const char *s, struct pk_transport_config *c, char *errbuf)
+{
+    if (s[0] == '\0')
+        return 0;
+    c->stop_ms = strcmp(s, "now") == 0 ? now_ms() : parse_rfc3339(s);
+    if (c->stop_ms <= 0)
+        return pk_seterr(errbuf, -EINVAL, "COLLECT_STOP=\"%s\" is invalid; accepted: now, an "
+                         "RFC 3339 time (2026-12-02T10:05:00Z), or empty", s);
+    if (c->start_ms > 0 && c->stop_ms < c->start_ms)
+        return pk_seterr(errbuf, -EINVAL, "COLLECT_STOP=\"%s\" is before COLLECT_START", s);
+    return 0;
 }
 
 static void
@@ -197,8 +270,8 @@ pk_kafka_configure(const void *settings, enum pk_transport_role role,
         goto out;
     if (role == PK_TRANSPORT_RECEIVER && s->group[0] == '\0')
         rc = pk_seterr(errbuf, -EINVAL, "COLLECT_GROUP=\"\" is invalid; accepted: a group name");
-    else if (role == PK_TRANSPORT_RECEIVER)
-        rc = parse_start(s->start, &c->start, errbuf);
+    else if (role == PK_TRANSPORT_RECEIVER && (rc = parse_start(s->start, c, errbuf)) == 0)
+        rc = parse_stop(s->stop, c, errbuf);
 out:
     if (conf != NULL)
         rd_kafka_conf_destroy(conf);
@@ -235,6 +308,9 @@ pk_kafka_report(struct pk_transport *t, struct pk_transport_report *r)
                      "Records that are no message of this protocol (no pktr.frame header, a "
                      "value that is no run of pcap records).", "", "messages",
                      "kafka_records_malformed", 0},
+        skipped = {"packeteur_kafka_records_skipped_total", "counter",
+                   "Records outside COLLECT_START..COLLECT_STOP, read and not written.", "",
+                   "messages", "kafka_records_skipped", 0},
         errors = {"packeteur_kafka_consumer_errors_total", "counter",
                   "Errors the consumer reported (fetch failures and the like).", "", "messages",
                   "kafka_consumer_errors", 0};
@@ -248,5 +324,6 @@ pk_kafka_report(struct pk_transport *t, struct pk_transport_report *r)
     }
     pk_transport_stat_add(r, &assigned, (uint64_t)k->nassigned);
     pk_transport_stat_add(r, &malformed, k->malformed);
+    pk_transport_stat_add(r, &skipped, k->skipped);
     pk_transport_stat_add(r, &errors, k->consumer_errors);
 }

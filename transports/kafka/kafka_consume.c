@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* A partition assigned for the first time in this process starts where COLLECT_START says. */
 static void
@@ -27,7 +28,7 @@ apply_start(struct kafka *k, rd_kafka_topic_partition_list_t *parts)
         if (p < 0 || p >= KAFKA_MAX_PARTITIONS || k->started[p])
             continue;
         k->started[p] = 1;
-        if (k->set.start == KAFKA_START_EARLIEST)
+        if (k->set.start == KAFKA_START_EARLIEST || k->set.start == KAFKA_START_TIME)
             parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
         else if (k->set.start == KAFKA_START_LATEST)
             parts->elems[i].offset = RD_KAFKA_OFFSET_END;
@@ -56,6 +57,9 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
         if (!k->closing)
             apply_start(k, parts);
         rd_kafka_assign(rk, parts);
+        for (int i = 0; i < parts->cnt; i++)
+            if (parts->elems[i].partition >= 0 && parts->elems[i].partition < KAFKA_MAX_PARTITIONS)
+                k->assigned[parts->elems[i].partition] = 1;
         k->up = parts->cnt > 0;
         k->nassigned = parts->cnt;
         k->base.counters.connects++;
@@ -67,6 +71,7 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
     /* Revoked: librdkafka commits the stored offsets first (enable.auto.commit). Offsets
      * consumed and not yet released are forgotten: the next owner reads those records again. */
     rd_kafka_assign(rk, NULL);
+    memset(k->assigned, 0, sizeof(k->assigned));
     k->up = 0;
     k->nassigned = 0;
     k->base.counters.disconnects++;
@@ -119,6 +124,62 @@ note_taken(struct kafka *k, int32_t partition, int64_t offset)
     tp->offset = offset + 1;
 }
 
+/* COLLECT_START (a time) and COLLECT_STOP, by record time: 1 when m is outside. A record before
+ * the start counts as taken (its offset may be committed); one after the stop does not. */
+static int
+outside_times(struct kafka *k, const rd_kafka_message_t *m)
+{
+    rd_kafka_timestamp_type_t type;
+    int64_t ts = rd_kafka_message_timestamp(m, &type);
+
+    if (m->partition >= 0 && m->partition < KAFKA_MAX_PARTITIONS)
+        k->at_end[m->partition] = 0;
+
+    if (k->set.start_ms > 0 && ts < k->set.start_ms) {
+        k->skipped++;
+        note_taken(k, m->partition, m->offset);
+        return 1;
+    }
+    if (k->set.stop_ms > 0 && ts > k->set.stop_ms) {
+        k->skipped++;
+        return 1;
+    }
+    return 0;
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/*
+ * COLLECT_STOP: the input has ended once the stop time has passed and every assigned partition
+ * is read to its end. Reached earlier, the check is made again at the stop time (no event comes
+ * from an idle partition).
+ */
+static void
+check_end(struct kafka *k)
+{
+    int64_t now = now_ms();
+    int any = 0;
+
+    if (k->set.stop_ms == 0 || k->ended)
+        return;
+    for (int p = 0; p < KAFKA_MAX_PARTITIONS; p++) {
+        if (k->assigned[p] && !k->at_end[p])
+            return;
+        any |= k->assigned[p];
+    }
+    if (any && now >= k->set.stop_ms)
+        k->ended = 1;
+    else if (any)
+        pk_kafka_serve_in(k, (uint64_t)(k->set.stop_ms - now) + 1);
+}
+
 static void
 take(struct kafka *k, const rd_kafka_message_t *m)
 {
@@ -127,6 +188,8 @@ take(struct kafka *k, const rd_kafka_message_t *m)
     size_t need = pk_kafka_record_size(m);
     long len;
 
+    if (outside_times(k, m))
+        return;
     snprintf(addr, sizeof(addr), "kafka:%s/%d", k->topic, (int)m->partition);
     note_taken(k, m->partition, m->offset); /* before: on_message may release it */
     k->base.counters.messages_received++;
@@ -142,6 +205,22 @@ take(struct kafka *k, const rd_kafka_message_t *m)
     }
 }
 
+/* One record or event of the consumer queue. */
+static void
+handle(struct kafka *k, rd_kafka_message_t *m)
+{
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        take(k, m);
+    } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (m->partition >= 0 && m->partition < KAFKA_MAX_PARTITIONS)
+            k->at_end[m->partition] = 1;
+    } else {
+        k->consumer_errors++;
+        pk_log_with(PK_LOG_WARN, &(struct pk_log_fields){.event = "kafka_error"}, "Kafka: %s",
+                    rd_kafka_message_errstr(m));
+    }
+}
+
 void
 pk_kafka_consume_serve(struct kafka *k)
 {
@@ -150,15 +229,17 @@ pk_kafka_consume_serve(struct kafka *k)
 
     for (i = 0; i < KAFKA_SERVE_BUDGET && k->receiving && !k->closing; i++) {
         if ((m = rd_kafka_consumer_poll(k->rk, 0)) == NULL)
-            return;
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            take(k, m);
-        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            k->consumer_errors++;
-            pk_log_with(PK_LOG_WARN, &(struct pk_log_fields){.event = "kafka_error"},
-                        "Kafka: %s", rd_kafka_message_errstr(m));
-        }
+            break;
+        handle(k, m);
         rd_kafka_message_destroy(m);
+    }
+    if (k->closing)
+        return;
+    check_end(k);
+    if (k->ended == 1) {
+        k->ended = 2; /* said once; the owner closes the transport in on_peer */
+        k->base.on_peer(&k->base, PK_PEER_END, "", "COLLECT_STOP reached");
+        return;
     }
     if (i == KAFKA_SERVE_BUDGET)
         pk_kafka_serve_later(k);

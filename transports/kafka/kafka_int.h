@@ -24,22 +24,24 @@ struct pk_endpoint;
 #define KAFKA_MAX_PARTITIONS 1024 /* partitions of the topic a collector tracks */
 
 /* Where a collector starts reading a partition it is assigned for the first time. */
-enum kafka_start { KAFKA_START_COMMITTED, KAFKA_START_EARLIEST, KAFKA_START_LATEST };
+enum kafka_start { KAFKA_START_COMMITTED, KAFKA_START_EARLIEST, KAFKA_START_LATEST, KAFKA_START_TIME };
 
 /* Its rows of the configuration table (kafka_config.c), parsed by the core into this block. */
 struct kafka_settings_block {
     const char *options; /* KAFKA_OPTIONS */
     const char *group;   /* COLLECT_GROUP */
     const char *start;   /* COLLECT_START */
+    const char *stop;    /* COLLECT_STOP */
 };
 
 /* What configure() makes of them: checked, for open. */
 struct pk_transport_config {
     const char *options, *group;
     enum kafka_start start;
+    int64_t start_ms, stop_ms; /* record times (ms since the epoch) to start at, stop after; 0: none */
 };
 
-#define PK_KAFKA_NSETTINGS 3
+#define PK_KAFKA_NSETTINGS 4
 extern const struct pk_setting pk_kafka_settings[PK_KAFKA_NSETTINGS];
 
 /** The ops of kafka_config.c: the endpoint, the settings, the report. */
@@ -66,6 +68,7 @@ struct kafka_settings {
     const char *options;  /* KAFKA_OPTIONS: comma-separated librdkafka properties */
     const char *group;    /* COLLECT_GROUP */
     enum kafka_start start;
+    int64_t start_ms, stop_ms;
 };
 
 struct kafka {
@@ -94,6 +97,10 @@ struct kafka {
     int receiving;
     rd_kafka_topic_partition_list_t *pending; /* consumed, not yet released: next offsets */
     uint8_t started[KAFKA_MAX_PARTITIONS];   /* partitions assigned before in this process */
+    uint8_t assigned[KAFKA_MAX_PARTITIONS];  /* assigned now */
+    uint8_t at_end[KAFKA_MAX_PARTITIONS];    /* COLLECT_STOP: read to its end, nothing since */
+    uint64_t skipped;                        /* records outside COLLECT_START..COLLECT_STOP */
+    int ended;                               /* every assigned partition done: PK_PEER_END */
     uint64_t malformed, consumer_errors;
     int nassigned;
 
@@ -105,8 +112,10 @@ struct kafka {
     uv_work_t destroy_work;
 };
 
-/** Serves the queue again on the loop's next turn (it signals only when it turns non-empty). */
+/** Serves the queue again on the loop's next turn (it signals only when it turns non-empty),
+ *  or in ms milliseconds. */
 void pk_kafka_serve_later(struct kafka *k);
+void pk_kafka_serve_in(struct kafka *k, uint64_t ms);
 
 /** Grows k->scratch to at least len bytes. 0 or -ENOMEM. */
 int pk_kafka_scratch(struct kafka *k, size_t len);
