@@ -24,6 +24,9 @@ sleep 0.3
 udp_burst "$udp" 1500
 queued=$(curl -s "http://127.0.0.1:$mport/metrics" | awk '/^packeteur_kafka_producer_queue / {print $2}')
 [ -n "$queued" ] && [ "$queued" -le 4 ] || fail "producer queue '$queued' over RELAY_QUEUE=4"
+curl -s "http://127.0.0.1:$mport/status" | python3 -c 'import json, sys
+r = json.load(sys.stdin)["relay"]
+assert r["kafka_queued"] <= 4 and r["kafka_delivery_errors"] == 0, r' || fail "/status relay kafka fields"
 kill -USR2 "$KAFKA_MOCK_PID" # and up again
 sleep 2
 udp_burst "$udp" 200

@@ -8,7 +8,9 @@ kafka_start pkts 4
 EP=kafka://$KAFKA_BROKERS/pkts
 python3 "$TESTS_DIR/gen_pcap.py" "$W/a.pcap" 1500 1
 python3 "$TESTS_DIR/gen_pcap.py" "$W/b.pcap" 1000 2
-KAFKA_OPTIONS=$GROUP_OPTIONS MODE=collect COLLECT_ENDPOINT=$EP bg collector "$PCKTR" >"$W/out.pcap"
+mport=$(free_port)
+KAFKA_OPTIONS=$GROUP_OPTIONS MODE=collect COLLECT_ENDPOINT=$EP METRICS_ADDRPORT=127.0.0.1:$mport \
+    bg collector "$PCKTR" >"$W/out.pcap"
 col=$BG_PID
 wait_log collector "assigned 4 partitions" 15
 udp=$(free_port)
@@ -27,6 +29,16 @@ grep -q "captured 1500, relayed 1500, relay drops 0" "$W/agent_a.log" || fail "a
 grep -q "captured 1000, relayed 1000, relay drops 0" "$W/agent_b.log" || fail "agent b totals"
 grep -q "captured 300, relayed 300, relay drops 0" "$W/live.log" || fail "live agent totals"
 for s in replay-a replay-b live; do wait_log collector "source \"$s\" said goodbye" 10; done
+# /metrics and /status show the consumer: its partitions, its lag (none left), per partition.
+curl -s "http://127.0.0.1:$mport/metrics" >"$W/metrics.txt"
+grep -qx "packeteur_kafka_assigned_partitions 4" "$W/metrics.txt" || fail "assigned partitions metric"
+grep -qx "packeteur_kafka_consumer_lag 0" "$W/metrics.txt" || fail "consumer lag metric"
+expect_eq "$(grep -c '^packeteur_kafka_partition_lag{partition="[0-3]"} 0$' "$W/metrics.txt")" 4 \
+    "per-partition lag series"
+promtool check metrics <"$W/metrics.txt" >/dev/null 2>&1 || fail "promtool rejects /metrics"
+curl -s "http://127.0.0.1:$mport/status" | python3 -c 'import json, sys
+m = json.load(sys.stdin)["messages"]
+assert m["kafka_assigned_partitions"] == 4 and m["kafka_lag"] == 0, m' || fail "/status kafka fields"
 kill -TERM "$col"
 wait_exit "$col"; expect_eq "$EXIT_CODE" 0 "collector exit code"
 grep -q 'source "replay-a" totals: received 1500 packets (written 1500' "$W/collector.log" ||

@@ -288,6 +288,43 @@ pk_kafka_config_free(struct pk_transport_config *config)
     free(config);
 }
 
+#define LAG_PARTITIONS 16 /* partitions whose lag has a series of its own (the report is bounded) */
+
+/* Consumer lag from librdkafka's cached high watermarks (no request): in total, and for the
+ * first LAG_PARTITIONS assigned partitions. */
+static void
+report_lag(const struct kafka *k, struct pk_transport_report *r)
+{
+    static const struct pk_transport_stat
+        total = {"packeteur_kafka_consumer_lag", "gauge",
+                 "Records in the assigned partitions not yet read (from the brokers' last "
+                 "high watermarks).", "", "messages", "kafka_lag", 0},
+        part = {"packeteur_kafka_partition_lag", "gauge",
+                "Records of an assigned partition not yet read.", NULL, NULL, NULL, 0};
+    static char labels[LAG_PARTITIONS][32]; /* the report's strings must be static */
+    uint64_t lag[KAFKA_MAX_PARTITIONS] = {0}, sum = 0;
+    int shown = 0;
+
+    for (int p = 0; p < KAFKA_MAX_PARTITIONS; p++) {
+        int64_t lo, hi, pos;
+        if (!k->assigned[p] ||
+            rd_kafka_get_watermark_offsets(k->rk, k->topic, p, &lo, &hi) != 0 || hi < 0)
+            continue;
+        pos = k->next[p] > 0 ? k->next[p] : lo; /* nothing read yet: from the oldest */
+        lag[p] = hi > pos ? (uint64_t)(hi - pos) : 0;
+        sum += lag[p];
+    }
+    pk_transport_stat_add(r, &total, sum);
+    for (int p = 0; p < KAFKA_MAX_PARTITIONS && shown < LAG_PARTITIONS; p++) {
+        struct pk_transport_stat s = part;
+        if (!k->assigned[p])
+            continue;
+        snprintf(labels[shown], sizeof(labels[shown]), "partition=\"%d\"", p);
+        s.labels = labels[shown++];
+        pk_transport_stat_add(r, &s, lag[p]);
+    }
+}
+
 void
 pk_kafka_report(struct pk_transport *t, struct pk_transport_report *r)
 {
@@ -326,4 +363,5 @@ pk_kafka_report(struct pk_transport *t, struct pk_transport_report *r)
     pk_transport_stat_add(r, &malformed, k->malformed);
     pk_transport_stat_add(r, &skipped, k->skipped);
     pk_transport_stat_add(r, &errors, k->consumer_errors);
+    report_lag(k, r);
 }

@@ -122,6 +122,8 @@ note_taken(struct kafka *k, int32_t partition, int64_t offset)
     if (tp == NULL)
         tp = rd_kafka_topic_partition_list_add(k->pending, k->topic, partition);
     tp->offset = offset + 1;
+    if (partition >= 0 && partition < KAFKA_MAX_PARTITIONS)
+        k->next[partition] = offset + 1;
 }
 
 /* COLLECT_START (a time) and COLLECT_STOP, by record time: 1 when m is outside. A record before

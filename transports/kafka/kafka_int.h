@@ -99,6 +99,7 @@ struct kafka {
     uint8_t started[KAFKA_MAX_PARTITIONS];   /* partitions assigned before in this process */
     uint8_t assigned[KAFKA_MAX_PARTITIONS];  /* assigned now */
     uint8_t at_end[KAFKA_MAX_PARTITIONS];    /* COLLECT_STOP: read to its end, nothing since */
+    int64_t next[KAFKA_MAX_PARTITIONS];      /* offset after the last record taken; 0: none */
     uint64_t skipped;                        /* records outside COLLECT_START..COLLECT_STOP */
     int ended;                               /* every assigned partition done: PK_PEER_END */
     uint64_t malformed, consumer_errors;
