@@ -116,9 +116,6 @@ main(int argc, char **argv)
                 fprintf(stderr, "pcktr: keygen: %s\n", errbuf);
                 return PK_EXIT_RUNTIME;
             }
-            fprintf(stderr, "pcktr: give the public key out (RELAY_CURVE_SERVERKEY for a "
-                            "collector's, COLLECT_CURVE_ALLOWED for an agent's); keep the secret "
-                            "key readable only by pcktr\n");
             return PK_EXIT_OK;
         }
         if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {

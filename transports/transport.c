@@ -59,3 +59,11 @@ pk_transport_stat_add(struct pk_transport_report *r, const struct pk_transport_s
     r->stat[r->n] = *s;
     r->stat[r->n++].value = value;
 }
+
+void
+pk_transport_get_report(struct pk_transport *t, struct pk_transport_report *r)
+{
+    r->n = 0;
+    if (t->ops->report != NULL)
+        t->ops->report(t, r);
+}

@@ -40,13 +40,19 @@ enum pk_transport_role { PK_TRANSPORT_SENDER, PK_TRANSPORT_RECEIVER };
  * listed in --help, with the same error lines (exit 2) for a bad value. Every transport's rows
  * are parsed whichever RELAY_TRANSPORT is chosen, so a bad value is an error either way.
  */
-enum pk_setting_type { PK_SETTING_STRING, PK_SETTING_UINT, PK_SETTING_SIZE, PK_SETTING_DURATION };
+enum pk_setting_type {
+    PK_SETTING_STRING,   /* const char * */
+    PK_SETTING_UINT,     /* uint64_t, min..max */
+    PK_SETTING_SIZE,     /* uint64_t bytes, K/M/G suffixes, min..max */
+    PK_SETTING_DURATION, /* uint64_t ms, ms/s/m/h suffixes, min..max */
+    PK_SETTING_BOOL,     /* int: true|false|1|0|yes|no|on|off */
+};
 
 struct pk_setting {
     const char *name; /* the environment variable */
     enum pk_setting_type type;
-    size_t offset;    /* of the field in the transport's settings block (const char *, uint64_t) */
-    const char *def;  /* default as a user would write it */
+    size_t offset;    /* of the field in the transport's settings block (types below) */
+    const char *def;  /* default as a user would write it; NULL: unset (the field stays 0) */
     uint64_t min, max; /* numeric bounds, inclusive */
     const char *help;
     /*
@@ -189,7 +195,7 @@ struct pk_transport_ops {
     void (*set_receiving)(struct pk_transport *t, int on);
     /** 1 while at least one peer is connected. */
     int (*connected)(struct pk_transport *t);
-    /** Fills r (r->n is 0) with its own counters, for /metrics and /status. */
+    /** Fills r (r->n is 0) with its own counters, for /metrics and /status. NULL: none. */
     void (*report)(struct pk_transport *t, struct pk_transport_report *r);
     /**
      * Optional, receiver: every message on_message took so far has left through the owner's
@@ -245,6 +251,9 @@ void pk_transport_names(char *buf, size_t len);
 
 /** `pcktr keygen`: the first transport that makes keys makes a pair. -ENOTSUP when none. */
 int pk_transport_keygen(FILE *out, char *errbuf);
+
+/** r = t's own counters (empty when the transport has no report op). */
+void pk_transport_get_report(struct pk_transport *t, struct pk_transport_report *r);
 
 /** Adds one stat to r (dropped, with no harm, when r is full: PK_TRANSPORT_STATS_MAX). */
 void pk_transport_stat_add(struct pk_transport_report *r, const struct pk_transport_stat *s,

@@ -296,6 +296,36 @@ start_relaying(struct agent *a)
         pk_replay_resume(a->replay);
 }
 
+/* The heartbeat and the stall timer (pk_loop_finish closes them). An exit code. */
+static int
+start_timers(struct agent *a)
+{
+    int rc;
+
+    if ((rc = uv_timer_init(&a->loop, &a->heartbeat)) != 0 ||
+        (rc = uv_timer_init(&a->loop, &a->stall)) != 0) {
+        pk_error("cannot start timers: %s", uv_strerror(rc));
+        return failed(a, PK_EXIT_RUNTIME);
+    }
+    return PK_EXIT_OK;
+}
+
+/* SIGINT, SIGTERM and SIGHUP. On failure the agent finishes at once (as for RUN_AS). */
+static int
+start_signals(struct agent *a)
+{
+    int rc = pk_signals_start(&a->signals, &a->loop, on_stop_signal, a);
+
+    if (rc == 0)
+        rc = pk_signals_start_hup(&a->signals, pk_agent_on_hup);
+    if (rc != 0) {
+        pk_error("cannot watch signals: %s", uv_strerror(rc));
+        failed(a, PK_EXIT_RUNTIME);
+        pk_agent_finish(a, 0);
+    }
+    return rc;
+}
+
 /* Every start-up step in order; on failure, closes what the earlier steps opened. */
 static void
 start_up(struct agent *a, struct pk_endpoint *ep)
@@ -310,14 +340,10 @@ start_up(struct agent *a, struct pk_endpoint *ep)
         a->exit_code = PK_EXIT_RUNTIME;
         goto out_source;
     }
-    if (open_transport(a, ep) != 0)
+    if (start_timers(a) != 0 || open_transport(a, ep) != 0)
         goto out_source;
     log_start(a, ep);
-    uv_timer_init(&a->loop, &a->heartbeat);
-    uv_timer_init(&a->loop, &a->stall);
-    pk_signals_start(&a->signals, &a->loop, on_stop_signal, a);
-    pk_signals_start_hup(&a->signals, pk_agent_on_hup);
-    if (drop_privileges(a) != 0)
+    if (start_signals(a) != 0 || drop_privileges(a) != 0)
         return;
     start_relaying(a);
     return;

@@ -74,7 +74,7 @@ int pk_agent_open_source(struct agent *a, char *errbuf);
 /** Closes the transport, which flushes what is queued for up to linger_ms (agent.c). */
 void pk_agent_close_transport(struct agent *a, uint64_t linger_ms);
 
-/** SIGHUP: one log line; a RELAY_CURVE_SECRETKEY file is read again and checked. */
+/** SIGHUP: one log line; the transport reads again what it can (ops->reload). */
 void pk_agent_on_hup(void *data);
 
 #endif

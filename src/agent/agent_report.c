@@ -25,7 +25,7 @@ pk_agent_fill_report(void *data, union pk_report *u)
     if (a->tr != NULL) {
         r->connected = a->tr->ops->connected(a->tr);
         r->transport = a->tr->counters;
-        a->tr->ops->report(a->tr, &r->own);
+        pk_transport_get_report(a->tr, &r->own);
     }
     r->hist = &a->hist;
     r->device_down = a->cap != NULL && pk_capture_is_down(a->cap);

@@ -1,5 +1,5 @@
 /*
- * Live capture on libpcap; see capture.h and shared RECIPES.md section 3.
+ * Live capture on libpcap; see capture.h.
  *
  * Why not immediate mode: with it, libpcap 1.10 falls back to TPACKET_V2, whose ring has one
  * fixed slot per packet sized by min(snaplen, MTU). On lo (MTU 65536) a 16 MiB ring then holds

@@ -200,7 +200,7 @@ pk_relay_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *peer
         if (!a->stopping)
             pk_relay_send_control(a, PK_KIND_HELLO);
     } else if (ev == PK_PEER_REFUSED) {
-        /* libzmq retries by itself; one line per run of failures, not one per retry. */
+        /* The transport retries by itself; one line per run of failures, not one per retry. */
         if (!a->handshake_warned++)
             pk_warn_with(
                 &(struct pk_log_fields){.event = "collector_refused"},

@@ -120,8 +120,7 @@ stop(struct collector *c)
     pk_signals_close(&c->signals);
     c->counters = c->tr->counters;
     pk_intake_release_if_written(c);
-    c->own.n = 0;
-    c->tr->ops->report(c->tr, &c->own);
+    pk_transport_get_report(c->tr, &c->own);
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
     pk_outstage_stop(&c->os, !c->finished);
@@ -318,18 +317,29 @@ start_output(struct collector *c)
             strcmp(cfg->output, "-") == 0 ? "stdout" : cfg->output);
 }
 
-/* The lifecycle's own handles: linger, source states, stop signals, SIGHUP. */
-static void
+/*
+ * The lifecycle's own handles: linger, source states, stop signals, SIGHUP (pk_loop_finish
+ * closes them). On failure the transport is closed again (the caller closes the rest).
+ */
+static int
 start_timers_and_signals(struct collector *c)
 {
-    uv_timer_init(&c->loop, &c->linger_timer);
-    uv_timer_init(&c->loop, &c->state_timer);
+    int rc;
+
+    if ((rc = uv_timer_init(&c->loop, &c->linger_timer)) != 0 ||
+        (rc = uv_timer_init(&c->loop, &c->state_timer)) != 0 ||
+        (rc = pk_signals_start(&c->signals, &c->loop, on_stop_signal, c)) != 0 ||
+        (rc = uv_signal_init(&c->loop, &c->sighup)) != 0) {
+        pk_error("cannot start timers and signals: %s", uv_strerror(rc));
+        c->tr->ops->close(c->tr, 0, on_transport_closed, c);
+        c->tr = NULL;
+        return PK_EXIT_RUNTIME;
+    }
     uv_timer_start(&c->state_timer, on_state_timer, STATE_CHECK_MS, STATE_CHECK_MS);
-    pk_signals_start(&c->signals, &c->loop, on_stop_signal, c);
-    uv_signal_init(&c->loop, &c->sighup);
     c->sighup.data = c;
     uv_signal_start(&c->sighup, on_sighup, SIGHUP);
     uv_unref((uv_handle_t *)&c->sighup);
+    return PK_EXIT_OK;
 }
 
 /* Every step after the output is open; an exit code. On failure the caller closes the rest. */
@@ -347,8 +357,9 @@ start_up(struct collector *c, struct pk_endpoint *ep)
     log_security(c, ep);
     if ((rc = drop_privileges(c)) != 0)
         return rc;
+    if ((rc = start_timers_and_signals(c)) != 0)
+        return rc;
     start_output(c);
-    start_timers_and_signals(c);
     return PK_EXIT_OK;
 }
 

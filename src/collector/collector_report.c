@@ -29,7 +29,7 @@ pk_collector_fill_report(void *data, union pk_report *u)
     r->bad_oversized = c->bad[BAD_SIZE];
     r->transport = c->tr != NULL ? c->tr->counters : c->counters;
     if (c->tr != NULL)
-        c->tr->ops->report(c->tr, &r->own);
+        pk_transport_get_report(c->tr, &r->own);
     else
         r->own = c->own;
     r->public_key = c->cfg->transport->public_key ? c->cfg->transport->public_key(c->tc) : NULL;

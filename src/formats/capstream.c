@@ -1,10 +1,10 @@
 /*
  * pcap/pcapng stream parser; see capstream.h. Formats: the pcap file format and the pcapng
- * specification (draft-ietf-opsawg-pcapng). Every length is checked against what has arrived
- * and against fixed limits before anything is read.
+ * specification (draft-ietf-opsawg-pcapng, capstream_pcapng.c). Every length is checked against
+ * what has arrived and against fixed limits before anything is read. This file: the sources and
+ * messages a stream becomes, and classic pcap.
  */
-#include "capstream.h"
-#include "frame.h"
+#include "capstream_int.h"
 #include "pcapfmt.h"
 #include "pcktr.h"
 
@@ -12,56 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_IFACES 64
-#define MAX_BLOCK (2u << 20)     /* the largest pcapng block accepted */
-#define BATCH_BYTES (64u * 1024) /* a packets message is sent when it holds this much */
-#define CONTROL_CAP 4096
-
-enum { FMT_UNKNOWN, FMT_PCAP, FMT_PCAPNG };
-
-struct iface {
-    uint32_t linktype, snaplen;
-    int tsresol_binary;  /* if_tsresol: 1 for 2^-n, 0 for 10^-n */
-    unsigned tsresol_n;  /* n */
-    uint64_t seq, packets;
-    int hello_sent;
-    char name[128], description[128], filter[256], source_name[256];
-};
-
-struct pk_capstream {
-    char peer[64];
-    pk_capstream_emit_cb emit;
-    void *data;
-    int format, swapped, pcap_nsec, have_header;
-    uint64_t base_id;
-    unsigned section; /* sources of a new pcapng section get new ids */
-    struct iface ifaces[MAX_IFACES];
-    unsigned nifaces;
-    char hardware[128], os[128], application[128];
-    uint8_t *batch_buf;
-    struct pk_batch batch;
-    int batch_iface; /* -1: no batch open */
-    uint8_t control[CONTROL_CAP];
-};
-
-static uint32_t
-rd32(const struct pk_capstream *cs, const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, 4);
-    return cs->swapped ? __builtin_bswap32(v) : v;
-}
-
-static uint16_t
-rd16(const struct pk_capstream *cs, const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, 2);
-    return cs->swapped ? __builtin_bswap16(v) : v;
-}
 
 int
 pk_capstream_detect(const uint8_t *buf, size_t len)
@@ -176,8 +126,8 @@ flush_batch(struct pk_capstream *cs)
     cs->batch_iface = -1;
 }
 
-static int
-add_packet(struct pk_capstream *cs, unsigned idx, uint64_t ts_ns, uint32_t caplen,
+int
+pk_capstream_add_packet(struct pk_capstream *cs, unsigned idx, uint64_t ts_ns, uint32_t caplen,
            uint32_t origlen, const uint8_t *data, char *errbuf)
 {
     struct iface *ifc = &cs->ifaces[idx];
@@ -202,6 +152,7 @@ add_packet(struct pk_capstream *cs, unsigned idx, uint64_t ts_ns, uint32_t caple
         flush_batch(cs);
     return 0;
 }
+
 
 /* ---- classic pcap ---------------------------------------------------------------------- */
 
@@ -236,93 +187,16 @@ parse_pcap(struct pk_capstream *cs, const uint8_t *buf, size_t len, char *errbuf
         if (len - off - PK_PCAP_RECORD_HEADER_LEN < caplen)
             break;
         ts = (uint64_t)rd32(cs, r) * 1000000000u + (uint64_t)frac * (cs->pcap_nsec ? 1u : 1000u);
-        if ((rc = add_packet(cs, 0, ts, caplen, origlen, r + PK_PCAP_RECORD_HEADER_LEN, errbuf)) != 0)
+        if ((rc = pk_capstream_add_packet(cs, 0, ts, caplen, origlen, r + PK_PCAP_RECORD_HEADER_LEN, errbuf)) != 0)
             return rc;
         off += PK_PCAP_RECORD_HEADER_LEN + caplen;
     }
     return (long)off;
 }
 
-/* ---- pcapng ---------------------------------------------------------------------------- */
 
-/* Calls fn for each option (code, value, length) in [p, end); -EBADMSG when one overruns. */
-static int
-each_option(struct pk_capstream *cs, const uint8_t *p, const uint8_t *end,
-            void (*fn)(struct pk_capstream *, void *, uint16_t, const uint8_t *, uint16_t),
-            void *arg)
-{
-    while (end - p >= 4) {
-        uint16_t code = rd16(cs, p), olen = rd16(cs, p + 2);
-        size_t padded = ((size_t)olen + 3) & ~(size_t)3;
-        if (code == 0)
-            return 0;
-        if ((size_t)(end - p - 4) < padded)
-            return -EBADMSG;
-        fn(cs, arg, code, p + 4, olen);
-        p += 4 + padded;
-    }
-    return 0;
-}
-
-static void
-copy_opt(char *dst, size_t cap, const uint8_t *v, uint16_t len)
-{
-    size_t n = len < cap - 1 ? len : cap - 1;
-
-    memcpy(dst, v, n);
-    dst[n] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)dst[i] < 0x20)
-            dst[i] = ' '; /* names end up in logs and labels */
-}
-
-static void
-on_shb_option(struct pk_capstream *cs, void *arg, uint16_t code, const uint8_t *v, uint16_t len)
-{
-    (void)arg;
-    if (code == 2)
-        copy_opt(cs->hardware, sizeof(cs->hardware), v, len);
-    else if (code == 3)
-        copy_opt(cs->os, sizeof(cs->os), v, len);
-    else if (code == 4)
-        copy_opt(cs->application, sizeof(cs->application), v, len);
-}
-
-static void
-on_idb_option(struct pk_capstream *cs, void *arg, uint16_t code, const uint8_t *v, uint16_t len)
-{
-    struct iface *ifc = arg;
-
-    (void)cs;
-    if (code == 2)
-        copy_opt(ifc->name, sizeof(ifc->name), v, len);
-    else if (code == 3)
-        copy_opt(ifc->description, sizeof(ifc->description), v, len);
-    else if (code == 11 && len > 1 && v[0] == 0) /* if_filter: a libpcap filter string */
-        copy_opt(ifc->filter, sizeof(ifc->filter), v + 1, (uint16_t)(len - 1));
-    else if (code == 9 && len >= 1) {
-        ifc->tsresol_binary = (v[0] & 0x80) != 0;
-        ifc->tsresol_n = v[0] & 0x7f;
-    }
-}
-
-static uint64_t
-to_ns(const struct iface *ifc, uint64_t units)
-{
-    static const uint64_t pow10[] = {1,         10,         100,         1000,        10000,
-                                     100000,    1000000,    10000000,    100000000,   1000000000,
-                                     10000000000ull, 100000000000ull, 1000000000000ull};
-    unsigned n = ifc->tsresol_n;
-
-    if (ifc->tsresol_binary)
-        return n >= 64 ? 0 : (uint64_t)(((unsigned __int128)units * 1000000000u) >> n);
-    if (n <= 9)
-        return units * pow10[9 - n];
-    return n - 9 < PK_ARRAY_LEN(pow10) ? units / pow10[n - 9] : 0;
-}
-
-static void
-end_section(struct pk_capstream *cs)
+void
+pk_capstream_end_section(struct pk_capstream *cs)
 {
     flush_batch(cs);
     for (unsigned i = 0; i < cs->nifaces; i++) {
@@ -338,107 +212,6 @@ end_section(struct pk_capstream *cs)
     }
 }
 
-/* Long (65 lines): one case per pcapng block type the stream carries, kept side by side. */
-static int
-pcapng_block(struct pk_capstream *cs, uint32_t type, const uint8_t *b, uint32_t total, char *errbuf)
-{
-    const uint8_t *end = b + total - 4; /* before the trailing length */
-
-    switch (type) {
-    case PK_PCAPNG_BT_SHB:
-        if (cs->have_header)
-            end_section(cs); /* a new section: new interfaces, new sources */
-        if (total < 28)
-            return pk_seterr(errbuf, -EBADMSG, "section header of %u bytes", total);
-        cs->section += cs->have_header;
-        cs->have_header = 1;
-        cs->nifaces = 0;
-        memset(cs->ifaces, 0, sizeof(cs->ifaces));
-        if (each_option(cs, b + 24, end, on_shb_option, NULL) != 0)
-            return pk_seterr(errbuf, -EBADMSG, "bad section header options");
-        return 0;
-    case PK_PCAPNG_BT_IDB: {
-        struct iface *ifc;
-        if (total < 20)
-            return pk_seterr(errbuf, -EBADMSG, "interface description of %u bytes", total);
-        if (cs->nifaces >= MAX_IFACES)
-            return pk_seterr(errbuf, -EBADMSG, "more than %d interfaces", MAX_IFACES);
-        ifc = &cs->ifaces[cs->nifaces];
-        memset(ifc, 0, sizeof(*ifc));
-        ifc->linktype = rd16(cs, b + 8);
-        ifc->snaplen = rd32(cs, b + 12);
-        ifc->tsresol_n = 6;
-        if (each_option(cs, b + 16, end, on_idb_option, ifc) != 0)
-            return pk_seterr(errbuf, -EBADMSG, "bad interface description options");
-        cs->nifaces++;
-        return 0;
-    }
-    case PK_PCAPNG_BT_EPB: {
-        uint32_t id, caplen;
-        if (total < 32)
-            return pk_seterr(errbuf, -EBADMSG, "enhanced packet block of %u bytes", total);
-        id = rd32(cs, b + 8);
-        caplen = rd32(cs, b + 20);
-        if (id >= cs->nifaces)
-            return pk_seterr(errbuf, -EBADMSG, "packet for undeclared interface %u", id);
-        if (caplen > total - 32)
-            return pk_seterr(errbuf, -EBADMSG, "packet of %u bytes in a block of %u", caplen, total);
-        return add_packet(cs, id,
-                          to_ns(&cs->ifaces[id],
-                                (uint64_t)rd32(cs, b + 12) << 32 | rd32(cs, b + 16)),
-                          caplen, rd32(cs, b + 24), b + 28, errbuf);
-    }
-    case PK_PCAPNG_BT_SPB: {
-        uint32_t origlen, caplen;
-        if (total < 16 || cs->nifaces == 0)
-            return pk_seterr(errbuf, -EBADMSG, "bad simple packet block");
-        origlen = rd32(cs, b + 8);
-        caplen = total - 16;
-        if (caplen > origlen)
-            caplen = origlen; /* the rest is padding */
-        if (cs->ifaces[0].snaplen != 0 && caplen > cs->ifaces[0].snaplen)
-            caplen = cs->ifaces[0].snaplen;
-        return add_packet(cs, 0, 0, caplen, origlen, b + 12, errbuf); /* SPBs carry no time */
-    }
-    default:
-        return 0; /* statistics, name resolution, custom, ...: skipped */
-    }
-}
-
-static long
-parse_pcapng(struct pk_capstream *cs, const uint8_t *buf, size_t len, char *errbuf)
-{
-    size_t off = 0;
-
-    while (len - off >= 12) {
-        const uint8_t *b = buf + off;
-        uint32_t type, total;
-        int rc;
-        memcpy(&type, b, 4);
-        if (type == PK_PCAPNG_BT_SHB) { /* the byte-order magic decides how to read this section */
-            uint32_t bom;
-            memcpy(&bom, b + 8, 4);
-            if (bom != PK_PCAPNG_BOM && bom != PK_PCAPNG_BOM_SWAPPED)
-                return pk_seterr(errbuf, -EBADMSG, "bad pcapng byte-order magic");
-            cs->swapped = bom == PK_PCAPNG_BOM_SWAPPED;
-        } else if (!cs->have_header) {
-            return pk_seterr(errbuf, -EBADMSG, "pcapng stream without a section header");
-        }
-        type = rd32(cs, b);
-        total = rd32(cs, b + 4);
-        if (total < 12 || total % 4 != 0 || total > MAX_BLOCK)
-            return pk_seterr(errbuf, -EBADMSG, "pcapng block of %u bytes", total);
-        if (len - off < total)
-            break;
-        if (rd32(cs, b + total - 4) != total)
-            return pk_seterr(errbuf, -EBADMSG, "pcapng block lengths disagree");
-        if ((rc = pcapng_block(cs, type, b, total, errbuf)) != 0)
-            return rc;
-        off += total;
-    }
-    return (long)off;
-}
-
 long
 pk_capstream_parse(struct pk_capstream *cs, const uint8_t *buf, size_t len, char *errbuf)
 {
@@ -452,7 +225,7 @@ pk_capstream_parse(struct pk_capstream *cs, const uint8_t *buf, size_t len, char
         cs->format = m == PK_PCAPNG_BT_SHB ? FMT_PCAPNG : FMT_PCAP;
     }
     rc = cs->format == FMT_PCAP ? parse_pcap(cs, buf, len, errbuf)
-                                : parse_pcapng(cs, buf, len, errbuf);
+                                : pk_capstream_parse_pcapng(cs, buf, len, errbuf);
     flush_batch(cs); /* what arrived together leaves together: latency stays low */
     return rc;
 }
@@ -464,6 +237,7 @@ pk_capstream_end(struct pk_capstream *cs, size_t leftover, char *errbuf)
     if (leftover > 0 || !cs->have_header)
         return pk_seterr(errbuf, -EBADMSG, "the stream ended inside a %s (%zu bytes left)",
                          cs->have_header ? "record" : "header", leftover);
-    end_section(cs);
+    pk_capstream_end_section(cs);
     return 0;
 }
+

@@ -223,9 +223,14 @@ pk_http_start(struct pk_http **out, uv_loop_t *loop, const struct pk_endpoint *e
     h2o_context_init(&h->ctx, loop, &h->conf);
     h->accept_ctx.ctx = &h->ctx;
     h->accept_ctx.hosts = h->conf.hosts;
-    uv_timer_init(loop, &h->drain_timer);
-    pk_httpsend_init(&h->sender, loop, routes, nroutes, data, &h->counters);
-    if ((rc = open_listeners(h, ep, what, errbuf)) != 0)
+    /* uv_timer_init only fills the handle in (it cannot fail): closing them is always safe. */
+    if ((rc = uv_timer_init(loop, &h->drain_timer)) != 0 ||
+        (rc = pk_httpsend_init(&h->sender, loop, routes, nroutes, data, &h->counters)) != 0)
+        pk_seterr(errbuf, rc, "METRICS_ADDRPORT=\"%s\": cannot start the HTTP server's timers: %s",
+                  what, uv_strerror(rc));
+    else
+        rc = open_listeners(h, ep, what, errbuf);
+    if (rc != 0)
         pk_http_stop(h, NULL, NULL);
     return rc;
 }

@@ -108,3 +108,11 @@ wait_started() {
     done
     return 1
 }
+
+# Memory tests: under ASan (PK_SANITIZED=ON) a small quarantine keeps frees real, and the
+# test's BOUND_MIB grows by half for the shadow memory and redzones that come on top.
+sanitizer_memory_bound() {
+    [ "${PK_SANITIZED:-OFF}" = "ON" ] || return 0
+    export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
+    BOUND_MIB=$((BOUND_MIB * 3 / 2))
+}

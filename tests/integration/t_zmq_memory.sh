@@ -15,11 +15,7 @@ source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 BOUND_MIB=420 # docs/SECURITY.md, "Memory a peer can make the collector hold"
 MAXMSG=$((2 * 384 * 1024 + 64)) # ZMQ_MAXMSGSIZE with the default COLLECT_MAX_MESSAGE
-if [ "${PK_SANITIZED:-OFF}" = "ON" ]; then
-    # ASan's shadow memory and redzones come on top; a small quarantine keeps frees real.
-    export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
-    BOUND_MIB=$((BOUND_MIB * 3 / 2))
-fi
+sanitizer_memory_bound
 
 port=$(free_port); mport=$(free_port)
 mkfifo "$W/stall"

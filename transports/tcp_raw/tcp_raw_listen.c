@@ -1,12 +1,13 @@
 /*
  * tcp-raw, the collector's side: listeners, accepting and closing connections, their limits
- * and deadlines (tcp_raw.h), and back-pressure with a round-robin resume. Reading and framing
- * are in tcp_raw_recv.c. Each connection is on its own: a broken, silent or greedy one is
- * closed and counted, and no other notices.
+ * and deadlines (tcp_raw_recv.h), back-pressure with a round-robin resume, and the receiver's
+ * own close (its two handles and every connection). Reading and framing are in
+ * tcp_raw_recv.c. Each connection is on its own: a broken, silent or greedy one is closed and
+ * counted, and no other notices.
  */
 #include "access.h"
 #include "pcktr.h"
-#include "tcp_raw.h"
+#include "tcp_raw_recv.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,11 +15,13 @@
 #include <string.h>
 #include <sys/resource.h>
 
+static void finish_close(struct tcp_receiver *tt);
+
 static void
 on_conn_closed(uv_handle_t *h)
 {
     struct conn *c = container_of(h, struct conn, tcp);
-    struct tcp_transport *tt = c->tt;
+    struct tcp_receiver *tt = c->tt;
 
     if (c->prev)
         c->prev->next = c->next;
@@ -32,13 +35,13 @@ on_conn_closed(uv_handle_t *h)
     pk_tcp_raw_release(c);
     free(c);
     tt->handles_open--;
-    pk_tcp_raw_maybe_finish_close(tt);
+    finish_close(tt);
 }
 
 void
 pk_tcp_raw_close_conn(struct conn *c, enum close_reason why)
 {
-    struct tcp_transport *tt = c->tt;
+    struct tcp_receiver *tt = c->tt;
 
     if (c->closing)
         return;
@@ -47,10 +50,10 @@ pk_tcp_raw_close_conn(struct conn *c, enum close_reason why)
     pk_tcp_raw_unqueue(c);
     tt->closed[why]++;
     if (why == CLOSE_BAD_FRAMING)
-        tt->base.counters.peers_dropped++;
-    tt->base.counters.disconnects++;
-    if (tt->base.on_peer)
-        tt->base.on_peer(&tt->base, PK_PEER_DOWN, c->peer, "");
+        tt->raw.base.counters.peers_dropped++;
+    tt->raw.base.counters.disconnects++;
+    if (tt->raw.base.on_peer)
+        tt->raw.base.on_peer(&tt->raw.base, PK_PEER_DOWN, c->peer, "");
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
@@ -60,7 +63,7 @@ pk_tcp_raw_close_conn(struct conn *c, enum close_reason why)
 static enum close_reason
 check_deadlines(struct conn *c, uint64_t dt)
 {
-    struct tcp_transport *tt = c->tt;
+    struct tcp_receiver *tt = c->tt;
     int reading = tt->receiving && !c->starved; /* the clocks stop while we make it wait */
     int progressed = c->progressed;
 
@@ -85,7 +88,7 @@ check_deadlines(struct conn *c, uint64_t dt)
 static void
 on_sweep(uv_timer_t *h)
 {
-    struct tcp_transport *tt = container_of(h, struct tcp_transport, sweep_timer);
+    struct tcp_receiver *tt = container_of(h, struct tcp_receiver, sweep_timer);
     uint64_t now = uv_now(tt->loop), dt = now - tt->last_sweep;
     enum close_reason why;
 
@@ -107,7 +110,7 @@ on_sweep(uv_timer_t *h)
 
 
 static size_t
-conns_from(struct tcp_transport *tt, const struct sockaddr_storage *addr)
+conns_from(struct tcp_receiver *tt, const struct sockaddr_storage *addr)
 {
     size_t n = 0;
 
@@ -123,7 +126,7 @@ conns_from(struct tcp_transport *tt, const struct sockaddr_storage *addr)
  * out. 1 when one was closed.
  */
 static int
-displace_unproven(struct tcp_transport *tt, const struct sockaddr_storage *from)
+displace_unproven(struct tcp_receiver *tt, const struct sockaddr_storage *from)
 {
     struct conn *oldest = NULL;
 
@@ -142,7 +145,7 @@ displace_unproven(struct tcp_transport *tt, const struct sockaddr_storage *from)
  * one was closed.
  */
 static int
-displace_silent(struct tcp_transport *tt, const struct sockaddr_storage *from)
+displace_silent(struct tcp_receiver *tt, const struct sockaddr_storage *from)
 {
     struct conn *quietest = NULL;
 
@@ -158,14 +161,14 @@ displace_silent(struct tcp_transport *tt, const struct sockaddr_storage *from)
 }
 
 static int
-make_room(struct tcp_transport *tt, const struct sockaddr_storage *from)
+make_room(struct tcp_receiver *tt, const struct sockaddr_storage *from)
 {
     return displace_unproven(tt, from) || displace_silent(tt, from);
 }
 
 /* Why the connection just accepted may not stay; 0 when it may. */
 static int
-refuse_reason(struct tcp_transport *tt, struct conn *c)
+refuse_reason(struct tcp_receiver *tt, struct conn *c)
 {
     if (tt->access != NULL &&
         !pk_cidr_match(tt->access->allow, tt->access->nallow, (struct sockaddr *)&c->addr)) {
@@ -188,7 +191,7 @@ refuse_reason(struct tcp_transport *tt, struct conn *c)
 static void
 on_connection(uv_stream_t *server, int status)
 {
-    struct tcp_transport *tt = server->data;
+    struct tcp_receiver *tt = server->data;
     int sslen = sizeof(struct sockaddr_storage);
     struct conn *c;
 
@@ -223,9 +226,9 @@ on_connection(uv_stream_t *server, int status)
     c->closing = 0;
     tt->nlive++;
     pk_sockaddr_str((struct sockaddr *)&c->addr, c->peer, sizeof(c->peer));
-    tt->base.counters.connects++;
-    if (tt->base.on_peer)
-        tt->base.on_peer(&tt->base, PK_PEER_UP, c->peer, "");
+    tt->raw.base.counters.connects++;
+    if (tt->raw.base.on_peer)
+        tt->raw.base.on_peer(&tt->raw.base, PK_PEER_UP, c->peer, "");
     pk_tcp_raw_read_start(c);
 }
 
@@ -240,7 +243,7 @@ on_connection(uv_stream_t *server, int status)
 static void
 on_resume_idle(uv_idle_t *h)
 {
-    struct tcp_transport *tt = container_of(h, struct tcp_transport, resume_idle);
+    struct tcp_receiver *tt = container_of(h, struct tcp_receiver, resume_idle);
     struct conn *c = tt->resume_at != NULL ? tt->resume_at : tt->conns;
     size_t n = tt->nconns;
 
@@ -259,9 +262,9 @@ on_resume_idle(uv_idle_t *h)
 }
 
 void
-pk_tcp_raw_set_receiving(struct pk_transport *t, int on)
+pk_tcp_raw_receiver_set_receiving(struct pk_transport *t, int on)
 {
-    struct tcp_transport *tt = (struct tcp_transport *)t;
+    struct tcp_receiver *tt = (struct tcp_receiver *)t;
 
     if (on && !tt->receiving)
         tt->paused_ms += uv_now(tt->loop) - tt->paused_since;
@@ -295,31 +298,109 @@ connection_limit(void)
     return fds - FD_RESERVE < MAX_CONNECTIONS ? fds - FD_RESERVE : MAX_CONNECTIONS;
 }
 
-int
-pk_tcp_raw_listen(struct tcp_transport *tt, const struct pk_endpoint *ep, char *errbuf)
+/* Closing: connections and listeners first, then the two handles; the last callback frees tt. */
+static void
+on_handle_closed(uv_handle_t *h)
 {
+    struct tcp_receiver *tt = h->data;
+
+    tt->handles_open--;
+    finish_close(tt);
+}
+
+static void
+finish_close(struct tcp_receiver *tt)
+{
+    if (!tt->closing)
+        return;
+    if (!uv_is_closing((uv_handle_t *)&tt->sweep_timer)) {
+        uv_close((uv_handle_t *)&tt->sweep_timer, on_handle_closed);
+        uv_close((uv_handle_t *)&tt->resume_idle, on_handle_closed);
+        return;
+    }
+    if (tt->handles_open > 0)
+        return;
+    if (tt->closed_cb != NULL) /* NULL: open failed, nobody waits */
+        tt->closed_cb(tt->closed_data, 1); /* a receiver queues nothing */
+    free(tt);
+}
+
+void
+pk_tcp_raw_receiver_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb cb,
+                          void *data)
+{
+    struct tcp_receiver *tt = (struct tcp_receiver *)t;
+
+    (void)linger_ms; /* nothing to flush */
+    tt->closing = 1;
+    tt->closed_cb = cb;
+    tt->closed_data = data;
+    pk_listen_close(&tt->listen);
+    uv_timer_stop(&tt->sweep_timer);
+    uv_idle_stop(&tt->resume_idle);
+    for (struct conn *c = tt->conns; c != NULL; c = c->next)
+        pk_tcp_raw_close_conn(c, CLOSE_CLEAN);
+    finish_close(tt);
+}
+
+int
+pk_tcp_raw_receiver_connected(struct pk_transport *t)
+{
+    return ((struct tcp_receiver *)t)->nconns > 0;
+}
+
+static void
+on_init_failed_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+int
+pk_tcp_raw_receiver_open(struct pk_transport **out, uv_loop_t *loop,
+                         const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
+                         char *errbuf)
+{
+    struct tcp_receiver *tt = calloc(1, sizeof(*tt));
     int rc;
 
+    *out = NULL;
+    if (tt == NULL)
+        return pk_seterr(errbuf, -ENOMEM, "out of memory");
+    tt->raw.base.ops = &pk_transport_tcp_raw;
+    tt->raw.role = PK_TRANSPORT_RECEIVER;
+    tt->loop = loop;
+    tt->max_message = opts->max_message;
+    tt->min_message = opts->min_message;
+    tt->access = opts->access;
+    tt->capture_streams = opts->capture_streams;
+    tt->is_message = opts->is_message;
+    tt->receiving = 1;
     tt->max_conns = connection_limit();
-    if ((rc = pk_listen_open(&tt->listen, tt->loop, ep, on_connection, tt, "tcp://", errbuf)) != 0)
+    if ((rc = uv_timer_init(loop, &tt->sweep_timer)) != 0) {
+        free(tt);
+        return pk_seterr(errbuf, rc, "tcp-raw: cannot start timers: %s", uv_strerror(rc));
+    }
+    tt->sweep_timer.data = tt;
+    if ((rc = uv_idle_init(loop, &tt->resume_idle)) != 0) {
+        uv_close((uv_handle_t *)&tt->sweep_timer, on_init_failed_closed); /* frees tt */
+        return pk_seterr(errbuf, rc, "tcp-raw: cannot start timers: %s", uv_strerror(rc));
+    }
+    tt->resume_idle.data = tt;
+    tt->handles_open = 2;
+    if ((rc = pk_listen_open(&tt->listen, loop, ep, on_connection, tt, "tcp://", errbuf)) != 0) {
+        /* The usual close: tt is freed once the loop has released every handle. */
+        pk_tcp_raw_receiver_close(&tt->raw.base, 0, NULL, NULL);
         return rc;
-    tt->last_sweep = uv_now(tt->loop);
+    }
+    tt->last_sweep = uv_now(loop);
     uv_timer_start(&tt->sweep_timer, on_sweep, SWEEP_MS, SWEEP_MS);
+    *out = &tt->raw.base;
     return 0;
 }
 
+/* Its own counters (transport.h): the receiver's bounds and deadlines. */
 void
-pk_tcp_raw_close_conns(struct tcp_transport *tt)
-{
-    pk_listen_close(&tt->listen);
-    uv_timer_stop(&tt->sweep_timer);
-    for (struct conn *c = tt->conns; c != NULL; c = c->next)
-        pk_tcp_raw_close_conn(c, CLOSE_CLEAN);
-}
-
-/* Its own counters (transport.h): the receiver's bounds and deadlines; none for the sender. */
-void
-pk_tcp_raw_report(struct pk_transport *t, struct pk_transport_report *r)
+pk_tcp_raw_receiver_report(struct pk_transport *t, struct pk_transport_report *r)
 {
 #define REFUSED "packeteur_connections_refused_total", "counter",                                 \
         "Connections refused at accept, by reason: limit (the connection limit, all proven "      \
@@ -346,10 +427,8 @@ pk_tcp_raw_report(struct pk_transport *t, struct pk_transport_report *r)
                "security.connections", "limit", 0};
 #undef REFUSED
 #undef TIMED_OUT
-    const struct tcp_transport *tt = (const struct tcp_transport *)t;
+    const struct tcp_receiver *tt = (const struct tcp_receiver *)t;
 
-    if (tt->role == PK_TRANSPORT_SENDER)
-        return;
     pk_transport_stat_add(r, &waits, tt->buffer_waits);
     pk_transport_stat_add(r, &limit, tt->refused_limit);
     pk_transport_stat_add(r, &per_addr, tt->refused_per_addr);

@@ -1,13 +1,13 @@
 /*
  * tcp-raw, the collector's side: reading one connection, its framing, plain capture streams
  * recognised by their first bytes (by the owner's stream decoder), and the receive budget shared by all
- * connections (tcp_raw.h). Only broken framing closes a connection; a message that is invalid
+ * connections (tcp_raw_recv.h). Only broken framing closes a connection; a message that is invalid
  * inside intact framing is the owner's to drop and count, and the connection goes on.
  */
 #include "bytes.h"
 #include "log.h"
 #include "pcktr.h"
-#include "tcp_raw.h"
+#include "tcp_raw_recv.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ over_free(size_t cap)
 static void
 set_buf(struct conn *c, uint8_t *nb, size_t new_cap)
 {
-    struct tcp_transport *tt = c->tt;
+    struct tcp_receiver *tt = c->tt;
 
     if (over_free(new_cap) == 0)
         c->held_ms = 0;
@@ -57,7 +57,7 @@ wanted_cap(const struct conn *c)
 static int
 grow(struct conn *c, size_t want)
 {
-    struct tcp_transport *tt = c->tt;
+    struct tcp_receiver *tt = c->tt;
     size_t extra = over_free(want) - over_free(c->cap);
     uint8_t *nb;
 
@@ -83,7 +83,7 @@ pk_tcp_raw_read_start(struct conn *c)
 
 /* Budget came free (or intake resumed): waiters get it in the order they asked. */
 void
-pk_tcp_raw_wake_waiters(struct tcp_transport *tt)
+pk_tcp_raw_wake_waiters(struct tcp_receiver *tt)
 {
     struct conn *c;
 
@@ -103,7 +103,7 @@ pk_tcp_raw_wake_waiters(struct tcp_transport *tt)
 static void
 enqueue_waiter(struct conn *c)
 {
-    struct tcp_transport *tt = c->tt;
+    struct tcp_receiver *tt = c->tt;
 
     uv_read_stop((uv_stream_t *)&c->tcp); /* TCP pushes back on this peer alone */
     if (c->starved)
@@ -121,7 +121,7 @@ enqueue_waiter(struct conn *c)
 void
 pk_tcp_raw_unqueue(struct conn *c)
 {
-    struct tcp_transport *tt = c->tt;
+    struct tcp_receiver *tt = c->tt;
     struct conn **pp = &tt->wait_head, *prev = NULL;
 
     if (!c->starved)
@@ -156,7 +156,7 @@ pk_tcp_raw_release(struct conn *c)
 static void
 report_bad_framing(struct conn *c)
 {
-    c->tt->base.on_message(&c->tt->base, c->buf, 0, &c->who);
+    c->tt->raw.base.on_message(&c->tt->raw.base, c->buf, 0, &c->who);
 }
 
 /*
@@ -173,12 +173,12 @@ log_capstream_error(struct conn *c, const char *err)
 static void
 deliver(struct conn *c, const uint8_t *msg, size_t len)
 {
-    struct tcp_transport *tt = c->tt;
+    struct tcp_receiver *tt = c->tt;
 
-    tt->base.counters.messages_received++;
-    tt->base.counters.bytes_received += len;
+    tt->raw.base.counters.messages_received++;
+    tt->raw.base.counters.bytes_received += len;
     /* An invalid message is the owner's to count; only a valid one proves the peer. */
-    if (tt->base.on_message(&tt->base, msg, len, &c->who) == 0)
+    if (tt->raw.base.on_message(&tt->raw.base, msg, len, &c->who) == 0)
         c->valid = 1;
 }
 
@@ -195,7 +195,7 @@ on_capstream_message(void *data, const uint8_t *msg, size_t len)
  * is_message tells them apart.
  */
 static int
-is_zmtp_greeting(const struct tcp_transport *tt, const uint8_t *buf, size_t len)
+is_zmtp_greeting(const struct tcp_receiver *tt, const uint8_t *buf, size_t len)
 {
     return len >= 10 && buf[0] == 0xff && buf[9] == 0x7f &&
            (tt->is_message == NULL || !tt->is_message(buf + LEN_PREFIX, len - LEN_PREFIX));
@@ -214,9 +214,9 @@ classify(struct conn *c)
     if (!is_capture && c->len >= 1 && c->buf[0] == 0xff && c->len < 10)
         return 0; /* perhaps a ZMTP signature: wait for its tenth byte */
     if (is_zmtp_greeting(c->tt, c->buf, c->len)) {
-        struct tcp_transport *tt = c->tt;
-        if (tt->base.on_peer)
-            tt->base.on_peer(&tt->base, PK_PEER_WRONG_PROTOCOL, c->peer, "speaks ZeroMQ");
+        struct tcp_receiver *tt = c->tt;
+        if (tt->raw.base.on_peer)
+            tt->raw.base.on_peer(&tt->raw.base, PK_PEER_WRONG_PROTOCOL, c->peer, "speaks ZeroMQ");
         report_bad_framing(c);
         pk_tcp_raw_close_conn(c, CLOSE_BAD_FRAMING);
         return 0;
@@ -276,7 +276,7 @@ parse_capture(struct conn *c)
 void
 pk_tcp_raw_parse(struct conn *c)
 {
-    struct tcp_transport *tt = c->tt;
+    struct tcp_receiver *tt = c->tt;
     size_t off = 0;
 
     if (c->closing || !tt->receiving || (c->kind == CONN_UNKNOWN && !classify(c)))

@@ -72,7 +72,7 @@ process(struct zmq_transport *zt)
                 continue;
             }
             const char *addr = zmq_msg_gets(&msg, "Peer-Address");
-            const char *key = zt->zap_on ? zmq_msg_gets(&msg, "User-Id") : NULL;
+            const char *key = zt->zap != NULL ? zmq_msg_gets(&msg, "User-Id") : NULL;
             struct pk_peer peer = {addr ? addr : "", key ? key : ""};
             /* A valid message proves the connection (its FIRST_MESSAGE_MS deadline ends). */
             if (t->on_message(t, zmq_msg_data(&msg), zmq_msg_size(&msg), &peer) == 0 &&
@@ -89,8 +89,8 @@ on_idle(uv_idle_t *h)
     struct zmq_transport *zt = container_of(h, struct zmq_transport, idle);
 
     pk_zmq_monitor_drain(zt);
-    if (zt->zap_on)
-        pk_zap_process(&zt->zap);
+    if (zt->zap != NULL)
+        pk_zap_process(zt->zap);
     process(zt);
 }
 
@@ -224,13 +224,12 @@ zmq_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint *e
     return 0;
 
 fail:
-    if (zt->handles != 0) {
-        /* libuv still holds handles inside zt: it is freed in their close callbacks. */
+    if (zt->handles != 0 || zt->zap != NULL) {
+        /* libuv still holds handles inside zt (or the ZAP handler's): freed in their close
+         * callbacks. */
         close_handles(zt);
         return rc;
     }
-    if (zt->zap.sock)
-        zmq_close(zt->zap.sock);
     if (zt->mon)
         zmq_close(zt->mon);
     if (zt->sock)
@@ -313,10 +312,8 @@ after_term(uv_work_t *req, int status)
 }
 
 static void
-on_handle_closed(uv_handle_t *h)
+on_closed(struct zmq_transport *zt)
 {
-    struct zmq_transport *zt = h->data;
-
     if (--zt->handles_open > 0)
         return;
     /* Only now: libuv no longer polls the fds that zmq_close will release. */
@@ -325,10 +322,20 @@ on_handle_closed(uv_handle_t *h)
     zt->closed_at_ns = uv_hrtime();
     if (zt->mon)
         zmq_close(zt->mon);
-    if (zt->zap.sock)
-        zmq_close(zt->zap.sock);
-    zmq_close(zt->sock);
+    zmq_close(zt->sock); /* the ZAP handler closed its own socket before it called back */
     uv_queue_work(zt->loop, &zt->term_work, term_work, after_term);
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
+{
+    on_closed(h->data);
+}
+
+static void
+on_zap_closed(void *data)
+{
+    on_closed(data);
 }
 
 /* Closes every uv handle that was initialised; the last close callback releases the rest. */
@@ -337,11 +344,16 @@ close_handles(struct zmq_transport *zt)
 {
     uv_handle_t *const handles[] = {(uv_handle_t *)&zt->idle, (uv_handle_t *)&zt->retry_timer,
                                     (uv_handle_t *)&zt->sock_poll, (uv_handle_t *)&zt->mon_poll,
-                                    (uv_handle_t *)&zt->zap.poll, (uv_handle_t *)&zt->guard_timer};
+                                    (uv_handle_t *)&zt->guard_timer};
 
     for (size_t i = 0; i < PK_ARRAY_LEN(handles); i++)
         if (zt->handles & (1u << i))
             zt->handles_open++;
+    if (zt->zap != NULL) {
+        zt->handles_open++;
+        pk_zap_close(zt->zap, on_zap_closed, zt);
+        zt->zap = NULL;
+    }
     for (size_t i = 0; i < PK_ARRAY_LEN(handles); i++) {
         if (zt->handles & (1u << i)) {
             handles[i]->data = zt;

@@ -330,5 +330,10 @@ pk_keygen(FILE *out, char *errbuf)
                          zmq_strerror(zmq_errno()));
     fprintf(out, "public-key: %s\nsecret-key: %s\n", pub, sec);
     memset(sec, 0, sizeof(sec));
-    return fflush(out) == 0 ? 0 : pk_seterr(errbuf, -EIO, "cannot write the keys");
+    if (fflush(out) != 0)
+        return pk_seterr(errbuf, -EIO, "cannot write the keys");
+    fprintf(stderr, "pcktr: give the public key out (RELAY_CURVE_SERVERKEY for a collector's, "
+                    "COLLECT_CURVE_ALLOWED for an agent's); keep the secret key readable only by "
+                    "pcktr\n");
+    return 0;
 }

@@ -63,7 +63,8 @@ void pk_keys_free(struct pk_curve_keys *k);
 int pk_keys_parse_text(const char *text, const char *want, char out[PK_KEY_Z85_LEN + 1],
                        char *errbuf);
 
-/** `pcktr keygen`: writes a new key pair, public and secret, one labelled line each. */
+/** `pcktr keygen`: writes a new key pair, public and secret, one labelled line each, to out,
+ *  and to stderr what to do with them. */
 int pk_keygen(FILE *out, char *errbuf);
 
 #endif

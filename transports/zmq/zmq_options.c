@@ -115,12 +115,8 @@ pk_zmq_configure_security(struct zmq_transport *zt, uv_loop_t *loop,
     /* ZAP runs when there is something to check, or a key to attach to messages. */
     if (!curve && (opts->access == NULL || opts->access->nallow == 0))
         return 0;
-    rc = pk_zap_start(&zt->zap, zt->ctx, loop, opts->access, errbuf);
-    if (zt->zap.watching)
-        zt->handles |= H_ZAP;
-    if (rc != 0)
+    if ((rc = pk_zap_open(&zt->zap, zt->ctx, loop, opts->access, errbuf)) != 0)
         return rc;
-    zt->zap_on = 1;
     /* With the NULL mechanism libzmq asks ZAP only for sockets that name a ZAP domain. */
     if (zmq_setsockopt(zt->sock, ZMQ_ZAP_DOMAIN, PK_ZAP_DOMAIN, strlen(PK_ZAP_DOMAIN)) != 0)
         return pk_zmq_fail(errbuf, "zmq: cannot set", "ZMQ_ZAP_DOMAIN");

@@ -5,6 +5,7 @@
  */
 #include "zmq_tcpinfo.h"
 
+#include <errno.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stddef.h>
@@ -21,9 +22,9 @@ pk_zmq_bytes_taken(int fd)
 
     memset(&ti, 0, sizeof(ti));
     /* The kernel's count of bytes received in order, less those still waiting in the socket. */
-    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received) ||
-        ioctl(fd, FIONREAD, &inq) != 0)
-        return -1;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ioctl(fd, FIONREAD, &inq) != 0)
+        return -errno;
+    if (len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+        return -ENOTSUP; /* a kernel before 4.1 */
     return (int64_t)ti.tcpi_bytes_received - inq;
 }

@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-/** Bytes taken from the socket fd by its reader so far; -1 when the fd does not say (Linux 4.1+,
- *  not TCP, closed). */
+/** Bytes taken from the socket fd by its reader so far; a negative errno when the fd does not
+ *  say (before Linux 4.1, not TCP, closed). */
 int64_t pk_zmq_bytes_taken(int fd);
 
 #endif

@@ -26,7 +26,7 @@ struct zmq_conn { /* receiver: a connection the guard watches (zmq_guard.c) */
 };
 
 /* uv handles initialised, in the order of close_handles() */
-enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_ZAP = 16, H_GUARD = 32 };
+enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_GUARD = 16 };
 
 struct zmq_transport {
     struct pk_transport base; /* first: casts to struct pk_transport * are valid */
@@ -37,8 +37,7 @@ struct zmq_transport {
     uv_timer_t retry_timer; /* sender: connects again after a failed handshake */
     char connect_uri[300];
     uv_work_t term_work;
-    struct zap_handler zap; /* receiver with CURVE or COLLECT_ALLOW */
-    int zap_on;
+    struct zap_handler *zap; /* receiver with CURVE or COLLECT_ALLOW; NULL: none */
     struct pk_access *access; /* receiver: where failed handshakes are counted; may be NULL */
     const struct pk_transport_config *config; /* its settings and keys (zmq_config.c) */
     uint64_t handshakes, handshake_failures;   /* security handshakes that succeeded, failed */

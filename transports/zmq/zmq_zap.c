@@ -3,8 +3,18 @@
 #include "pcktr.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+
+struct zap_handler {
+    void *sock; /* ZMQ_REP bound to inproc://zeromq.zap.01 */
+    uv_poll_t poll;
+    struct pk_access *access;
+    uint64_t requests;
+    void (*closed_cb)(void *data);
+    void *closed_data;
+};
 
 #define ZAP_FRAMES_MAX 8 /* version, id, domain, address, identity, mechanism, credentials */
 #define ZAP_FRAME_MAX 256
@@ -15,7 +25,7 @@ struct zap_request {
     int nframes;
 };
 
-/* Receives one whole request; 0, or -1 when none is pending. Long frames are cut (and fail). */
+/* Receives one whole request; 0, or -EAGAIN when none is pending. Long frames are cut (and fail). */
 static int
 recv_request(void *sock, struct zap_request *r)
 {
@@ -27,7 +37,7 @@ recv_request(void *sock, struct zap_request *r)
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, sock, r->nframes == 0 ? ZMQ_DONTWAIT : 0) < 0) {
             zmq_msg_close(&m);
-            return r->nframes == 0 ? -1 : 0;
+            return r->nframes == 0 ? -EAGAIN : 0;
         }
         if (r->nframes < ZAP_FRAMES_MAX) {
             size_t n = zmq_msg_size(&m) < ZAP_FRAME_MAX - 1 ? zmq_msg_size(&m) : ZAP_FRAME_MAX - 1;
@@ -106,14 +116,40 @@ on_zap_poll(uv_poll_t *h, int status, int events)
     pk_zap_process(container_of(h, struct zap_handler, poll));
 }
 
-int
-pk_zap_start(struct zap_handler *z, void *ctx, uv_loop_t *loop, struct pk_access *access,
-             char *errbuf)
+static void
+on_poll_closed(uv_handle_t *h)
 {
+    struct zap_handler *z = container_of((uv_poll_t *)h, struct zap_handler, poll);
+    void (*cb)(void *data) = z->closed_cb;
+    void *data = z->closed_data;
+
+    if (z->sock != NULL)
+        zmq_close(z->sock);
+    free(z);
+    if (cb != NULL)
+        cb(data);
+}
+
+void
+pk_zap_close(struct zap_handler *z, void (*cb)(void *data), void *data)
+{
+    z->closed_cb = cb;
+    z->closed_data = data;
+    uv_close((uv_handle_t *)&z->poll, on_poll_closed);
+}
+
+int
+pk_zap_open(struct zap_handler **out, void *ctx, uv_loop_t *loop, struct pk_access *access,
+            char *errbuf)
+{
+    struct zap_handler *z = calloc(1, sizeof(*z));
     uv_os_sock_t fd;
     size_t fdlen = sizeof(fd);
     int linger = 0, rc;
 
+    *out = NULL;
+    if (z == NULL)
+        return pk_seterr(errbuf, -ENOMEM, "out of memory");
     z->access = access;
     if ((z->sock = zmq_socket(ctx, ZMQ_REP)) == NULL ||
         zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
@@ -122,14 +158,21 @@ pk_zap_start(struct zap_handler *z, void *ctx, uv_loop_t *loop, struct pk_access
         int err = zmq_errno();
         if (z->sock != NULL)
             zmq_close(z->sock);
-        z->sock = NULL;
+        free(z);
         return pk_seterr(errbuf, -err, "zmq: cannot start the ZAP handler: %s", zmq_strerror(err));
     }
-    if ((rc = uv_poll_init_socket(loop, &z->poll, fd)) == 0) {
-        z->watching = 1;
-        rc = uv_poll_start(&z->poll, UV_READABLE, on_zap_poll);
+    if ((rc = uv_poll_init_socket(loop, &z->poll, fd)) != 0) {
+        zmq_close(z->sock);
+        free(z);
+    } else if ((rc = uv_poll_start(&z->poll, UV_READABLE, on_zap_poll)) != 0) {
+        /* The socket goes now, not in the close callback: the caller's zmq_ctx_term, which
+         * waits for every socket of ctx, may come first. */
+        zmq_close(z->sock);
+        z->sock = NULL;
+        pk_zap_close(z, NULL, NULL);
     }
     if (rc != 0)
         return pk_seterr(errbuf, rc, "zmq: cannot watch the ZAP handler: %s", uv_strerror(rc));
+    *out = z;
     return 0;
 }

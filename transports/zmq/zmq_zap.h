@@ -14,19 +14,23 @@ struct pk_access;
 
 #define PK_ZAP_DOMAIN "pcktr"
 
-struct zap_handler {
-    void *sock; /* ZMQ_REP bound to inproc://zeromq.zap.01 */
-    uv_poll_t poll;
-    int watching; /* poll was initialised: it must be closed before the handler is freed */
-    struct pk_access *access;
-    uint64_t requests;
-};
+struct zap_handler; /* its socket, the poll handle that watches it, the access list */
 
-/** Binds the handler in ctx (before any socket of ctx binds) and watches it on loop. */
-int pk_zap_start(struct zap_handler *z, void *ctx, uv_loop_t *loop, struct pk_access *access,
-                 char *errbuf);
+/**
+ * Binds a handler in ctx (before any socket of ctx binds) and watches it on loop: 0 and *out,
+ * or -errno with errbuf (nothing is left open; a poll handle that was initialised frees what
+ * it held in its own close callback).
+ */
+int pk_zap_open(struct zap_handler **out, void *ctx, uv_loop_t *loop, struct pk_access *access,
+                char *errbuf);
 
 /** Answers every pending request; runs from the poll callback and the transport's idle. */
 void pk_zap_process(struct zap_handler *z);
+
+/**
+ * Stops answering and closes the poll handle; in its close callback the socket is closed
+ * (so that zmq_ctx_term of ctx can end), z freed, and then cb(data) called.
+ */
+void pk_zap_close(struct zap_handler *z, void (*cb)(void *data), void *data);
 
 #endif
