@@ -162,6 +162,13 @@ struct pk_transport_ops {
      * core's tcp://HOST:PORT.
      */
     int (*parse_endpoint)(const char *uri, struct pk_endpoint *ep, char *errbuf);
+    /**
+     * Optional, sender: writes into buf (len bytes) the BPF expression that keeps the relay's own
+     * traffic to uri out of the capture ("not (...)"), for a transport whose peers are more than
+     * ep's addresses and port (Kafka: every broker of the endpoint). NULL: the core excludes
+     * ep's addresses on ep's port.
+     */
+    void (*capture_exclusion)(const char *uri, char *buf, size_t len);
 
     /* Its rows of the configuration table, and the size of the block they are parsed into
      * (at most PK_TRANSPORT_SETTINGS_MAX). */

@@ -123,7 +123,11 @@ on_stop_signal(void *data, int signum)
 
 static void
 build_exclusion(struct agent *a, const struct pk_endpoint *ep)
-{
+{    if (a->cfg->transport->capture_exclusion != NULL) {
+        a->cfg->transport->capture_exclusion(a->cfg->relay_endpoint, a->exclude,
+                                             sizeof(a->exclude));
+        return;
+    }
     size_t len = (size_t)snprintf(a->exclude, sizeof(a->exclude), "not (tcp port %u and (", ep->port);
     char addr[64];
 

@@ -17,6 +17,10 @@ udp=$(free_port)
 MODE=capture FILTER="udp dst port $udp and udp[8:2] = 0x780a" SOURCE_NAME=live RELAY_ENDPOINT=$EP bg live "$PCKTR"
 live=$BG_PID
 wait_log collector 'source "live": host' 10
+# Its traffic to every broker of the endpoint stays out of its capture (not the first alone).
+for b in ${KAFKA_BROKERS//,/ }; do
+    grep -q "(host ${b%:*} and port ${b##*:})" "$W/live.log" || fail "the capture filter lets $b in"
+done
 MODE=capture READ_FILE="$W/a.pcap" SOURCE_NAME=replay-a RELAY_ENDPOINT=$EP bg agent_a "$PCKTR"
 a=$BG_PID
 MODE=capture READ_FILE="$W/b.pcap" SOURCE_NAME=replay-b RELAY_ENDPOINT=$EP bg agent_b "$PCKTR"

@@ -351,6 +351,7 @@ const struct pk_transport_ops pk_transport_kafka = {
     .name = "kafka",
     .per_connection_peers = 0, /* a partition carries many sources and never closes */
     .parse_endpoint = pk_kafka_parse_endpoint,
+    .capture_exclusion = pk_kafka_capture_exclusion,
     .settings = pk_kafka_settings,
     .nsettings = PK_KAFKA_NSETTINGS,
     .settings_size = sizeof(struct kafka_settings_block),

@@ -73,6 +73,33 @@ pk_kafka_parse_endpoint(const char *uri, struct pk_endpoint *ep, char *errbuf)
     return 0;
 }
 
+/* "not (tcp and ((host H and port P) or ...))" for every broker of the endpoint. */
+void
+pk_kafka_capture_exclusion(const char *uri, char *buf, size_t len)
+{
+    char brokers[1024], topic[KAFKA_TOPIC_MAX + 1], item[300], *save = NULL;
+    size_t used;
+    int n = 0;
+
+    buf[0] = '\0';
+    if (pk_kafka_parse_uri(uri, brokers, sizeof(brokers), topic, NULL) != 0)
+        return;
+    used = (size_t)snprintf(buf, len, "not (tcp and (");
+    for (char *b = strtok_r(brokers, ",", &save); b != NULL && used < len;
+         b = strtok_r(NULL, ",", &save)) {
+        struct pk_endpoint ep;
+        snprintf(item, sizeof(item), "tcp://%s", b);
+        if (pk_endpoint_parse(item, &ep, NULL) != 0 || ep.host[0] == '\0')
+            continue;
+        used += (size_t)snprintf(buf + used, len - used, "%s(host %s and port %u)",
+                                 n++ ? " or " : "", ep.host, ep.port);
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, "))");
+    if (n == 0 || used >= len)
+        buf[0] = '\0';
+}
+
 int
 pk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, const char *var,
                   char *errbuf)

@@ -46,6 +46,7 @@ extern const struct pk_setting pk_kafka_settings[PK_KAFKA_NSETTINGS];
 
 /** The ops of kafka_config.c: the endpoint, the settings, the report. */
 int pk_kafka_parse_endpoint(const char *uri, struct pk_endpoint *ep, char *errbuf);
+void pk_kafka_capture_exclusion(const char *uri, char *buf, size_t len);
 int pk_kafka_configure(const void *settings, enum pk_transport_role role,
                        struct pk_transport_config **out, char *errbuf);
 void pk_kafka_config_free(struct pk_transport_config *config);
