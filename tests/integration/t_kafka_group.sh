@@ -41,16 +41,20 @@ kill -KILL "$a"; wait_exit "$a"
 udp_burst "$u1" 100; udp_burst "$u2" 100
 wait_log b "assigned 4 partitions" 15
 udp_burst "$u1" 100; udp_burst "$u2" 100
-sleep 1
 collector a2; a2=$BG_PID
 wait_log a2 "assigned 2 partitions" 15
 udp_burst "$u1" 100; udp_burst "$u2" 100
-sleep 1
+sleep 0.5
 kill -TERM "$l1" "$l2"
 wait_exit "$l1"; wait_exit "$l2"
 grep -q "captured 400, relayed 400, relay drops 0" "$W/live1.log" || fail "live1 totals"
 grep -q "captured 400, relayed 400, relay drops 0" "$W/live2.log" || fail "live2 totals"
-sleep 1
+for s in live1 live2; do # each said goodbye to whichever collector owns its partition
+    for ((i = 0; i < 100; i++)); do
+        grep -q "source \"$s\" said goodbye" "$W/b.log" "$W/a2.log" && break
+        sleep 0.05
+    done
+done
 dups=$(($(duplicates b) + $(duplicates a2)))
 kill -TERM "$b" "$a2"
 wait_exit "$b"; expect_eq "$EXIT_CODE" 0 "collector b exit code"

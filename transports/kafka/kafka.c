@@ -357,6 +357,7 @@ const struct pk_transport_ops pk_transport_kafka = {
     .settings_size = sizeof(struct kafka_settings_block),
     .configure = pk_kafka_configure,
     .config_free = pk_kafka_config_free,
+    .log_security = pk_kafka_log_security,
     .open = kafka_open,
     .send = kafka_send,
     .set_receiving = kafka_set_receiving,

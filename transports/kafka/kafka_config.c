@@ -4,6 +4,7 @@
  */
 #include "endpoint.h"
 #include "kafka_int.h"
+#include "log.h"
 #include "pcktr.h"
 #include "units.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define S(field) offsetof(struct kafka_settings_block, field)
@@ -289,6 +291,7 @@ pk_kafka_configure(const void *settings, enum pk_transport_role role,
         rc = pk_seterr(errbuf, -ENOMEM, "out of memory");
         goto out;
     }
+    c->role = role;
     c->options = s->options;
     c->group = s->group;
     rc = try_client(conf, role, s->options, errbuf);
@@ -314,6 +317,27 @@ pk_kafka_config_free(struct pk_transport_config *config)
 {
     free(config);
 }
+
+/* The relay to the brokers is what librdkafka's security.protocol in KAFKA_OPTIONS says. */
+#define PK_LOG_MODULE module
+void
+pk_kafka_log_security(const struct pk_transport_config *c)
+{
+    const char *module = c->role == PK_TRANSPORT_SENDER ? "agent" : "collector";
+    const char *p = strstr(c->options, "security.protocol=");
+    char proto[32] = "plaintext";
+
+    if (p != NULL && (p == c->options || p[-1] == ','))
+        snprintf(proto, sizeof(proto), "%.*s", (int)strcspn(p + 18, ","), p + 18);
+    if (strcasecmp(proto, "ssl") == 0 || strcasecmp(proto, "sasl_ssl") == 0)
+        pk_info("the relay to the Kafka brokers uses TLS "
+                     "(KAFKA_OPTIONS security.protocol=%s)", proto);
+    else
+        pk_warn("the relay to the Kafka brokers is not encrypted "
+                     "(security.protocol=%s): captured packets cross the network in clear text; "
+                     "set security.protocol=ssl or sasl_ssl in KAFKA_OPTIONS", proto);
+}
+#undef PK_LOG_MODULE
 
 #define LAG_PARTITIONS 16 /* partitions whose lag has a series of its own (the report is bounded) */
 

@@ -36,6 +36,7 @@ struct kafka_settings_block {
 
 /* What configure() makes of them: checked, for open. */
 struct pk_transport_config {
+    enum pk_transport_role role;
     const char *options, *group;
     enum kafka_start start;
     int64_t start_ms, stop_ms; /* record times (ms since the epoch) to start at, stop after; 0: none */
@@ -50,6 +51,7 @@ void pk_kafka_capture_exclusion(const char *uri, char *buf, size_t len);
 int pk_kafka_configure(const void *settings, enum pk_transport_role role,
                        struct pk_transport_config **out, char *errbuf);
 void pk_kafka_config_free(struct pk_transport_config *config);
+void pk_kafka_log_security(const struct pk_transport_config *config);
 void pk_kafka_report(struct pk_transport *t, struct pk_transport_report *r);
 
 /** "kafka://HOST:PORT[,HOST:PORT...]/TOPIC" into brokers (cap bytes) and topic
