@@ -21,8 +21,8 @@ static rd_kafka_mock_cluster_t *mc;
 static void
 set_broker(int id, int up)
 {
-    rd_kafka_resp_err_t err = up ? rd_kafka_mock_broker_set_up(mc, id)
-                                 : rd_kafka_mock_broker_set_down(mc, id);
+    rd_kafka_resp_err_t err =
+        up ? rd_kafka_mock_broker_set_up(mc, id) : rd_kafka_mock_broker_set_down(mc, id);
 
     fprintf(stderr, "kafka_mock: broker %d %s: %s\n", id, up ? "up" : "down",
             rd_kafka_err2str(err));

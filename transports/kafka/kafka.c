@@ -5,8 +5,8 @@
  * sides are in kafka_produce.c and kafka_consume.c. Loop thread, except destroy_in_thread.
  */
 #define PK_LOG_MODULE "kafka"
-#include "kafka_int.h"
 #include "endpoint.h"
+#include "kafka_int.h"
 #include "log.h"
 #include "pcktr.h"
 
@@ -58,8 +58,7 @@ on_rdkafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         if (k->base.on_peer != NULL && !k->closing)
             k->base.on_peer(&k->base, PK_PEER_DOWN, "", "");
     }
-    pk_log_with(PK_LOG_WARN, &(struct pk_log_fields){.event = "kafka_error"}, "Kafka: %s",
-                reason);
+    pk_log_with(PK_LOG_WARN, &(struct pk_log_fields){.event = "kafka_error"}, "Kafka: %s", reason);
 }
 
 static int
@@ -75,8 +74,8 @@ make_conf(struct kafka *k, const struct pk_transport_opts *opts, rd_kafka_conf_t
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
     rd_kafka_conf_set_error_cb(conf, on_rdkafka_error);
-    if ((rc = pk_kafka_parse_uri(k->set.endpoint, brokers, sizeof(brokers), k->topic,
-                                 errbuf)) != 0 ||
+    if ((rc = pk_kafka_parse_uri(k->set.endpoint, brokers, sizeof(brokers), k->topic, errbuf)) !=
+            0 ||
         (rc = pk_kafka_conf_set(conf, "bootstrap.servers", brokers, "the endpoint", errbuf)) != 0 ||
         (rc = pk_kafka_conf_set(conf, "log.queue", "true", "", errbuf)) != 0)
         goto fail;
@@ -87,8 +86,8 @@ make_conf(struct kafka *k, const struct pk_transport_opts *opts, rd_kafka_conf_t
     if (opts->role == PK_TRANSPORT_RECEIVER &&
         (rc = pk_kafka_conf_set(conf, "group.id", k->set.group, "COLLECT_GROUP", errbuf)) != 0)
         goto fail;
-    if (k->set.stop_ms > 0 && (rc = pk_kafka_conf_set(conf, "enable.partition.eof", "true",
-                                                      "COLLECT_STOP", errbuf)) != 0)
+    if (k->set.stop_ms > 0 &&
+        (rc = pk_kafka_conf_set(conf, "enable.partition.eof", "true", "COLLECT_STOP", errbuf)) != 0)
         goto fail;
     if ((rc = pk_kafka_set_options(conf, k->set.options, errbuf)) != 0)
         goto fail;
@@ -192,8 +191,10 @@ kafka_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint 
     k->base.ops = &pk_transport_kafka;
     k->loop = loop;
     k->role = opts->role;
-    k->set = (struct kafka_settings){.endpoint = opts->uri, .options = opts->config->options,
-                                     .group = opts->config->group, .start = opts->config->start,
+    k->set = (struct kafka_settings){.endpoint = opts->uri,
+                                     .options = opts->config->options,
+                                     .group = opts->config->group,
+                                     .start = opts->config->start,
                                      .start_ms = opts->config->start_ms,
                                      .stop_ms = opts->config->stop_ms};
     k->queue_limit = opts->queue_limit ? opts->queue_limit : 1;
@@ -204,7 +205,8 @@ kafka_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint 
         free(k);
         return rc;
     }
-    if ((rc = make_conf(k, opts, &conf, errbuf)) != 0 || (rc = start_client(k, conf, errbuf)) != 0) {
+    if ((rc = make_conf(k, opts, &conf, errbuf)) != 0 ||
+        (rc = start_client(k, conf, errbuf)) != 0) {
         close_now(k);
         return rc;
     }
@@ -302,8 +304,8 @@ close_now(struct kafka *k)
         uv_close((uv_handle_t *)&k->poll, on_handle_closed);
     if (k->handles_open >= 2)
         uv_close((uv_handle_t *)&k->again, on_handle_closed);
-    if (k->rk != NULL && uv_queue_work(k->loop, &k->destroy_work, destroy_in_thread,
-                                       on_destroyed) != 0) {
+    if (k->rk != NULL &&
+        uv_queue_work(k->loop, &k->destroy_work, destroy_in_thread, on_destroyed) != 0) {
         destroy_in_thread(&k->destroy_work); /* cannot happen with a valid loop */
         k->rk = NULL;
     }

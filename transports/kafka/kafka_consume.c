@@ -41,7 +41,8 @@ reset_pending(struct kafka *k)
 {
     rd_kafka_topic_partition_list_t *l;
 
-    if (k->pending == NULL || k->pending->cnt == 0 || (l = rd_kafka_topic_partition_list_new(16)) == NULL)
+    if (k->pending == NULL || k->pending->cnt == 0 ||
+        (l = rd_kafka_topic_partition_list_new(16)) == NULL)
         return;
     rd_kafka_topic_partition_list_destroy(k->pending);
     k->pending = l;

@@ -19,12 +19,17 @@ struct pk_endpoint;
 #include <stdint.h>
 #include <uv.h>
 
-#define KAFKA_SERVE_BUDGET 256 /* events served per wake-up before yielding to the loop */
-#define KAFKA_TOPIC_MAX 249    /* Kafka's own limit on a topic name */
+#define KAFKA_SERVE_BUDGET 256    /* events served per wake-up before yielding to the loop */
+#define KAFKA_TOPIC_MAX 249       /* Kafka's own limit on a topic name */
 #define KAFKA_MAX_PARTITIONS 1024 /* partitions of the topic a collector tracks */
 
 /* Where a collector starts reading a partition it is assigned for the first time. */
-enum kafka_start { KAFKA_START_COMMITTED, KAFKA_START_EARLIEST, KAFKA_START_LATEST, KAFKA_START_TIME };
+enum kafka_start {
+    KAFKA_START_COMMITTED,
+    KAFKA_START_EARLIEST,
+    KAFKA_START_LATEST,
+    KAFKA_START_TIME
+};
 
 /* Its rows of the configuration table (kafka_config.c), parsed by the core into this block. */
 struct kafka_settings_block {
@@ -39,13 +44,14 @@ struct pk_transport_config {
     enum pk_transport_role role;
     const char *options, *group;
     enum kafka_start start;
-    int64_t start_ms, stop_ms; /* record times (ms since the epoch) to start at, stop after; 0: none */
+    int64_t start_ms,
+        stop_ms; /* record times (ms since the epoch) to start at, stop after; 0: none */
 };
 
 #define PK_KAFKA_NSETTINGS 4
 extern const struct pk_setting pk_kafka_settings[PK_KAFKA_NSETTINGS];
 
-/** The ops of kafka_config.c: the endpoint, the settings, the report. */
+/** The ops of kafka_config.c (the endpoint, the settings) and kafka_report.c. */
 int pk_kafka_parse_endpoint(const char *uri, struct pk_endpoint *ep, char *errbuf);
 void pk_kafka_capture_exclusion(const char *uri, char *buf, size_t len);
 int pk_kafka_configure(const void *settings, enum pk_transport_role role,
@@ -59,8 +65,8 @@ void pk_kafka_report(struct pk_transport *t, struct pk_transport_report *r);
 int pk_kafka_parse_uri(const char *uri, char *brokers, size_t cap, char *topic, char *errbuf);
 
 /** One librdkafka property; var names the setting for the error line. 0, or -EINVAL. */
-int pk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
-                      const char *var, char *errbuf);
+int pk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, const char *var,
+                      char *errbuf);
 
 /** KAFKA_OPTIONS into conf. 0, or -EINVAL with a line naming KAFKA_OPTIONS. */
 int pk_kafka_set_options(rd_kafka_conf_t *conf, const char *options, char *errbuf);
@@ -99,12 +105,12 @@ struct kafka {
     uint64_t max_message;
     int receiving;
     rd_kafka_topic_partition_list_t *pending; /* consumed, not yet released: next offsets */
-    uint8_t started[KAFKA_MAX_PARTITIONS];   /* partitions assigned before in this process */
-    uint8_t assigned[KAFKA_MAX_PARTITIONS];  /* assigned now */
-    uint8_t at_end[KAFKA_MAX_PARTITIONS];    /* COLLECT_STOP: read to its end, nothing since */
-    int64_t next[KAFKA_MAX_PARTITIONS];      /* offset after the last record taken; 0: none */
-    uint64_t skipped;                        /* records outside COLLECT_START..COLLECT_STOP */
-    int ended;                               /* every assigned partition done: PK_PEER_END */
+    uint8_t started[KAFKA_MAX_PARTITIONS];    /* partitions assigned before in this process */
+    uint8_t assigned[KAFKA_MAX_PARTITIONS];   /* assigned now */
+    uint8_t at_end[KAFKA_MAX_PARTITIONS];     /* COLLECT_STOP: read to its end, nothing since */
+    int64_t next[KAFKA_MAX_PARTITIONS];       /* offset after the last record taken; 0: none */
+    uint64_t skipped;                         /* records outside COLLECT_START..COLLECT_STOP */
+    int ended;                                /* every assigned partition done: PK_PEER_END */
     uint64_t malformed, consumer_errors;
     int nassigned;
 

@@ -21,7 +21,7 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     k->inflight--;
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         k->delivery_errors++;
-                return;
+        return;
     }
     k->delivered++;
     k->base.counters.messages_sent++;
@@ -80,11 +80,11 @@ pk_kafka_produce(struct kafka *k, const void *buf, size_t len)
         return rc;
     if ((rc = pk_kafka_record_encode(&k->meta, buf, len, k->scratch, &out)) != 0)
         return rc;
-    err = rd_kafka_producev(
-        k->rk, RD_KAFKA_V_TOPIC(k->topic), RD_KAFKA_V_KEY(out.key, sizeof(out.key) - 1),
-        RD_KAFKA_V_VALUE(out.value_len ? k->scratch : NULL, out.value_len),
-        RD_KAFKA_V_TIMESTAMP(out.ts_ms), RD_KAFKA_V_HEADERS(out.headers),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(k->topic),
+                            RD_KAFKA_V_KEY(out.key, sizeof(out.key) - 1),
+                            RD_KAFKA_V_VALUE(out.value_len ? k->scratch : NULL, out.value_len),
+                            RD_KAFKA_V_TIMESTAMP(out.ts_ms), RD_KAFKA_V_HEADERS(out.headers),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_headers_destroy(out.headers); /* not taken over on failure */
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {

@@ -79,8 +79,8 @@ remember(struct pk_kafka_meta *meta, const struct pk_frame *f)
 }
 
 int
-pk_kafka_record_encode(struct pk_kafka_meta *meta, const uint8_t *msg, size_t len,
-                       uint8_t *value, struct pk_kafka_out *out)
+pk_kafka_record_encode(struct pk_kafka_meta *meta, const uint8_t *msg, size_t len, uint8_t *value,
+                       struct pk_kafka_out *out)
 {
     struct pk_frame f;
     size_t prefix = len;
@@ -155,7 +155,8 @@ pk_kafka_record_decode(const rd_kafka_message_t *m, uint8_t *buf, size_t cap)
         caplen = pk_get_le32(v + off + 8);
         if (caplen > m->len - off - PK_RECORD_HEADER_LEN || pk_get_le32(v + off + 4) >= 1000000000u)
             return -EBADMSG;
-        pk_put_le64(buf + out, (uint64_t)pk_get_le32(v + off) * 1000000000u + pk_get_le32(v + off + 4));
+        pk_put_le64(buf + out,
+                    (uint64_t)pk_get_le32(v + off) * 1000000000u + pk_get_le32(v + off + 4));
         pk_put_le32(buf + out + 8, caplen);
         pk_put_le32(buf + out + 12, pk_get_le32(v + off + 12));
         memcpy(buf + out + PK_RECORD_HEADER_LEN, v + off + PK_RECORD_HEADER_LEN, caplen);

@@ -26,9 +26,9 @@ struct pk_kafka_meta {
 
 /* One record to produce; value points into the caller's buffer, headers are the caller's. */
 struct pk_kafka_out {
-    char key[17];         /* the source id, 16 hex digits */
-    int64_t ts_ms;        /* the first packet's capture time (control: the send time) */
-    size_t value_len;     /* 0: no value (a control message) */
+    char key[17];     /* the source id, 16 hex digits */
+    int64_t ts_ms;    /* the first packet's capture time (control: the send time) */
+    size_t value_len; /* 0: no value (a control message) */
     rd_kafka_headers_t *headers;
 };
 
