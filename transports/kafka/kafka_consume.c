@@ -2,8 +2,9 @@
  * The collector's side of the Kafka transport: a member of consumer group COLLECT_GROUP
  * subscribed to the topic. Each record is rebuilt into its message and handed to on_message,
  * its partition being the peer ("kafka:TOPIC/P": a source stays in its partition). Offsets are
- * stored only when the owner says that what it took has left (released), and librdkafka
- * commits stored offsets every 200 ms, before a partition is revoked and at close: a crash
+ * stored only when the owner says that what it took has left (released), and committed then
+ * (at most every 20 ms; librdkafka commits the rest of what is stored every 200 ms, before a
+ * partition is revoked and at close): a crash
  * loses nothing, and what was taken but not committed is read again by whoever owns the
  * partition next (the owner's source table drops what it has seen, by sequence number).
  * Loop thread only (rebalances are served by rd_kafka_consumer_poll, on it).
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#define COMMIT_MIN_MS 20
 
 /* A partition assigned for the first time in this process starts where COLLECT_START says. */
 static void
@@ -256,5 +259,11 @@ pk_kafka_consume_released(struct kafka *k)
     if (k->pending == NULL || k->pending->cnt == 0)
         return;
     rd_kafka_offsets_store(k->rk, k->pending); /* revoked partitions' stores fail: fine */
+    /* Committed at once (at most every COMMIT_MIN_MS; the auto-commit takes the rest): what a
+     * crash makes the next owner read again is what was written since. */
+    if (uv_now(k->loop) - k->last_commit_ms >= COMMIT_MIN_MS) {
+        rd_kafka_commit(k->rk, k->pending, 1);
+        k->last_commit_ms = uv_now(k->loop);
+    }
     reset_pending(k);
 }

@@ -113,6 +113,7 @@ struct kafka {
     int ended;                                /* every assigned partition done: PK_PEER_END */
     uint64_t malformed, consumer_errors;
     int nassigned;
+    uint64_t last_commit_ms; /* loop time of the last commit of released offsets */
 
     /* closing */
     uint64_t linger_deadline;
