@@ -8,10 +8,12 @@
 
 extern const struct pk_transport_ops pk_transport_zmq;
 extern const struct pk_transport_ops pk_transport_tcp_raw;
+extern const struct pk_transport_ops pk_transport_kafka;
 
 static const struct pk_transport_ops *const transports[] = {
     &pk_transport_zmq,
     &pk_transport_tcp_raw,
+    &pk_transport_kafka,
 };
 
 const struct pk_transport_ops *

@@ -82,6 +82,9 @@ struct pk_transport_opts {
     int (*is_message)(const uint8_t *buf, size_t len);
     /* Receiver: plain capture streams, or NULL when only messages are taken. */
     const struct pk_stream_decoder *capture_streams;
+    /* The endpoint as the user wrote it (RELAY_ENDPOINT or COLLECT_ENDPOINT), for a transport
+     * with an endpoint syntax of its own (ops->parse_endpoint). */
+    const char *uri;
 };
 
 typedef void (*pk_stream_emit_cb)(void *data, const uint8_t *msg, size_t len);
@@ -111,6 +114,8 @@ enum pk_peer_event {
     PK_PEER_DOWN,
     PK_PEER_REFUSED,        /* sender: the handshake failed; `peer` says why */
     PK_PEER_WRONG_PROTOCOL, /* receiver: `peer` speaks another protocol; it is closed */
+    PK_PEER_END,            /* receiver: all that was asked for was delivered (Kafka's COLLECT_STOP):
+                               the owner finishes as on SIGTERM, exit 0 */
 };
 
 /* The counters every transport keeps; its own are in report(). */
@@ -150,6 +155,20 @@ struct pk_transport_ops {
     /* 1 when the peer string of on_message and on_peer names one connection, so that the owner
      * can follow a source's connection (open, close); 0 when it cannot (zmq) */
     int per_connection_peers;
+    /**
+     * Optional: parses an endpoint of the transport's own syntax into ep for the core, which
+     * resolves ep->host and keeps the relay's traffic to ep out of the capture; open then reads
+     * opts->uri. 0, or -EINVAL with a sentence in errbuf (without the variable). NULL: the
+     * core's tcp://HOST:PORT.
+     */
+    int (*parse_endpoint)(const char *uri, struct pk_endpoint *ep, char *errbuf);
+    /**
+     * Optional, sender: writes into buf (len bytes) the BPF expression that keeps the relay's own
+     * traffic to uri out of the capture ("not (...)"), for a transport whose peers are more than
+     * ep's addresses and port (Kafka: every broker of the endpoint). NULL: the core excludes
+     * ep's addresses on ep's port.
+     */
+    void (*capture_exclusion)(const char *uri, char *buf, size_t len);
 
     /* Its rows of the configuration table, and the size of the block they are parsed into
      * (at most PK_TRANSPORT_SETTINGS_MAX). */
@@ -185,6 +204,14 @@ struct pk_transport_ops {
     int (*connected)(struct pk_transport *t);
     /** Fills r (r->n is 0) with its own counters, for /metrics and /status. NULL: none. */
     void (*report)(struct pk_transport *t, struct pk_transport_report *r);
+    /**
+     * Optional, receiver: every message on_message took so far has left through the owner's
+     * primary output (written, not merely queued), so that a transport that can confirm
+     * (Kafka commits its consumer offsets) does so only for what is safe. The owner calls it
+     * now and then while nothing is queued or held, and once more before close. NULL: nothing
+     * to confirm.
+     */
+    void (*released)(struct pk_transport *t);
     /**
      * Stops all watchers, keeps flushing what is queued for at most linger_ms without blocking
      * the loop, frees t, then calls cb with flushed = 1 when everything queued was handed to

@@ -123,7 +123,11 @@ on_stop_signal(void *data, int signum)
 
 static void
 build_exclusion(struct agent *a, const struct pk_endpoint *ep)
-{
+{    if (a->cfg->transport->capture_exclusion != NULL) {
+        a->cfg->transport->capture_exclusion(a->cfg->relay_endpoint, a->exclude,
+                                             sizeof(a->exclude));
+        return;
+    }
     size_t len = (size_t)snprintf(a->exclude, sizeof(a->exclude), "not (tcp port %u and (", ep->port);
     char addr[64];
 
@@ -233,7 +237,8 @@ open_transport(struct agent *a, const struct pk_endpoint *ep)
 {
     const struct pk_config *cfg = a->cfg;
     struct pk_transport_opts topts = {.role = PK_TRANSPORT_SENDER, .config = a->tc,
-                                      .queue_limit = cfg->relay_queue, .max_message = PK_FRAME_MAX};
+                                      .queue_limit = cfg->relay_queue, .max_message = PK_FRAME_MAX,
+                                      .uri = cfg->relay_endpoint};
     char errbuf[PK_ERRBUF_SIZE];
 
     if (cfg->transport->open(&a->tr, &a->loop, ep, &topts, errbuf) != 0) {

@@ -33,6 +33,7 @@ on_state_timer(uv_timer_t *h)
     struct collector *c = container_of(h, struct collector, state_timer);
 
     pk_intake_check_states(c, pk_now_ns());
+    pk_intake_release_if_written(c);
     pk_log_flush(0); /* a flood that stopped still gets its "N more suppressed" line */
 }
 
@@ -125,6 +126,7 @@ stop(struct collector *c)
     c->stopping = 1;
     pk_signals_close(&c->signals);
     c->counters = c->tr->counters;
+    pk_intake_release_if_written(c);
     pk_transport_get_report(c->tr, &c->own);
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
@@ -137,6 +139,12 @@ stop(struct collector *c)
     pk_outstage_flush(&c->os);
     if (!c->finished)
         uv_timer_start(&c->linger_timer, on_linger_timeout, c->cfg->linger_ms, 0);
+}
+
+void
+pk_collector_stop(struct collector *c)
+{
+    stop(c);
 }
 
 static void
@@ -275,7 +283,8 @@ open_transport(struct collector *c, const struct pk_endpoint *ep)
     const struct pk_config *cfg = c->cfg;
     struct pk_transport_opts topts = {.role = PK_TRANSPORT_RECEIVER, .config = c->tc,
         .max_message = PK_FRAME_MAX, .min_message = PK_FRAME_HEADER_LEN, .access = &c->access,
-        .is_message = pk_intake_is_message, .capture_streams = &pk_intake_capture_streams};
+        .is_message = pk_intake_is_message, .capture_streams = &pk_intake_capture_streams,
+        .uri = cfg->collect_endpoint};
     char errbuf[PK_ERRBUF_SIZE];
 
     if (cfg->transport->open(&c->tr, &c->loop, ep, &topts, errbuf) != 0) {

@@ -74,6 +74,13 @@ extern const struct pk_stream_decoder pk_intake_capture_streams;
 /** 1 when buf starts a message of ours (the codec's magic), for the transport's opts. */
 int pk_intake_is_message(const uint8_t *buf, size_t len);
 
+/** Stops as on SIGTERM: flushes within LINGER, then exits (with exit code 0 unless an error). */
+void pk_collector_stop(struct collector *c);
+
+/** Tells a transport that confirms (ops->released: Kafka commits offsets) that every message it
+ *  handed over has left, when nothing is queued for the output nor held by the merge. */
+void pk_intake_release_if_written(struct collector *c);
+
 /** Pauses the transport while the output queue is full (data is the struct collector). */
 void pk_intake_pause_if_full(void *data);
 

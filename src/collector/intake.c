@@ -41,6 +41,14 @@ note_bad(struct collector *c, int rc, const char *peer)
 }
 
 void
+pk_intake_release_if_written(struct collector *c)
+{
+    if (c->tr != NULL && c->tr->ops->released != NULL && pk_outstage_queued(&c->os) == 0 &&
+        c->os.merge.n == 0)
+        c->tr->ops->released(c->tr);
+}
+
+void
 pk_intake_pause_if_full(void *data)
 {
     struct collector *c = data;
@@ -223,6 +231,7 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
         break;
     }
     pk_intake_pause_if_full(c);
+    pk_intake_release_if_written(c); /* a regular file is written at once: confirm at once */
     return 0;
 }
 
@@ -242,6 +251,12 @@ pk_intake_on_peer(struct pk_transport *t, enum pk_peer_event ev, const char *pee
                 "RELAY_TRANSPORT on agents and collector (closing such connections, "
                 "counted in packeteur_peers_dropped_total)",
                 peer, why[0] ? why : "speaks another protocol", c->cfg->relay_transport);
+        return;
+    }
+    if (ev == PK_PEER_END) {
+        pk_info_with(&(struct pk_log_fields){.event = "input_end"}, "end of input (%s): stopping",
+                     why[0] ? why : "the transport has nothing more");
+        pk_collector_stop(c);
         return;
     }
     pk_debug("peer %s %s", peer[0] ? peer : "(unknown)", ev == PK_PEER_UP ? "connected" : "left");

@@ -207,6 +207,26 @@ parse_endpoint_var(const char *name, const char *value, struct pk_endpoint *ep, 
     return 0;
 }
 
+/* An endpoint of the transport's own syntax (ops->parse_endpoint), else tcp://HOST:PORT; only
+ * the endpoint of this mode (the other one's default is another transport's syntax). */
+static int
+parse_relay_endpoint(const struct pk_config *cfg, const char *name, const char *value,
+                     struct pk_endpoint *ep, char *errbuf)
+{
+    char why[PK_ERRBUF_SIZE];
+
+    if (cfg->transport->parse_endpoint == NULL)
+        return parse_endpoint_var(name, value, ep, 0, errbuf);
+    if ((cfg->mode == PK_MODE_CAPTURE) != (strcmp(name, "RELAY_ENDPOINT") == 0)) {
+        *ep = (struct pk_endpoint){.host = "unused", .port = 1};
+        return 0;
+    }
+    if (cfg->transport->parse_endpoint(value, ep, why) != 0)
+        return pk_seterr(errbuf, -EINVAL, "%s=\"%s\" is invalid for RELAY_TRANSPORT=%s (%s)", name,
+                         value, cfg->relay_transport, why);
+    return 0;
+}
+
 /* COLLECT_ALLOW, and the endpoints: the relay's, the collector's, the HTTP server's. */
 static int
 parse_addresses(struct pk_config *cfg, char *errbuf)
@@ -219,16 +239,16 @@ parse_addresses(struct pk_config *cfg, char *errbuf)
                          "COLLECT_ALLOW=\"%s\" is invalid (%s); accepted: comma-separated IPv4 "
                          "or IPv6 addresses or CIDRs (at most %d), e.g. 10.0.0.0/8,::1",
                          cfg->collect_allow, why, PK_ALLOW_MAX);
-    if ((rc = parse_endpoint_var("RELAY_ENDPOINT", cfg->relay_endpoint, &cfg->relay_ep, 0,
-                                 errbuf)) != 0)
+    if ((rc = parse_relay_endpoint(cfg, "RELAY_ENDPOINT", cfg->relay_endpoint, &cfg->relay_ep,
+                                   errbuf)) != 0)
         return rc;
     if (cfg->relay_ep.host[0] == '\0')
         return pk_seterr(errbuf, -EINVAL,
                          "RELAY_ENDPOINT=\"%s\" is invalid ('*' is for COLLECT_ENDPOINT); accepted: "
                          "tcp://HOST:PORT",
                          cfg->relay_endpoint);
-    if ((rc = parse_endpoint_var("COLLECT_ENDPOINT", cfg->collect_endpoint, &cfg->collect_ep, 0,
-                                 errbuf)) != 0)
+    if ((rc = parse_relay_endpoint(cfg, "COLLECT_ENDPOINT", cfg->collect_endpoint,
+                                   &cfg->collect_ep, errbuf)) != 0)
         return rc;
     if (cfg->metrics_addrport[0] != '\0' &&
         (rc = parse_endpoint_var("METRICS_ADDRPORT", cfg->metrics_addrport, &cfg->metrics_ep, 1,

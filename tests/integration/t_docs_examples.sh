@@ -57,7 +57,8 @@ PY
 while IFS=$'\t' read -r file cmd; do
     case "$cmd" in
     MODE=collect*)
-        [[ "$cmd" =~ COLLECT_ENDPOINT=tcp://(\*|0\.0\.0\.0|\[::\]): ]] ||
+        # (a Kafka collector listens nowhere: it consumes from the brokers)
+        [[ "$cmd" =~ COLLECT_ENDPOINT=(tcp://(\*|0\.0\.0\.0|\[::\]):|kafka://) ]] ||
             fail "$file: a collector that listens on localhost only (no COLLECT_ENDPOINT on every address): $cmd" ;;
     *"| nc "*)
         [[ "$cmd" =~ not\ port\ $RELAY ]] || fail "$file: a capture piped to nc that captures its own relay: $cmd" ;;
