@@ -46,10 +46,13 @@ on_transport_closed(void *data, int flushed)
     if (a->replay != NULL && a->replay_error[0] != '\0')
         a->exit_code = PK_EXIT_RUNTIME;
     pk_info("done: captured %llu, relayed %llu, relay drops %llu, kernel drops %llu, "
-            "interface drops %llu",
+            "interface drops %llu, rate limited %llu, sampled out %llu; batch bytes %llu, on "
+            "the wire %llu",
             (unsigned long long)a->st.captured, (unsigned long long)a->st.relayed,
             (unsigned long long)a->st.relay_drops, (unsigned long long)a->st.kernel_drops,
-            (unsigned long long)a->st.if_drops);
+            (unsigned long long)a->st.if_drops, (unsigned long long)a->st.rate_limited,
+            (unsigned long long)a->st.sampled_out, (unsigned long long)a->batch_plain_bytes,
+            (unsigned long long)a->batch_wire_bytes);
     a->tr = NULL;
     if (a->http != NULL)
         pk_http_stop(a->http, NULL, NULL);
@@ -334,8 +337,8 @@ start_up(struct agent *a, struct pk_endpoint *ep)
     if (start_source(a) != 0)
         goto out_http;
     if (pk_relay_init(a) != 0) {
-        pk_error("out of memory for a BATCH_BYTES=%llu batch",
-                 (unsigned long long)a->cfg->batch_bytes);
+        pk_error("out of memory for a BATCH_BYTES=%llu batch (RELAY_COMPRESSION=%s)",
+                 (unsigned long long)a->cfg->batch_bytes, a->cfg->relay_compression);
         a->exit_code = PK_EXIT_RUNTIME;
         goto out_source;
     }
@@ -368,7 +371,7 @@ pk_agent_run(const struct pk_config *cfg, struct pk_transport_config *tc)
     if (a->http != NULL)
         pk_http_free(a->http);
     rc = a->exit_code;
-    free(a->batch_buf);
+    pk_relay_free(a);
     free(a);
     return rc;
 }

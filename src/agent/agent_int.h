@@ -8,6 +8,7 @@
 
 #include "afamily.h"
 #include "frame.h"
+#include "ratelimit.h"
 #include "http.h"
 #include "loop.h"
 #include "reports.h"
@@ -18,6 +19,7 @@
 
 struct pk_capture;
 struct pk_replay;
+struct pk_codec;
 
 #define CONTROL_BUF_SIZE (64 * 1024) /* hello: 4 strings of at most 8 KiB + header */
 
@@ -49,6 +51,16 @@ struct agent {
     struct pk_stats st;
     uint64_t drops_reported; /* relay drops of episodes already logged */
     int dropping;            /* in an episode of relay drops */
+
+    /* Thin links: RELAY_COMPRESSION, RELAY_RATE_LIMIT (relay.c). */
+    struct pk_codec *codec; /* NULL: none */
+    uint8_t *zbuf;          /* a compressed batch */
+    size_t zcap;
+    uint64_t batch_plain_bytes, batch_wire_bytes; /* packets messages the transport took:
+                                                     before and after compression */
+    uint64_t batches_compressed;                  /* of those, sent compressed */
+    struct pk_bucket bucket;
+    int limiting; /* in an episode of rate-limited batches */
 
     int stopping, replay_ended, exit_code;
     int goodbye_pending;          /* stopping, the goodbye waits for room in the relay queue */

@@ -1,7 +1,9 @@
 /*
  * The agent's relay: packets go into one batch message until BATCH_BYTES or the end of a
  * wake-up, then to the transport, each message with the next sequence number. Accounting:
- * captured = relayed + relay_drops + queued (in the open batch). A batch the transport refuses
+ * captured = relayed + relay_drops + rate_limited + queued (in the open batch). A finished
+ * batch is compressed (RELAY_COMPRESSION) when that makes it shorter, then checked against
+ * RELAY_RATE_LIMIT's bucket: over it, it is not sent. A batch the transport refuses
  * is dropped and counted (live capture), or kept with the file paused (READ_FILE) until the
  * transport is writable again or RELAY_TIMEOUT passes. Control messages (hello, stats, goodbye)
  * share the sequence. Loop thread only.
@@ -10,6 +12,7 @@
 #include "relay.h"
 #include "afamily.h"
 #include "capture.h"
+#include "compress.h"
 #include "config.h"
 #include "frame.h"
 #include "log.h"
@@ -28,10 +31,30 @@ pk_relay_init(struct agent *a)
 {
     size_t batch_cap = PK_FRAME_BATCH_CAP(a->cfg->batch_bytes);
 
+    uint64_t rate = a->cfg->relay_rate_limit;
+
     if ((a->batch_buf = malloc(batch_cap)) == NULL)
         return -ENOMEM;
     pk_batch_init(&a->batch, a->batch_buf, batch_cap);
+    if (a->cfg->compression != PK_COMPRESS_NONE) {
+        a->zcap = pk_codec_bound(batch_cap);
+        if (pk_codec_open(&a->codec, a->cfg->compression, a->cfg->compression_level) != 0 ||
+            (a->zbuf = malloc(a->zcap)) == NULL)
+            return -ENOMEM;
+    }
+    /* A burst of 50 ms of the rate, or one full batch when that is more: the rate over any
+     * second is then within 5% of RELAY_RATE_LIMIT, and a batch always fits an idle bucket. */
+    pk_bucket_init(&a->bucket, rate, rate / 20 > a->cfg->batch_bytes ? rate / 20 : a->cfg->batch_bytes,
+                   pk_now_ns());
     return 0;
+}
+
+void
+pk_relay_free(struct agent *a)
+{
+    pk_codec_free(a->codec);
+    free(a->zbuf);
+    free(a->batch_buf);
 }
 
 static int
@@ -46,8 +69,10 @@ send_message(struct agent *a, uint8_t *buf, size_t len)
      */
     for (int tries = 0; (rc = a->tr->ops->send(a->tr, buf, len)) == -EINTR && tries < 8; tries++)
         ;
-    if (rc == 0)
+    if (rc == 0) {
         a->seq++;
+        pk_bucket_charge(&a->bucket, len, pk_now_ns());
+    }
     return rc;
 }
 
@@ -91,6 +116,55 @@ note_relay_drops(struct agent *a)
                  (unsigned long long)a->cfg->relay_queue);
 }
 
+/* One line when an episode of rate-limited batches starts, one when a batch goes again. */
+static void
+note_rate_limited(struct agent *a, int limited)
+{
+    if (limited == a->limiting)
+        return;
+    a->limiting = limited;
+    if (limited)
+        pk_warn_with(&(struct pk_log_fields){.event = "rate_limited"},
+                     "RELAY_RATE_LIMIT=%llu bytes/s reached: batches over it are not sent, see "
+                     "rate limited (%llu packets so far)",
+                     (unsigned long long)a->cfg->relay_rate_limit,
+                     (unsigned long long)a->st.rate_limited);
+    else
+        pk_info_with(&(struct pk_log_fields){.event = "rate_limit_room"},
+                     "relay back under RELAY_RATE_LIMIT; %llu packets rate limited so far",
+                     (unsigned long long)a->st.rate_limited);
+}
+
+/*
+ * The finished batch, compressed when that is shorter, if the rate limit lets it go: the
+ * transport's verdict, or -ENOBUFS when it is over the limit (counted as rate limited).
+ */
+static int
+send_batch(struct agent *a)
+{
+    size_t plain = pk_batch_end(&a->batch), len = 0;
+    uint8_t *msg = a->batch_buf;
+    int rc;
+
+    if (a->codec != NULL && (len = pk_codec_compress(a->codec, a->batch_buf, plain, a->zbuf,
+                                                     a->zcap)) != 0)
+        msg = a->zbuf;
+    else
+        len = plain;
+    if (!pk_bucket_allows(&a->bucket, len, pk_now_ns())) {
+        a->st.rate_limited += a->batch.count;
+        note_rate_limited(a, 1);
+        return -ENOBUFS;
+    }
+    if ((rc = send_message(a, msg, len)) == 0) {
+        note_rate_limited(a, 0);
+        a->batch_plain_bytes += plain;
+        a->batch_wire_bytes += len;
+        a->batches_compressed += msg == a->zbuf;
+    }
+    return rc;
+}
+
 /* Hands the open batch to the transport. -EAGAIN only in READ_FILE mode (the batch is kept). */
 int
 pk_relay_flush(struct agent *a)
@@ -103,7 +177,11 @@ pk_relay_flush(struct agent *a)
         a->batch_open = 0;
         return 0;
     }
-    rc = send_message(a, a->batch_buf, pk_batch_end(&a->batch));
+    rc = send_batch(a);
+    if (rc == -ENOBUFS) {
+        a->batch_open = a->batch_pending = 0; /* counted as rate limited */
+        return 0;
+    }
     if (rc == 0) {
         a->st.relayed += a->batch.count;
         a->batch_open = a->batch_pending = 0;

@@ -1,5 +1,6 @@
 /*
- * The agent's relay (relay.c): batching, sequence numbers, control messages, drop accounting,
+ * The agent's relay (relay.c): batching, compression, the rate limit, sequence numbers, control
+ * messages, drop accounting,
  * and the transport's events. Works on the agent's state (agent_int.h). Loop thread only.
  */
 #ifndef PK_RELAY_H
@@ -14,6 +15,9 @@ struct pk_packet;
 /** Allocates the batch buffer: BATCH_BYTES plus one largest record, so adding always fits.
  *  0, or -ENOMEM. */
 int pk_relay_init(struct agent *a);
+
+/** Frees the batch buffers and the codec (after the loop ended). */
+void pk_relay_free(struct agent *a);
 
 /** Adds a captured packet to the open batch (opening one), flushing it once it is full. */
 void pk_relay_add(struct agent *a, const struct pk_packet *pkt);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct pk_codec;
 struct pk_config;
 struct pk_http;
 struct pk_peer;
@@ -53,6 +54,8 @@ struct collector {
     uint64_t bad_logged_ns;
     uint64_t refused_logged_ns, refused_unlogged; /* refusing peers: one line per interval */
     int wrong_protocol_logged;                    /* a peer of another transport reached us */
+    struct pk_codec *codec; /* inflates compressed batches; made at the first one */
+    uint8_t *inflated;      /* PK_FRAME_MAX bytes, made with codec: one message at a time */
 };
 
 /** Transport callbacks: a message (decoded, admitted, handed to the output stage); a peer. */
@@ -66,6 +69,9 @@ extern const struct pk_stream_decoder pk_intake_capture_streams;
 
 /** 1 when buf starts a message of ours (the codec's magic), for the transport's opts. */
 int pk_intake_is_message(const uint8_t *buf, size_t len);
+
+/** Frees what intake made for compressed messages. */
+void pk_intake_free(struct collector *c);
 
 /** Pauses the transport while the output queue is full (data is the struct collector). */
 void pk_intake_pause_if_full(void *data);

@@ -58,6 +58,12 @@ static const struct cfg_var vars[] = {
     {"RELAY_QUEUE", CFG_UINT, F(relay_queue), "256", NULL, 1, 1000000,
      "capture: relay messages queued while the collector is slow or away; then packets are "
      "dropped and counted (READ_FILE waits instead)"},
+    /* Thin links: compression, a rate cap and flow sampling at the agent (thin.c parses). */
+    {"RELAY_COMPRESSION", CFG_STRING, F(relay_compression), "none", NULL, 0, 0,
+     "capture: none, lz4 or zstd[:LEVEL] (1-19, default 3): each batch compressed on its own"},
+    {"RELAY_RATE_LIMIT", CFG_SIZE, F(relay_rate_limit), "0", NULL, 0, 1ULL << 40,
+     "capture: bytes per second on the wire, after compression (K/M/G); a batch over it is "
+     "not sent, counted as rate limited; 0: no limit"},
     {"HEARTBEAT_INTERVAL", CFG_DURATION, F(heartbeat_ms), "1s", NULL, 100, 3600000,
      "capture: how often hello and stats messages are sent"},
     {"LINGER", CFG_DURATION, F(linger_ms), "2s", NULL, 0, 600000,
@@ -375,6 +381,8 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
     if ((rc = parse_addresses(cfg, errbuf)) != 0)
         return rc;
     if ((rc = check_source_and_output(cfg, getenv_fn, errbuf)) != 0)
+        return rc;
+    if ((rc = pk_config_check_thin(cfg, errbuf)) != 0)
         return rc;
     return check_source_name(cfg, getenv_fn, errbuf);
 }

@@ -44,6 +44,10 @@ struct pk_config {
     uint64_t gone_after_ms;
     const char *collect_allow; /* as written; parsed into allow */
     const char *run_as; /* "" keeps the user */
+    /* Thin links (thin.c): RELAY_COMPRESSION as written and parsed, RELAY_RATE_LIMIT. */
+    const char *relay_compression;
+    int compression, compression_level; /* enum pk_compression; zstd's level */
+    uint64_t relay_rate_limit;          /* bytes per second; 0: none */
 
     /* RELAY_TRANSPORT, and its rows of the table parsed into its settings block (opaque: its
      * configure() reads it) */
@@ -75,6 +79,9 @@ int pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf);
 int pk_config_transport(const struct pk_config *cfg, struct pk_transport_config **out,
                         char *errbuf);
 void pk_config_transport_free(const struct pk_config *cfg, struct pk_transport_config *tc);
+
+/** The thin-link settings (thin.c): RELAY_COMPRESSION parsed. 0, or -EINVAL + errbuf. */
+int pk_config_check_thin(struct pk_config *cfg, char *errbuf);
 
 /** Writes the --help text: every variable with its default and meaning. */
 void pk_config_print_help(FILE *out);

@@ -60,6 +60,7 @@ struct pk_source {
     char owner[PK_PEER_ID_LEN]; /* the peer it is bound to: its key, else its address */
     char *filter; /* owned; "" until a hello arrives; at most PK_SOURCE_FILTER_MAX bytes */
     uint32_t linktype, snaplen, tsresol, heartbeat_ms;
+    uint32_t sample_n; /* the agent keeps 1 flow in sample_n (its hello); 1: every packet */
     uint64_t start_ns;
     int have_hello, have_seq, have_index, said_goodbye, warned_linktype, warned_interfaces;
     enum pk_source_state state;  /* as last logged by the owner */
@@ -76,6 +77,9 @@ struct pk_source {
     uint64_t index_base; /* packets it had relayed before the first one this collector saw */
 
     uint64_t messages, packets, bytes;    /* received (packets, captured bytes) */
+    uint64_t batch_wire_bytes, batch_plain_bytes; /* packets messages as received, and once
+                                                     inflated: the compression ratio */
+    uint64_t compressed_messages;                 /* of those, compressed */
     uint64_t lost_messages, lost_packets; /* sequence and packet-index gaps, and the agent's
                                              relayed total beyond what arrived */
     uint64_t duplicates; /* messages with a sequence number below the next expected (dropped) */

@@ -1,0 +1,44 @@
+/* The thin-link settings' syntax (config.h): RELAY_COMPRESSION = none | lz4 | zstd[:LEVEL]. */
+#include "compress.h"
+#include "config.h"
+#include "pcktr.h"
+#include "units.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define ZSTD_DEFAULT_LEVEL 3 /* zstd's own default: most of the ratio for little CPU */
+
+static int
+parse_compression(struct pk_config *cfg, char *errbuf)
+{
+    const char *v = cfg->relay_compression;
+    uint64_t level = ZSTD_DEFAULT_LEVEL;
+
+    cfg->compression_level = 0;
+    if (strcmp(v, "none") == 0 || v[0] == '\0') {
+        cfg->compression = PK_COMPRESS_NONE;
+        return 0;
+    }
+    if (strcmp(v, "lz4") == 0) {
+        cfg->compression = PK_COMPRESS_LZ4;
+        return 0;
+    }
+    if (strncmp(v, "zstd", 4) == 0 &&
+        (v[4] == '\0' || (v[4] == ':' && pk_parse_uint(v + 5, &level) == 0 && level >= 1 &&
+                          level <= 19))) {
+        cfg->compression = PK_COMPRESS_ZSTD;
+        cfg->compression_level = (int)level;
+        return 0;
+    }
+    return pk_seterr(errbuf, -EINVAL,
+                     "RELAY_COMPRESSION=\"%s\" is invalid; accepted: none, lz4, zstd or "
+                     "zstd:LEVEL (LEVEL 1 to 19)",
+                     v);
+}
+
+int
+pk_config_check_thin(struct pk_config *cfg, char *errbuf)
+{
+    return parse_compression(cfg, errbuf);
+}
