@@ -60,7 +60,8 @@ struct agent {
                                                      before and after compression */
     uint64_t batches_compressed;                  /* of those, sent compressed */
     struct pk_bucket bucket;
-    int limiting; /* in an episode of rate-limited batches */
+    int limiting;        /* in an episode of rate-limited batches */
+    uint64_t limited_ns; /* when the latest batch was over the limit */
 
     int stopping, replay_ended, exit_code;
     int goodbye_pending;          /* stopping, the goodbye waits for room in the relay queue */

@@ -116,23 +116,30 @@ note_relay_drops(struct agent *a)
                  (unsigned long long)a->cfg->relay_queue);
 }
 
-/* One line when an episode of rate-limited batches starts, one when a batch goes again. */
+/*
+ * One line when an episode of rate-limited batches starts, one when a batch goes after a
+ * second without any: at a rate near the limit every other batch is over it.
+ */
 static void
 note_rate_limited(struct agent *a, int limited)
 {
-    if (limited == a->limiting)
-        return;
-    a->limiting = limited;
-    if (limited)
-        pk_warn_with(&(struct pk_log_fields){.event = "rate_limited"},
-                     "RELAY_RATE_LIMIT=%llu bytes/s reached: batches over it are not sent, see "
-                     "rate limited (%llu packets so far)",
-                     (unsigned long long)a->cfg->relay_rate_limit,
-                     (unsigned long long)a->st.rate_limited);
-    else
+    uint64_t now = pk_now_ns();
+
+    if (limited) {
+        if (!a->limiting)
+            pk_warn_with(&(struct pk_log_fields){.event = "rate_limited"},
+                         "RELAY_RATE_LIMIT=%llu bytes/s reached: batches over it are not sent, "
+                         "see rate limited (%llu packets so far)",
+                         (unsigned long long)a->cfg->relay_rate_limit,
+                         (unsigned long long)a->st.rate_limited);
+        a->limiting = 1;
+        a->limited_ns = now;
+    } else if (a->limiting && now - a->limited_ns >= 1000000000ull) {
+        a->limiting = 0;
         pk_info_with(&(struct pk_log_fields){.event = "rate_limit_room"},
-                     "relay back under RELAY_RATE_LIMIT; %llu packets rate limited so far",
+                     "relay under RELAY_RATE_LIMIT for a second; %llu packets rate limited so far",
                      (unsigned long long)a->st.rate_limited);
+    }
 }
 
 /*
