@@ -165,6 +165,7 @@ agent_new(const struct pk_config *cfg, struct pk_transport_config *tc)
                                 .device = cfg->read_file != NULL ? cfg->read_file : cfg->device,
                                 .endpoint = cfg->relay_endpoint});
     a->hello.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
+    a->hello.sample_n = cfg->sample_n;
     a->hello.start_ns = a->start_ns = pk_now_ns();
     if (gethostname(a->host, sizeof(a->host)) != 0)
         strcpy(a->host, "unknown");

@@ -1,10 +1,10 @@
 /*
  * The agent's relay: packets go into one batch message until BATCH_BYTES or the end of a
  * wake-up, then to the transport, each message with the next sequence number. Accounting:
- * captured = relayed + relay_drops + rate_limited + queued (in the open batch). A finished
- * batch is compressed (RELAY_COMPRESSION) when that makes it shorter, then checked against
- * RELAY_RATE_LIMIT's bucket: over it, it is not sent. A batch the transport refuses
- * is dropped and counted (live capture), or kept with the file paused (READ_FILE) until the
+ * captured = relayed + relay_drops + rate_limited + sampled_out + queued (in the open batch).
+ * SAMPLE leaves flows out before batching. A finished batch is compressed (RELAY_COMPRESSION)
+ * when that makes it shorter, then checked against RELAY_RATE_LIMIT's bucket: over it, it is
+ * not sent. A batch the transport refuses is dropped and counted (live capture), or kept with the file paused (READ_FILE) until the
  * transport is writable again or RELAY_TIMEOUT passes. Control messages (hello, stats, goodbye)
  * share the sequence. Loop thread only.
  */
@@ -18,6 +18,7 @@
 #include "log.h"
 #include "pcktr.h"
 #include "replay.h"
+#include "sample.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -222,15 +223,19 @@ pk_relay_flush(struct agent *a)
 void
 pk_relay_add(struct agent *a, const struct pk_packet *pkt)
 {
+    a->st.captured++;
+    pk_af_hist_add(&a->hist, pk_af_classify(a->hello.linktype, pkt->data, pkt->caplen),
+                   pkt->origlen);
+    if (!pk_sample_keep(a->hello.sample_n, a->hello.linktype, pkt->data, pkt->caplen)) {
+        a->st.sampled_out++; /* by design: not a drop, and no gap in the packet index */
+        return;
+    }
     if (!a->batch_open) {
         pk_batch_begin(&a->batch, &a->src, a->hello.linktype, a->st.relayed);
         a->batch_open = 1;
     }
     /* The buffer holds BATCH_BYTES plus one largest record, so adding always fits. */
     pk_batch_add(&a->batch, pkt->ts_ns, pkt->caplen, pkt->origlen, pkt->data);
-    a->st.captured++;
-    pk_af_hist_add(&a->hist, pk_af_classify(a->hello.linktype, pkt->data, pkt->caplen),
-                   pkt->origlen);
     if (a->batch.len >= a->cfg->batch_bytes)
         pk_relay_flush(a);
 }

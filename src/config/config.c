@@ -64,6 +64,9 @@ static const struct cfg_var vars[] = {
     {"RELAY_RATE_LIMIT", CFG_SIZE, F(relay_rate_limit), "0", NULL, 0, 1ULL << 40,
      "capture: bytes per second on the wire, after compression (K/M/G); a batch over it is "
      "not sent, counted as rate limited; 0: no limit"},
+    {"SAMPLE", CFG_STRING, F(sample), "1/1", NULL, 0, 0,
+     "capture: 1/N keeps the packets of 1 flow in N (a hash of addresses, protocol and ports, "
+     "both directions alike); the rest are counted as sampled out; 1/1: every packet"},
     {"HEARTBEAT_INTERVAL", CFG_DURATION, F(heartbeat_ms), "1s", NULL, 100, 3600000,
      "capture: how often hello and stats messages are sent"},
     {"LINGER", CFG_DURATION, F(linger_ms), "2s", NULL, 0, 600000,

@@ -48,6 +48,8 @@ struct pk_config {
     const char *relay_compression;
     int compression, compression_level; /* enum pk_compression; zstd's level */
     uint64_t relay_rate_limit;          /* bytes per second; 0: none */
+    const char *sample;                 /* SAMPLE as written, */
+    uint32_t sample_n;                  /* its N: 1 flow in N is kept; 1: every packet */
 
     /* RELAY_TRANSPORT, and its rows of the table parsed into its settings block (opaque: its
      * configure() reads it) */
@@ -80,7 +82,7 @@ int pk_config_transport(const struct pk_config *cfg, struct pk_transport_config 
                         char *errbuf);
 void pk_config_transport_free(const struct pk_config *cfg, struct pk_transport_config *tc);
 
-/** The thin-link settings (thin.c): RELAY_COMPRESSION parsed. 0, or -EINVAL + errbuf. */
+/** The thin-link settings (thin.c): RELAY_COMPRESSION and SAMPLE parsed. 0, or -EINVAL + errbuf. */
 int pk_config_check_thin(struct pk_config *cfg, char *errbuf);
 
 /** Writes the --help text: every variable with its default and meaning. */

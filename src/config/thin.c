@@ -1,4 +1,5 @@
-/* The thin-link settings' syntax (config.h): RELAY_COMPRESSION = none | lz4 | zstd[:LEVEL]. */
+/* The thin-link settings' syntax (config.h): RELAY_COMPRESSION = none | lz4 | zstd[:LEVEL],
+ * SAMPLE = 1/N. */
 #include "compress.h"
 #include "config.h"
 #include "pcktr.h"
@@ -37,8 +38,27 @@ parse_compression(struct pk_config *cfg, char *errbuf)
                      v);
 }
 
+#define SAMPLE_N_MAX 1000000u
+
+static int
+parse_sample(struct pk_config *cfg, char *errbuf)
+{
+    uint64_t n;
+
+    if (strncmp(cfg->sample, "1/", 2) != 0 || pk_parse_uint(cfg->sample + 2, &n) != 0 || n < 1 ||
+        n > SAMPLE_N_MAX)
+        return pk_seterr(errbuf, -EINVAL,
+                         "SAMPLE=\"%s\" is invalid; accepted: 1/N with N from 1 to %u (1/1: "
+                         "every packet)",
+                         cfg->sample, SAMPLE_N_MAX);
+    cfg->sample_n = (uint32_t)n;
+    return 0;
+}
+
 int
 pk_config_check_thin(struct pk_config *cfg, char *errbuf)
 {
-    return parse_compression(cfg, errbuf);
+    int rc = parse_compression(cfg, errbuf);
+
+    return rc != 0 ? rc : parse_sample(cfg, errbuf);
 }
