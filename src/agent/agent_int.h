@@ -42,6 +42,7 @@ struct agent {
     struct pk_hello hello;
     char host[256], exclude[1024];
     const char *filter; /* in force, for hello and logs */
+    char user_filter[4096]; /* FILTER_FILE's expression (PK_FILTER_FILE_MAX), when it is set */
 
     uint8_t *batch_buf;
     struct pk_batch batch;
@@ -87,7 +88,10 @@ int pk_agent_open_source(struct agent *a, char *errbuf);
 /** Closes the transport, which flushes what is queued for up to linger_ms (agent.c). */
 void pk_agent_close_transport(struct agent *a, uint64_t linger_ms);
 
-/** SIGHUP: one log line; the transport reads again what it can (ops->reload). */
+/** FILTER, or FILTER_FILE's expression read at start (agent_reload.c): 0, or -errno + errbuf. */
+int pk_agent_user_filter(struct agent *a, const char **filter, char *errbuf);
+
+/** SIGHUP: FILTER_FILE read again (agent_reload.c); the transport reads again what it can. */
 void pk_agent_on_hup(void *data);
 
 #endif

@@ -48,6 +48,7 @@ struct pk_config {
     const char *relay_compression;
     int compression, compression_level; /* enum pk_compression; zstd's level */
     uint64_t relay_rate_limit;          /* bytes per second; 0: none */
+    const char *filter_file;            /* FILTER_FILE; "" when unset */
     const char *sample;                 /* SAMPLE as written, */
     uint32_t sample_n;                  /* its N: 1 flow in N is kept; 1: every packet */
 

@@ -55,10 +55,31 @@ parse_sample(struct pk_config *cfg, char *errbuf)
     return 0;
 }
 
+/* FILTER_FILE replaces FILTER, and is for a live capture (SIGHUP changes its filter). */
+static int
+check_filter_file(const struct pk_config *cfg, char *errbuf)
+{
+    if (cfg->filter_file[0] == '\0' || cfg->mode != PK_MODE_CAPTURE)
+        return 0;
+    if (cfg->filter[0] != '\0')
+        return pk_seterr(errbuf, -EINVAL,
+                         "FILTER=\"%s\" and FILTER_FILE=\"%s\" are both set; accepted: one of "
+                         "them (FILTER_FILE holds the filter and is read again on SIGHUP)",
+                         cfg->filter, cfg->filter_file);
+    if (cfg->read_file != NULL && cfg->read_file[0] != '\0')
+        return pk_seterr(errbuf, -EINVAL,
+                         "FILTER_FILE=\"%s\" is set with READ_FILE; accepted: FILTER_FILE with a "
+                         "live DEVICE, FILTER with READ_FILE",
+                         cfg->filter_file);
+    return 0;
+}
+
 int
 pk_config_check_thin(struct pk_config *cfg, char *errbuf)
 {
     int rc = parse_compression(cfg, errbuf);
 
-    return rc != 0 ? rc : parse_sample(cfg, errbuf);
+    if (rc == 0)
+        rc = parse_sample(cfg, errbuf);
+    return rc != 0 ? rc : check_filter_file(cfg, errbuf);
 }

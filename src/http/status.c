@@ -193,6 +193,8 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "batch_wire_bytes", (double)s->batch_wire_bytes);
     cJSON_AddNumberToObject(o, "batch_plain_bytes", (double)s->batch_plain_bytes);
     cJSON_AddNumberToObject(o, "compressed_messages", (double)s->compressed_messages);
+    cJSON_AddNumberToObject(o, "interfaces_described_again", (double)s->redescribed);
+    cJSON_AddNumberToObject(o, "interfaces_kept_at_limit", (double)s->redescribe_capped);
     add_capped(o, "filter", s->filter, STATUS_FILTER_MAX, "filter_truncated");
     cJSON_AddStringToObject(o, "peer", s->peer);
     add_key(o, "client_key", s->key);

@@ -52,6 +52,9 @@ struct pk_source_if {
     uint32_t linktype, id;
 };
 
+/* A source's interfaces are described again (pcapng) at most this often per run. */
+#define PK_SOURCE_REDESCRIBE_MAX 64
+
 struct pk_source {
     uint64_t id;
     char name[256], host[256], device[256], version[256];
@@ -70,6 +73,8 @@ struct pk_source {
     uint64_t disconnects;        /* times its connection closed */
     struct pk_source_if ifs[PK_SOURCE_INTERFACES]; /* pcapng output, in order of first use */
     uint32_t nifs;
+    uint64_t redescribed; /* hellos with a new filter or sampling: interfaces described again */
+    uint64_t redescribe_capped; /* such hellos past PK_SOURCE_REDESCRIBE_MAX: interfaces kept */
     uint32_t held; /* packets held in the MERGE_WINDOW buffer: not evicted while > 0 */
     uint64_t late; /* packets written after a later timestamp (MERGE_WINDOW) */
     uint64_t first_seen_ns, last_seen_ns;

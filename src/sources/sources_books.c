@@ -20,7 +20,7 @@ pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
     size_t filter_cap =
         (h->filter.len < PK_SOURCE_FILTER_MAX ? h->filter.len : PK_SOURCE_FILTER_MAX) + 1;
     char *filter = malloc(filter_cap);
-    int changed;
+    int changed, redescribe;
 
     if (filter == NULL)
         return 0;
@@ -30,6 +30,16 @@ pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
     changed = !s->have_hello || s->linktype != h->linktype || strcmp(s->host, host) != 0 ||
               strcmp(s->device, device) != 0 || strcmp(s->filter, filter) != 0 ||
               s->sample_n != (h->sample_n ? h->sample_n : 1);
+    /* A new filter or sampling (FILTER_FILE on SIGHUP): the output describes the source's
+     * interfaces anew from its next packet, a bounded number of times. */
+    redescribe = s->have_hello && (strcmp(s->filter, filter) != 0 ||
+                                   s->sample_n != (h->sample_n ? h->sample_n : 1));
+    if (redescribe && s->redescribed < PK_SOURCE_REDESCRIBE_MAX) {
+        s->nifs = 0;
+        s->redescribed++;
+    } else if (redescribe) {
+        s->redescribe_capped++;
+    }
     free(s->filter);
     s->filter = filter;
     memcpy(s->host, host, sizeof(host));
