@@ -46,14 +46,13 @@ enum pk_setting_type {
     PK_SETTING_SIZE,     /* uint64_t bytes, K/M/G suffixes, min..max */
     PK_SETTING_DURATION, /* uint64_t ms, ms/s/m/h suffixes, min..max */
     PK_SETTING_BOOL,     /* int: true|false|1|0|yes|no|on|off */
-    PK_SETTING_CHOICE,   /* int: the index of the value in choices */
 };
 
 struct pk_setting {
     const char *name; /* the environment variable */
     enum pk_setting_type type;
     size_t offset;    /* of the field in the transport's settings block (types below) */
-    const char *def;  /* default as a user would write it */
+    const char *def;  /* default as a user would write it; NULL: unset (the field stays 0) */
     uint64_t min, max; /* numeric bounds, inclusive */
     const char *help;
     /*
@@ -62,7 +61,6 @@ struct pk_setting {
      */
     const char *only_here;
     enum pk_transport_role role;
-    const char *choices; /* PK_SETTING_CHOICE: "a|b|c" */
 };
 
 /* The largest settings block of any transport (config.c holds one per transport, unallocated). */

@@ -3,6 +3,7 @@
  * the README table test and the error messages all follow from the row.
  */
 #include "config.h"
+#include "config_int.h"
 #include "frame.h"
 #include "log.h"
 #include "pcktr.h"
@@ -13,18 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum cfg_type { CFG_STRING, CFG_CHOICE, CFG_UINT, CFG_SIZE, CFG_BOOL, CFG_DURATION };
-
-struct cfg_var {
-    const char *name;
-    enum cfg_type type;
-    size_t offset;      /* of the field in struct pk_config */
-    const char *def;    /* default as a user would write it; NULL: unset */
-    const char *choices; /* CFG_CHOICE: "a|b|c", the index is stored */
-    uint64_t min, max;  /* numeric bounds, inclusive */
-    const char *help;
-};
 
 #define F(field) offsetof(struct pk_config, field)
 
@@ -141,9 +130,8 @@ bad_value(char *errbuf, const struct cfg_var *v, const char *value, const char *
                      accepted);
 }
 
-/* Parses value into the field of v in the block at base (struct pk_config or a settings block). */
-static int
-parse_var(void *base, const struct cfg_var *v, const char *value, char *errbuf)
+int
+pk_config_parse_var(void *base, const struct cfg_var *v, const char *value, char *errbuf)
 {
     char *field = (char *)base + v->offset;
     char accepted[160];
@@ -201,83 +189,6 @@ parse_endpoint_var(const char *name, const char *value, struct pk_endpoint *ep, 
                          why, addrport ? "[HOST]:PORT, e.g. :9108, 127.0.0.1:9108, [::1]:9108, or empty"
                                        : "tcp://HOST:PORT, e.g. tcp://collector:7386, tcp://[::1]:7386");
     return 0;
-}
-
-/* A transport's row as a row of this table (its offset is into the transport's block). */
-static struct cfg_var
-setting_var(const struct pk_setting *s)
-{
-    static const enum cfg_type types[] = {[PK_SETTING_STRING] = CFG_STRING,
-        [PK_SETTING_UINT] = CFG_UINT, [PK_SETTING_SIZE] = CFG_SIZE,
-        [PK_SETTING_DURATION] = CFG_DURATION, [PK_SETTING_BOOL] = CFG_BOOL,
-        [PK_SETTING_CHOICE] = CFG_CHOICE};
-
-    return (struct cfg_var){s->name, types[s->type], s->offset, s->def, s->choices, s->min,
-                            s->max, s->help};
-}
-
-/*
- * Every transport's rows, into its settings block (the chosen one's into cfg, the others' into
- * a scratch block: a bad value is an error whichever transport is chosen). A row that belongs
- * to its transport alone must not be set in its mode while another is chosen.
- */
-static int
-parse_transport_settings(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
-{
-    _Alignas(max_align_t) unsigned char scratch[PK_TRANSPORT_SETTINGS_MAX];
-    const struct pk_transport_ops *ops;
-    int rc;
-
-    for (size_t i = 0; (ops = pk_transport_at(i)) != NULL; i++) {
-        unsigned char *block = ops == cfg->transport ? cfg->transport_settings : scratch;
-        memset(block, 0, PK_TRANSPORT_SETTINGS_MAX);
-        for (size_t j = 0; j < ops->nsettings; j++) {
-            const struct pk_setting *s = &ops->settings[j];
-            struct cfg_var v = setting_var(s);
-            const char *value = getenv_fn(s->name) ? getenv_fn(s->name) : s->def;
-            enum pk_transport_role role = cfg->mode == PK_MODE_CAPTURE ? PK_TRANSPORT_SENDER
-                                                                       : PK_TRANSPORT_RECEIVER;
-            if ((rc = parse_var(block, &v, value, errbuf)) != 0)
-                return rc;
-            if (ops != cfg->transport && s->only_here != NULL && s->role == role &&
-                value[0] != '\0')
-                return pk_seterr(errbuf, -EINVAL, "%s is set but RELAY_TRANSPORT=\"%s\" %s",
-                                 s->name, cfg->relay_transport, s->only_here);
-        }
-    }
-    return 0;
-}
-
-/* RELAY_TRANSPORT names a transport; its rows (and those of the others) parse. */
-static int
-check_transport(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
-{
-    if ((cfg->transport = pk_transport_find(cfg->relay_transport)) == NULL) {
-        char names[128];
-        pk_transport_names(names, sizeof(names));
-        return pk_seterr(errbuf, -EINVAL, "RELAY_TRANSPORT=\"%s\" is invalid; accepted: %s",
-                         cfg->relay_transport, names);
-    }
-    return parse_transport_settings(cfg, getenv_fn, errbuf);
-}
-
-int
-pk_config_transport(const struct pk_config *cfg, struct pk_transport_config **out, char *errbuf)
-{
-    *out = NULL;
-    if (cfg->transport->configure == NULL)
-        return 0;
-    return cfg->transport->configure(cfg->transport_settings,
-                                     cfg->mode == PK_MODE_CAPTURE ? PK_TRANSPORT_SENDER
-                                                                  : PK_TRANSPORT_RECEIVER,
-                                     out, errbuf);
-}
-
-void
-pk_config_transport_free(const struct pk_config *cfg, struct pk_transport_config *tc)
-{
-    if (tc != NULL && cfg->transport->config_free != NULL)
-        cfg->transport->config_free(tc);
 }
 
 /* COLLECT_ALLOW, and the endpoints: the relay's, the collector's, the HTTP server's. */
@@ -378,11 +289,11 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
             value = vars[i].def;
         if (value == NULL)
             continue;
-        rc = parse_var(cfg, &vars[i], value, errbuf);
+        rc = pk_config_parse_var(cfg, &vars[i], value, errbuf);
         if (rc != 0)
             return rc;
     }
-    if ((rc = check_transport(cfg, getenv_fn, errbuf)) != 0)
+    if ((rc = pk_config_check_transport(cfg, getenv_fn, errbuf)) != 0)
         return rc;
     if ((rc = parse_addresses(cfg, errbuf)) != 0)
         return rc;
@@ -393,30 +304,14 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
     return check_source_name(cfg, getenv_fn, errbuf);
 }
 
-static void
-print_default(FILE *out, const char *def)
+void
+pk_config_print_default(FILE *out, const char *def)
 {
     fprintf(out, "  %-20s default: %s\n", "", def == NULL ? "(unset)"
                                             : def[0] == '\0' ? "(empty)"
                                                              : def);
 }
 
-/* Each transport's own rows, after RELAY_TRANSPORT. */
-static void
-print_transport_rows(FILE *out)
-{
-    const struct pk_transport_ops *ops;
-
-    for (size_t i = 0; (ops = pk_transport_at(i)) != NULL; i++) {
-        for (size_t j = 0; j < ops->nsettings; j++) {
-            const struct pk_setting *s = &ops->settings[j];
-            fprintf(out, "  %-20s %s\n", s->name, s->help);
-            if (s->type == PK_SETTING_CHOICE)
-                fprintf(out, "  %-20s one of %s\n", "", s->choices);
-            print_default(out, s->def);
-        }
-    }
-}
 
 void
 pk_config_print_help(FILE *out)
@@ -441,9 +336,9 @@ pk_config_print_help(FILE *out)
             pk_transport_names(names, sizeof(names));
             fprintf(out, "  %-20s one of %s\n", "", names);
         }
-        print_default(out, v->def);
+        pk_config_print_default(out, v->def);
         if (strcmp(v->name, "RELAY_TRANSPORT") == 0)
-            print_transport_rows(out);
+            pk_config_print_transport_rows(out);
     }
     fprintf(out, "\nExit status: 0 clean exit, 1 runtime failure, 2 invalid configuration.\n"
                  "Signals: SIGINT/SIGTERM flush queued data (up to LINGER) and exit 0.\n");

@@ -116,3 +116,14 @@ sanitizer_memory_bound() {
     export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
     BOUND_MIB=$((BOUND_MIB * 3 / 2))
 }
+
+# stalled_collector: a collector on $port (HTTP on $mport) whose stdout is a FIFO that fd 7
+# holds open and never reads, so that its output queue fills; sets col.
+stalled_collector() {
+    mkfifo "$W/stall"
+    exec 7<>"$W/stall"
+    MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mport \
+        bg collector "$PCKTR" >"$W/stall"
+    col=$BG_PID
+    wait_log collector "collecting on"
+}

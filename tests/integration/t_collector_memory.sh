@@ -16,12 +16,7 @@ MAXMSG=$((2 * 384 * 1024 + 64)) # ZMQ_MAXMSGSIZE with the default COLLECT_MAX_ME
 sanitizer_memory_bound
 
 port=$(free_port); mport=$(free_port)
-mkfifo "$W/stall"
-exec 7<>"$W/stall" # the reader: holds the pipe open, never reads
-MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mport \
-    bg collector "$PCKTR" >"$W/stall"
-col=$BG_PID
-wait_log collector "collecting on"
+stalled_collector # the reader holds the pipe open and never reads
 hwm_mib() { awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$col/status"; }
 
 "$PY" - "$TESTS_DIR" "$port" "$mport" <<'PY' || fail "planting 1023 sources"

@@ -18,12 +18,7 @@ MAXMSG=$((2 * 384 * 1024 + 64)) # ZMQ_MAXMSGSIZE with the default COLLECT_MAX_ME
 sanitizer_memory_bound
 
 port=$(free_port); mport=$(free_port)
-mkfifo "$W/stall"
-exec 7<>"$W/stall" # the reader: holds the pipe open, never reads
-MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mport \
-    bg collector "$PCKTR" >"$W/stall"
-col=$BG_PID
-wait_log collector "collecting on"
+stalled_collector # the reader holds the pipe open and never reads
 status() { curl -s --max-time 5 "http://127.0.0.1:$mport/status"; }
 field() { status | "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 hwm_mib() { awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$col/status"; }

@@ -17,6 +17,13 @@
 #include "tcp_raw.h"
 
 #include <errno.h>
+#include <stdlib.h>
+
+void
+pk_tcp_raw_free_data(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static int
 tcp_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint *ep,

@@ -23,6 +23,9 @@ struct tcp_raw_head {
 
 extern const struct pk_transport_ops pk_transport_tcp_raw;
 
+/** A close callback that frees h->data: a role's struct when open fails after a first handle. */
+void pk_tcp_raw_free_data(uv_handle_t *h);
+
 /* tcp_raw_send.c: the agent's side. */
 int pk_tcp_raw_sender_open(struct pk_transport **out, uv_loop_t *loop,
                            const struct pk_endpoint *ep, const struct pk_transport_opts *opts,

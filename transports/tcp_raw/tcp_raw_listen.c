@@ -349,12 +349,6 @@ pk_tcp_raw_receiver_connected(struct pk_transport *t)
     return ((struct tcp_receiver *)t)->nconns > 0;
 }
 
-static void
-on_init_failed_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
 int
 pk_tcp_raw_receiver_open(struct pk_transport **out, uv_loop_t *loop,
                          const struct pk_endpoint *ep, const struct pk_transport_opts *opts,
@@ -382,7 +376,7 @@ pk_tcp_raw_receiver_open(struct pk_transport **out, uv_loop_t *loop,
     }
     tt->sweep_timer.data = tt;
     if ((rc = uv_idle_init(loop, &tt->resume_idle)) != 0) {
-        uv_close((uv_handle_t *)&tt->sweep_timer, on_init_failed_closed); /* frees tt */
+        uv_close((uv_handle_t *)&tt->sweep_timer, pk_tcp_raw_free_data); /* frees tt */
         return pk_seterr(errbuf, rc, "tcp-raw: cannot start timers: %s", uv_strerror(rc));
     }
     tt->resume_idle.data = tt;

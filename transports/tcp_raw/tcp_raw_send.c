@@ -100,12 +100,6 @@ pk_tcp_raw_sender_send(struct pk_transport *t, const void *buf, size_t len)
     return 0;
 }
 
-static void
-on_init_failed_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
 int
 pk_tcp_raw_sender_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint *ep,
                        const struct pk_transport_opts *opts, char *errbuf)
@@ -129,7 +123,7 @@ pk_tcp_raw_sender_open(struct pk_transport **out, uv_loop_t *loop, const struct 
     }
     if ((rc = uv_timer_init(loop, &ts->linger_timer)) != 0) {
         ts->reconnect_timer.data = ts; /* freed in its close callback */
-        uv_close((uv_handle_t *)&ts->reconnect_timer, on_init_failed_closed);
+        uv_close((uv_handle_t *)&ts->reconnect_timer, pk_tcp_raw_free_data);
         return pk_seterr(errbuf, rc, "tcp-raw: cannot start timers: %s", uv_strerror(rc));
     }
     ts->reconnect_timer.data = ts->linger_timer.data = ts;

@@ -25,30 +25,30 @@ const struct pk_setting pk_zmq_settings[ZMQ_NSETTINGS] = {
      16ULL << 20,
      "collect (zmq): largest relay message taken; larger ones are dropped and counted as "
      "oversized. An agent sends up to BATCH_BYTES + 256K + 327 bytes: raise it for BATCH_BYTES "
-     "over 120K", NULL, PK_TRANSPORT_RECEIVER, NULL},
+     "over 120K", NULL, PK_TRANSPORT_RECEIVER},
     {"COLLECT_MAX_PEERS", PK_SETTING_UINT, S(max_peers), "64", 1, 65536,
      "collect (zmq): connections at once; more are closed at accept and counted "
      "(refused peer_limit). With COLLECT_MAX_MESSAGE it bounds the collector's memory", NULL,
-     PK_TRANSPORT_RECEIVER, NULL},
+     PK_TRANSPORT_RECEIVER},
     {"COLLECT_CURVE_SECRETKEY", PK_SETTING_STRING, S(collect_curve_secretkey), "", 0, 0,
      "collect (zmq): the collector's CURVE secret key (Z85) or a file holding it (pcktr "
      "keygen); set: agents must encrypt; empty: the relay is unencrypted", CANNOT_ENCRYPT,
-     PK_TRANSPORT_RECEIVER, NULL},
+     PK_TRANSPORT_RECEIVER},
     {"COLLECT_CURVE_ALLOWED", PK_SETTING_STRING, S(collect_curve_allowed), "", 0, 0,
      "collect (zmq, with COLLECT_CURVE_SECRETKEY): file of agent public keys allowed to send, "
      "one per line, # comments; empty: any agent that has the collector's public key",
      CANNOT_ENCRYPT,
-     PK_TRANSPORT_RECEIVER, NULL},
+     PK_TRANSPORT_RECEIVER},
     {"RELAY_CURVE_SERVERKEY", PK_SETTING_STRING, S(relay_curve_serverkey), "", 0, 0,
      "capture (zmq): the collector's CURVE public key (Z85) or a file holding it; set: the "
-     "relay is encrypted", CANNOT_ENCRYPT, PK_TRANSPORT_SENDER, NULL},
+     "relay is encrypted", CANNOT_ENCRYPT, PK_TRANSPORT_SENDER},
     {"RELAY_CURVE_SECRETKEY", PK_SETTING_STRING, S(relay_curve_secretkey), "", 0, 0,
      "capture (zmq): this agent's CURVE secret key or key file (pcktr keygen); empty: a new "
      "key pair each start (encrypted, but refused by COLLECT_CURVE_ALLOWED)", CANNOT_ENCRYPT,
-     PK_TRANSPORT_SENDER, NULL},
+     PK_TRANSPORT_SENDER},
     {"RELAY_CURVE_PUBLICKEY", PK_SETTING_STRING, S(relay_curve_publickey), "", 0, 0,
      "capture (zmq): this agent's CURVE public key; optional, it is derived from "
-     "RELAY_CURVE_SECRETKEY and, when set, must match it", CANNOT_ENCRYPT, PK_TRANSPORT_SENDER, NULL},
+     "RELAY_CURVE_SECRETKEY and, when set, must match it", CANNOT_ENCRYPT, PK_TRANSPORT_SENDER},
 };
 
 #undef S

@@ -123,7 +123,8 @@ on_poll_closed(uv_handle_t *h)
     void (*cb)(void *data) = z->closed_cb;
     void *data = z->closed_data;
 
-    zmq_close(z->sock);
+    if (z->sock != NULL)
+        zmq_close(z->sock);
     free(z);
     if (cb != NULL)
         cb(data);
@@ -164,6 +165,10 @@ pk_zap_open(struct zap_handler **out, void *ctx, uv_loop_t *loop, struct pk_acce
         zmq_close(z->sock);
         free(z);
     } else if ((rc = uv_poll_start(&z->poll, UV_READABLE, on_zap_poll)) != 0) {
+        /* The socket goes now, not in the close callback: the caller's zmq_ctx_term, which
+         * waits for every socket of ctx, may come first. */
+        zmq_close(z->sock);
+        z->sock = NULL;
         pk_zap_close(z, NULL, NULL);
     }
     if (rc != 0)
