@@ -155,7 +155,9 @@ agent_new(const struct pk_config *cfg, struct pk_transport_config *tc)
 
     if (a == NULL)
         return NULL;
-    a->cfg = cfg;
+    a->own_cfg = *cfg; /* FILTER_FILE may set some of it (agent_reload.c) */
+    a->cfg = &a->own_cfg;
+    a->env_cfg = cfg;
     a->tc = tc;
     a->reporter = (struct pk_reporter){PK_REPORT_CAPTURE, pk_agent_fill_report, a};
     a->src.source_id = random_id();

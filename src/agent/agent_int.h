@@ -7,6 +7,8 @@
 #define PK_AGENT_INT_H
 
 #include "afamily.h"
+#include "config.h"
+#include "filterfile.h"
 #include "frame.h"
 #include "ratelimit.h"
 #include "http.h"
@@ -42,7 +44,11 @@ struct agent {
     struct pk_hello hello;
     char host[256], exclude[1024];
     const char *filter; /* in force, for hello and logs */
-    char user_filter[4096]; /* FILTER_FILE's expression (PK_FILTER_FILE_MAX), when it is set */
+    char user_filter[PK_FILTER_FILE_MAX]; /* FILTER_FILE's expression, when it is set */
+    /* cfg points here: the configuration, with what FILTER_FILE sets (agent_reload.c) */
+    struct pk_config own_cfg;
+    const struct pk_config *env_cfg; /* as the environment set it: what a file line overrides */
+    char ff_values[PK_FF_SETTINGS][PK_FILTER_FILE_VALUE_MAX]; /* FILTER_FILE's settings */
 
     uint8_t *batch_buf;
     struct pk_batch batch;

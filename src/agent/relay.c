@@ -27,26 +27,58 @@
 
 static void on_stall(uv_timer_t *h);
 
+/* A burst of 50 ms of the rate, or one full batch when that is more: the rate over any second
+ * is then within 5% of RELAY_RATE_LIMIT, and a batch always fits an idle bucket. */
+static void
+init_bucket(struct agent *a, uint64_t rate)
+{
+    pk_bucket_init(&a->bucket, rate, rate / 20 > a->cfg->batch_bytes ? rate / 20 : a->cfg->batch_bytes,
+                   pk_now_ns());
+}
+
+/* The codec of cfg's RELAY_COMPRESSION (NULL for none), and the buffer it compresses into. */
+static int
+open_codec(struct agent *a, const struct pk_config *cfg, struct pk_codec **codec)
+{
+    *codec = NULL;
+    if (cfg->compression == PK_COMPRESS_NONE)
+        return 0;
+    if (a->zbuf == NULL) {
+        a->zcap = pk_codec_bound(PK_FRAME_BATCH_CAP(a->cfg->batch_bytes));
+        if ((a->zbuf = malloc(a->zcap)) == NULL)
+            return -ENOMEM;
+    }
+    return pk_codec_open(codec, cfg->compression, cfg->compression_level);
+}
+
 int
 pk_relay_init(struct agent *a)
 {
     size_t batch_cap = PK_FRAME_BATCH_CAP(a->cfg->batch_bytes);
 
-    uint64_t rate = a->cfg->relay_rate_limit;
-
     if ((a->batch_buf = malloc(batch_cap)) == NULL)
         return -ENOMEM;
     pk_batch_init(&a->batch, a->batch_buf, batch_cap);
-    if (a->cfg->compression != PK_COMPRESS_NONE) {
-        a->zcap = pk_codec_bound(batch_cap);
-        if (pk_codec_open(&a->codec, a->cfg->compression, a->cfg->compression_level) != 0 ||
-            (a->zbuf = malloc(a->zcap)) == NULL)
-            return -ENOMEM;
+    init_bucket(a, a->cfg->relay_rate_limit);
+    return open_codec(a, a->cfg, &a->codec);
+}
+
+int
+pk_relay_retune(struct agent *a, const struct pk_config *next)
+{
+    struct pk_codec *codec = a->codec;
+    int rc;
+
+    if (next->compression != a->cfg->compression ||
+        next->compression_level != a->cfg->compression_level) {
+        if ((rc = open_codec(a, next, &codec)) != 0)
+            return rc;
+        pk_relay_flush(a); /* the open batch goes as it was to be sent */
+        pk_codec_free(a->codec);
     }
-    /* A burst of 50 ms of the rate, or one full batch when that is more: the rate over any
-     * second is then within 5% of RELAY_RATE_LIMIT, and a batch always fits an idle bucket. */
-    pk_bucket_init(&a->bucket, rate, rate / 20 > a->cfg->batch_bytes ? rate / 20 : a->cfg->batch_bytes,
-                   pk_now_ns());
+    a->codec = codec;
+    if (next->relay_rate_limit != a->cfg->relay_rate_limit)
+        init_bucket(a, next->relay_rate_limit);
     return 0;
 }
 

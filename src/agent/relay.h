@@ -16,6 +16,10 @@ struct pk_packet;
  *  0, or -ENOMEM. */
 int pk_relay_init(struct agent *a);
 
+/** FILTER_FILE's settings on SIGHUP: another RELAY_COMPRESSION or RELAY_RATE_LIMIT from now
+ *  on (next is the configuration to be). 0, or -ENOMEM and nothing changed. */
+int pk_relay_retune(struct agent *a, const struct pk_config *next);
+
 /** Frees the batch buffers and the codec (after the loop ended). */
 void pk_relay_free(struct agent *a);
 

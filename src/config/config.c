@@ -54,8 +54,9 @@ static const struct cfg_var vars[] = {
      "capture: bytes per second on the wire, after compression (K/M/G); a batch over it is "
      "not sent, counted as rate limited; 0: no limit"},
     {"FILTER_FILE", CFG_STRING, F(filter_file), "", NULL, 0, 0,
-     "capture (live): a file holding the BPF filter, read at start and again on SIGHUP (a "
-     "filter that does not compile is logged and the one in force stays); instead of FILTER"},
+     "capture (live): a file holding the BPF filter, and optionally RELAY_COMPRESSION=, "
+     "RELAY_RATE_LIMIT=, SAMPLE= lines, read at start and again on SIGHUP (what does not "
+     "compile or parse is logged and what is in force stays); instead of FILTER"},
     {"SAMPLE", CFG_STRING, F(sample), "1/1", NULL, 0, 0,
      "capture: 1/N keeps the packets of 1 flow in N (a hash of addresses, protocol and ports, "
      "both directions alike); the rest are counted as sampled out; 1/1: every packet"},

@@ -86,6 +86,13 @@ void pk_config_transport_free(const struct pk_config *cfg, struct pk_transport_c
 /** The thin-link settings (thin.c): RELAY_COMPRESSION and SAMPLE parsed. 0, or -EINVAL + errbuf. */
 int pk_config_check_thin(struct pk_config *cfg, char *errbuf);
 
+/**
+ * Sets one thin-link setting (RELAY_COMPRESSION, RELAY_RATE_LIMIT or SAMPLE) as a FILTER_FILE
+ * line gives it, parsed as its row would be; value must live as long as cfg. 0, or -EINVAL +
+ * errbuf (cfg may then hold the bad value: work on a copy).
+ */
+int pk_config_set_thin(struct pk_config *cfg, const char *name, const char *value, char *errbuf);
+
 /** Writes the --help text: every variable with its default and meaning. */
 void pk_config_print_help(FILE *out);
 

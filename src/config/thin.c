@@ -74,6 +74,33 @@ check_filter_file(const struct pk_config *cfg, char *errbuf)
     return 0;
 }
 
+#define RATE_LIMIT_MAX (1ULL << 40) /* as RELAY_RATE_LIMIT's row in config.c */
+
+int
+pk_config_set_thin(struct pk_config *cfg, const char *name, const char *value, char *errbuf)
+{
+    uint64_t rate;
+
+    if (strcmp(name, "RELAY_COMPRESSION") == 0) {
+        cfg->relay_compression = value;
+        return parse_compression(cfg, errbuf);
+    }
+    if (strcmp(name, "SAMPLE") == 0) {
+        cfg->sample = value;
+        return parse_sample(cfg, errbuf);
+    }
+    if (strcmp(name, "RELAY_RATE_LIMIT") == 0) {
+        if (pk_parse_size(value, &rate) != 0 || rate > RATE_LIMIT_MAX)
+            return pk_seterr(errbuf, -EINVAL,
+                             "RELAY_RATE_LIMIT=\"%s\" is invalid; accepted: a size in bytes "
+                             "from 0 to %llu (K, M, G suffixes)",
+                             value, (unsigned long long)RATE_LIMIT_MAX);
+        cfg->relay_rate_limit = rate;
+        return 0;
+    }
+    return pk_seterr(errbuf, -EINVAL, "%s is no thin-link setting", name);
+}
+
 int
 pk_config_check_thin(struct pk_config *cfg, char *errbuf)
 {

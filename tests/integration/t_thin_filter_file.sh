@@ -1,7 +1,9 @@
 # FILTER_FILE: a live agent on lo takes its filter from the file; on SIGHUP it reads it again:
 # from then on only matching packets are captured, a new hello says the filter, and the pcapng
 # output describes the source's interface anew with it. A file that does not compile, or that
-# is gone, is logged and changes nothing. FILTER and FILTER_FILE together exit 2.
+# is gone, is logged and changes nothing. The file's SAMPLE= and RELAY_COMPRESSION= lines apply
+# on SIGHUP too (a new hello says the sampling); an invalid one changes nothing. FILTER and
+# FILTER_FILE together exit 2.
 source "$(dirname "$0")/lib.sh"
 
 st=0; MODE=capture FILTER=udp FILTER_FILE=/nonexistent "$PCKTR" 2>"$W/both.log" || st=$?
@@ -26,13 +28,23 @@ wait_log agent "SIGHUP: FILTER_FILE=.*is invalid.*the filter in force stays: \"\
 rm "$W/filter"; kill -HUP "$ag"
 wait_log agent "SIGHUP: FILTER_FILE=.*cannot be read.*the filter in force stays"
 both                                                     # phase 3: still only b
+printf 'udp dst port %s\nSAMPLE=1/0\n' "$b" >"$W/filter"; kill -HUP "$ag"
+wait_log agent 'SIGHUP: FILTER_FILE=.*SAMPLE="1/0" is invalid.*the filter in force stays'
+printf '# thin link\nudp dst\n  port %s\nSAMPLE=1/4\nRELAY_COMPRESSION=zstd:5\n' "$b" >"$W/filter"; kill -HUP "$ag"
+wait_log agent "SIGHUP: FILTER_FILE=.*RELAY_COMPRESSION=zstd:5, RELAY_RATE_LIMIT=0, SAMPLE=1/4; sending a new hello"
+wait_log collector 'source "ff": .*sampling 1/4'
+both                                                     # phase 4: b, 1 flow in 4
 kill -TERM "$ag"; wait_exit "$ag"; expect_eq "$EXIT_CODE" 0 "agent exit code"
 wait_log collector 'source "ff" said goodbye'
 kill -TERM "$col"; wait_exit "$col"; expect_eq "$EXIT_CODE" 0 "collector exit code"
 
 expect_eq "$(pcap_count "$W/out.pcapng" "udp dst port $a")" "$K" "packets to a (before the SIGHUP only)"
-expect_eq "$(pcap_count "$W/out.pcapng" "udp dst port $b")" "$((2 * K))" "packets to b (after it)"
-grep -q "captured $((3 * K)), relayed $((3 * K)), relay drops 0" "$W/agent.log" || fail "agent totals: $(grep done: "$W/agent.log")"
+line=$(grep "done:" "$W/agent.log")
+read -r cap rel sampled <<<"$(sed -n 's/.*captured \([0-9]*\), relayed \([0-9]*\), .*sampled out \([0-9]*\);.*/\1 \2 \3/p' <<<"$line")"
+expect_eq "$cap" "$((4 * K))" "captured ($line)"
+expect_eq "$((rel + sampled))" "$cap" "captured = relayed + sampled out ($line)"
+[ "$sampled" -gt 0 ] && [ "$sampled" -lt "$K" ] || fail "SAMPLE=1/4 from the file: $sampled of $K sampled out"
+expect_eq "$(pcap_count "$W/out.pcapng" "udp dst port $b")" "$((3 * K - sampled))" "packets to b (after it)"
 # Each packet on the interface that describes its filter.
 python3 - "$W/out.pcapng" "$a" "$b" <<'PY' || fail "interfaces do not describe the filters"
 import struct, sys
@@ -61,4 +73,4 @@ while off + 12 <= len(data):
     off += n
 assert seen == {a: {"(udp dst port %d" % a}, b: {"(udp dst port %d" % b}}, seen
 PY
-pass "FILTER_FILE on SIGHUP: $K then $((2 * K)) packets, each interface describing its filter; bad files changed nothing"
+pass "FILTER_FILE on SIGHUP: $K, then $((3 * K - sampled)) packets after the new filter and SAMPLE=1/4 ($sampled sampled out), each interface describing its filter; bad files changed nothing"
