@@ -56,7 +56,7 @@ run() { # NAME COMPRESSION: one agent relaying the replay for 3 s; sets SENT
     local col=$BG_PID
     wait_log "col-$name" "collecting on"
     MODE=capture DEVICE="$VS" FILTER= SOURCE_NAME="$name" RELAY_ENDPOINT=tcp://$C:$port \
-        METRICS_ADDRPORT=$A:$mport RELAY_COMPRESSION=$comp RELAY_QUEUE=16 BUFFER_SIZE=64M \
+        METRICS_ADDRPORT=$A:$mport RELAY_COMPRESSION=$comp RELAY_QUEUE=64 BUFFER_SIZE=64M \
         bg "$name" "${IN_A[@]}" "$PCKTR"
     local ag=$BG_PID
     wait_log "col-$name" "source \"$name\": host"
