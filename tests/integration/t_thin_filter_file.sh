@@ -6,7 +6,7 @@
 # FILTER_FILE together exit 2.
 source "$(dirname "$0")/lib.sh"
 
-st=0; MODE=capture FILTER=udp FILTER_FILE=/nonexistent "$PCKTR" 2>"$W/both.log" || st=$?
+st=0; MODE=capture FILTER=udp FILTER_FILE=/nonexistent timeout 5 "$PCKTR" 2>"$W/both.log" || st=$?
 expect_eq "$st" 2 "FILTER and FILTER_FILE both set"
 grep -q 'FILTER="udp" and FILTER_FILE="/nonexistent" are both set' "$W/both.log" || fail "error line"
 
