@@ -31,7 +31,8 @@ static void
 on_transport_closed(void *data, int flushed)
 {
     struct agent *a = data;
-    uint64_t undelivered = a->st.captured - a->st.relayed;
+    /* Sampled-out and rate-limited packets were never meant to be delivered. */
+    uint64_t undelivered = a->st.captured - a->st.relayed - a->st.sampled_out - a->st.rate_limited;
 
     if ((a->tr->counters.connects == 0 || undelivered == 0) && a->tr->counters.messages_sent > 0 &&
         !flushed)
