@@ -94,8 +94,11 @@ pk_agent_finish(struct agent *a, uint64_t linger_ms)
     a->stopping = 1;
     uv_timer_stop(&a->heartbeat);
     uv_timer_stop(&a->stall);
+    uv_timer_stop(&a->rate_wait);
     uv_close((uv_handle_t *)&a->heartbeat, NULL);
-    pk_relay_flush(a); /* while stopping, a refused batch is counted as relay drops */
+    /* While stopping, a refused batch is counted as relay drops, one over the rate limit as
+     * rate limited. */
+    pk_relay_flush(a);
     rc = pk_relay_send_control(a, PK_KIND_GOODBYE);
     if (a->cap != NULL) {
         pk_capture_close(a->cap);
@@ -302,14 +305,15 @@ start_relaying(struct agent *a)
         pk_replay_resume(a->replay);
 }
 
-/* The heartbeat and the stall timer (pk_loop_finish closes them). An exit code. */
+/* The heartbeat, the stall and the rate-wait timers (pk_loop_finish closes them). An exit code. */
 static int
 start_timers(struct agent *a)
 {
     int rc;
 
     if ((rc = uv_timer_init(&a->loop, &a->heartbeat)) != 0 ||
-        (rc = uv_timer_init(&a->loop, &a->stall)) != 0) {
+        (rc = uv_timer_init(&a->loop, &a->stall)) != 0 ||
+        (rc = uv_timer_init(&a->loop, &a->rate_wait)) != 0) {
         pk_error("cannot start timers: %s", uv_strerror(rc));
         return failed(a, PK_EXIT_RUNTIME);
     }

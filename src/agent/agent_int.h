@@ -35,6 +35,7 @@ struct agent {
     struct pk_replay *replay; /* READ_FILE */
     struct pk_signals signals;
     uv_timer_t heartbeat, stall;
+    uv_timer_t rate_wait; /* READ_FILE: a batch over RELAY_RATE_LIMIT waits for its budget */
     struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
     struct pk_reporter reporter; /* what http renders */
     struct pk_af_hist hist;

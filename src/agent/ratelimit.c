@@ -33,6 +33,18 @@ pk_bucket_allows(struct pk_bucket *b, uint64_t len, uint64_t now_ns)
     return b->tokens >= need;
 }
 
+uint64_t
+pk_bucket_wait_ms(struct pk_bucket *b, uint64_t len, uint64_t now_ns)
+{
+    double need;
+
+    if (b->rate == 0)
+        return 0;
+    refill(b, now_ns);
+    need = ((double)len < b->burst ? (double)len : b->burst) - b->tokens;
+    return need <= 0 ? 0 : (uint64_t)(need * 1000.0 / (double)b->rate) + 1;
+}
+
 void
 pk_bucket_charge(struct pk_bucket *b, uint64_t len, uint64_t now_ns)
 {

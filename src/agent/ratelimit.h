@@ -22,6 +22,9 @@ void pk_bucket_init(struct pk_bucket *b, uint64_t rate, uint64_t burst, uint64_t
 /** 1 when a batch of len bytes may go now, else 0. Nothing is paid: see pk_bucket_charge. */
 int pk_bucket_allows(struct pk_bucket *b, uint64_t len, uint64_t now_ns);
 
+/** Milliseconds until a batch of len bytes may go (0: now; at least 1 otherwise). */
+uint64_t pk_bucket_wait_ms(struct pk_bucket *b, uint64_t len, uint64_t now_ns);
+
 /** A message that went (a batch allowed, or a hello, stats, goodbye): the bucket pays len. */
 void pk_bucket_charge(struct pk_bucket *b, uint64_t len, uint64_t now_ns);
 

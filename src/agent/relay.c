@@ -26,6 +26,7 @@
 #include <string.h>
 
 static void on_stall(uv_timer_t *h);
+static void on_rate_wait(uv_timer_t *h);
 
 /* A burst of 50 ms of the rate, or one full batch when that is more: the rate over any second
  * is then within 5% of RELAY_RATE_LIMIT, and a batch always fits an idle bucket. */
@@ -177,7 +178,8 @@ note_rate_limited(struct agent *a, int limited)
 
 /*
  * The finished batch, compressed when that is shorter, if the rate limit lets it go: the
- * transport's verdict, or -ENOBUFS when it is over the limit (counted as rate limited).
+ * transport's verdict, or -ENOBUFS when it is over the limit (counted as rate limited), or
+ * -ETIME when READ_FILE waits for the budget (the rate-wait timer is set).
  */
 static int
 send_batch(struct agent *a)
@@ -192,6 +194,12 @@ send_batch(struct agent *a)
     else
         len = plain;
     if (!pk_bucket_allows(&a->bucket, len, pk_now_ns())) {
+        if (a->replay != NULL && !a->stopping) {
+            /* A file is not lost for being read faster than the link: it waits, paced. */
+            uv_timer_start(&a->rate_wait, on_rate_wait,
+                           pk_bucket_wait_ms(&a->bucket, len, pk_now_ns()), 0);
+            return -ETIME;
+        }
         a->st.rate_limited += a->batch.count;
         note_rate_limited(a, 1);
         return -ENOBUFS;
@@ -218,6 +226,10 @@ pk_relay_flush(struct agent *a)
         return 0;
     }
     rc = send_batch(a);
+    if (rc == -ETIME) {
+        a->batch_pending = 1; /* kept; the replay pauses until the timer sends it */
+        return -EAGAIN;
+    }
     if (rc == -ENOBUFS) {
         a->batch_open = a->batch_pending = 0; /* counted as rate limited */
         return 0;
@@ -237,7 +249,8 @@ pk_relay_flush(struct agent *a)
         return 0;
     }
     if (rc == -EAGAIN && a->replay != NULL && !a->stopping) {
-        if (!a->batch_pending) {
+        /* Not only the first refusal: a batch kept for the rate limit may meet a full queue. */
+        if (!uv_is_active((uv_handle_t *)&a->stall)) {
             uv_timer_start(&a->stall, on_stall, a->cfg->relay_timeout_ms, 0);
             pk_debug("relay queue full: pausing the file");
         }
@@ -272,6 +285,18 @@ pk_relay_add(struct agent *a, const struct pk_packet *pkt)
         pk_relay_flush(a);
 }
 
+/* A kept batch (READ_FILE) goes now, if it can: then the file reads on, or finishes. */
+static void
+send_pending(struct agent *a)
+{
+    if (!a->batch_pending || pk_relay_flush(a) == -EAGAIN)
+        return;
+    if (a->replay_ended)
+        pk_agent_finish(a, a->cfg->relay_timeout_ms);
+    else
+        pk_replay_resume(a->replay);
+}
+
 void
 pk_relay_on_writable(struct pk_transport *t)
 {
@@ -286,12 +311,16 @@ pk_relay_on_writable(struct pk_transport *t)
                                             : 0);
         return;
     }
-    if (!a->batch_pending || pk_relay_flush(a) == -EAGAIN)
-        return;
-    if (a->replay_ended)
-        pk_agent_finish(a, a->cfg->relay_timeout_ms);
-    else
-        pk_replay_resume(a->replay);
+    send_pending(a);
+}
+
+static void
+on_rate_wait(uv_timer_t *h)
+{
+    struct agent *a = container_of(h, struct agent, rate_wait);
+
+    if (!a->stopping)
+        send_pending(a);
 }
 
 static void

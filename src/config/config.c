@@ -52,7 +52,7 @@ static const struct cfg_var vars[] = {
      "capture: none, lz4 or zstd[:LEVEL] (1-19, default 3): each batch compressed on its own"},
     {"RELAY_RATE_LIMIT", CFG_SIZE, F(relay_rate_limit), "0", NULL, 0, 1ULL << 40,
      "capture: bytes per second on the wire, after compression (K/M/G); a batch over it is "
-     "not sent, counted as rate limited; 0: no limit"},
+     "not sent, counted as rate limited (READ_FILE waits instead); 0: no limit"},
     {"FILTER_FILE", CFG_STRING, F(filter_file), "", NULL, 0, 0,
      "capture (live): a file holding the BPF filter, and optionally RELAY_COMPRESSION=, "
      "RELAY_RATE_LIMIT=, SAMPLE= lines, read at start and again on SIGHUP (what does not "
