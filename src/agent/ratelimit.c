@@ -21,16 +21,18 @@ refill(struct pk_bucket *b, uint64_t now_ns)
     b->last_ns = now_ns;
 }
 
+/* What a batch of len bytes lacks now (the burst at most): > 0 when it must wait. */
+static double
+shortfall(struct pk_bucket *b, uint64_t len, uint64_t now_ns)
+{
+    refill(b, now_ns);
+    return ((double)len < b->burst ? (double)len : b->burst) - b->tokens;
+}
+
 int
 pk_bucket_allows(struct pk_bucket *b, uint64_t len, uint64_t now_ns)
 {
-    double need;
-
-    if (b->rate == 0)
-        return 1;
-    refill(b, now_ns);
-    need = (double)len < b->burst ? (double)len : b->burst;
-    return b->tokens >= need;
+    return b->rate == 0 || shortfall(b, len, now_ns) <= 0;
 }
 
 uint64_t
@@ -38,11 +40,9 @@ pk_bucket_wait_ms(struct pk_bucket *b, uint64_t len, uint64_t now_ns)
 {
     double need;
 
-    if (b->rate == 0)
+    if (b->rate == 0 || (need = shortfall(b, len, now_ns)) <= 0)
         return 0;
-    refill(b, now_ns);
-    need = ((double)len < b->burst ? (double)len : b->burst) - b->tokens;
-    return need <= 0 ? 0 : (uint64_t)(need * 1000.0 / (double)b->rate) + 1;
+    return (uint64_t)(need * 1000.0 / (double)b->rate) + 1;
 }
 
 void
