@@ -60,6 +60,23 @@ def goodbye(source_id, seq, name, **counters):
     return stats(source_id, seq, name, kind=GOODBYE, **counters)
 
 
+ZSTD = 2  # version 2 compression ids (header byte 7); 1 is LZ4 (a raw block)
+
+
+def compressed(msg, declared=None, body=None):
+    """A version 2 packets message from a plain one: header and name as they are, version 2,
+    byte 7 = zstd, then u32 plain body length (declared, to lie) and the body as one zstd frame
+    (made with the zstd program), or the given bytes instead."""
+    import subprocess
+    off = 32 + msg[6]
+    plain = msg[off:]
+    if body is None:
+        body = subprocess.run(["zstd", "-q", "-c", "-3"], input=plain, stdout=subprocess.PIPE,
+                              check=True).stdout
+    head = msg[:4] + bytes([2, msg[5], msg[6], ZSTD]) + msg[8:off]
+    return head + struct.pack("<I", len(plain) if declared is None else declared) + body
+
+
 def udp_frame(payload, sport=1000, dport=2000):
     """An Ethernet/IPv4/UDP frame (checksums left 0) carrying payload."""
     udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload

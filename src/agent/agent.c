@@ -31,7 +31,8 @@ static void
 on_transport_closed(void *data, int flushed)
 {
     struct agent *a = data;
-    uint64_t undelivered = a->st.captured - a->st.relayed;
+    /* Sampled-out and rate-limited packets were never meant to be delivered. */
+    uint64_t undelivered = a->st.captured - a->st.relayed - a->st.sampled_out - a->st.rate_limited;
 
     if ((a->tr->counters.connects == 0 || undelivered == 0) && a->tr->counters.messages_sent > 0 &&
         !flushed)
@@ -46,10 +47,13 @@ on_transport_closed(void *data, int flushed)
     if (a->replay != NULL && a->replay_error[0] != '\0')
         a->exit_code = PK_EXIT_RUNTIME;
     pk_info("done: captured %llu, relayed %llu, relay drops %llu, kernel drops %llu, "
-            "interface drops %llu",
+            "interface drops %llu, rate limited %llu, sampled out %llu; batch bytes %llu, on "
+            "the wire %llu",
             (unsigned long long)a->st.captured, (unsigned long long)a->st.relayed,
             (unsigned long long)a->st.relay_drops, (unsigned long long)a->st.kernel_drops,
-            (unsigned long long)a->st.if_drops);
+            (unsigned long long)a->st.if_drops, (unsigned long long)a->st.rate_limited,
+            (unsigned long long)a->st.sampled_out, (unsigned long long)a->batch_plain_bytes,
+            (unsigned long long)a->batch_wire_bytes);
     a->tr = NULL;
     if (a->http != NULL)
         pk_http_stop(a->http, NULL, NULL);
@@ -90,8 +94,11 @@ pk_agent_finish(struct agent *a, uint64_t linger_ms)
     a->stopping = 1;
     uv_timer_stop(&a->heartbeat);
     uv_timer_stop(&a->stall);
+    uv_timer_stop(&a->rate_wait);
     uv_close((uv_handle_t *)&a->heartbeat, NULL);
-    pk_relay_flush(a); /* while stopping, a refused batch is counted as relay drops */
+    /* While stopping, a refused batch is counted as relay drops, one over the rate limit as
+     * rate limited. */
+    pk_relay_flush(a);
     rc = pk_relay_send_control(a, PK_KIND_GOODBYE);
     if (a->cap != NULL) {
         pk_capture_close(a->cap);
@@ -156,7 +163,9 @@ agent_new(const struct pk_config *cfg, struct pk_transport_config *tc)
 
     if (a == NULL)
         return NULL;
-    a->cfg = cfg;
+    a->own_cfg = *cfg; /* FILTER_FILE may set some of it (agent_reload.c) */
+    a->cfg = &a->own_cfg;
+    a->env_cfg = cfg;
     a->tc = tc;
     a->reporter = (struct pk_reporter){PK_REPORT_CAPTURE, pk_agent_fill_report, a};
     a->src.source_id = random_id();
@@ -166,6 +175,7 @@ agent_new(const struct pk_config *cfg, struct pk_transport_config *tc)
                                 .device = cfg->read_file != NULL ? cfg->read_file : cfg->device,
                                 .endpoint = cfg->relay_endpoint});
     a->hello.heartbeat_ms = (uint32_t)cfg->heartbeat_ms;
+    a->hello.sample_n = cfg->sample_n;
     a->hello.start_ns = a->start_ns = pk_now_ns();
     if (gethostname(a->host, sizeof(a->host)) != 0)
         strcpy(a->host, "unknown");
@@ -300,14 +310,15 @@ start_relaying(struct agent *a)
         pk_replay_resume(a->replay);
 }
 
-/* The heartbeat and the stall timer (pk_loop_finish closes them). An exit code. */
+/* The heartbeat, the stall and the rate-wait timers (pk_loop_finish closes them). An exit code. */
 static int
 start_timers(struct agent *a)
 {
     int rc;
 
     if ((rc = uv_timer_init(&a->loop, &a->heartbeat)) != 0 ||
-        (rc = uv_timer_init(&a->loop, &a->stall)) != 0) {
+        (rc = uv_timer_init(&a->loop, &a->stall)) != 0 ||
+        (rc = uv_timer_init(&a->loop, &a->rate_wait)) != 0) {
         pk_error("cannot start timers: %s", uv_strerror(rc));
         return failed(a, PK_EXIT_RUNTIME);
     }
@@ -339,8 +350,8 @@ start_up(struct agent *a, struct pk_endpoint *ep)
     if (start_source(a) != 0)
         goto out_http;
     if (pk_relay_init(a) != 0) {
-        pk_error("out of memory for a BATCH_BYTES=%llu batch",
-                 (unsigned long long)a->cfg->batch_bytes);
+        pk_error("out of memory for a BATCH_BYTES=%llu batch (RELAY_COMPRESSION=%s)",
+                 (unsigned long long)a->cfg->batch_bytes, a->cfg->relay_compression);
         a->exit_code = PK_EXIT_RUNTIME;
         goto out_source;
     }
@@ -373,7 +384,7 @@ pk_agent_run(const struct pk_config *cfg, struct pk_transport_config *tc)
     if (a->http != NULL)
         pk_http_free(a->http);
     rc = a->exit_code;
-    free(a->batch_buf);
+    pk_relay_free(a);
     free(a);
     return rc;
 }

@@ -7,7 +7,10 @@
 #define PK_AGENT_INT_H
 
 #include "afamily.h"
+#include "config.h"
+#include "filterfile.h"
 #include "frame.h"
+#include "ratelimit.h"
 #include "http.h"
 #include "loop.h"
 #include "reports.h"
@@ -18,6 +21,7 @@
 
 struct pk_capture;
 struct pk_replay;
+struct pk_codec;
 
 #define CONTROL_BUF_SIZE (64 * 1024) /* hello: 4 strings of at most 8 KiB + header */
 
@@ -31,6 +35,7 @@ struct agent {
     struct pk_replay *replay; /* READ_FILE */
     struct pk_signals signals;
     uv_timer_t heartbeat, stall;
+    uv_timer_t rate_wait; /* READ_FILE: a batch over RELAY_RATE_LIMIT waits for its budget */
     struct pk_http *http; /* NULL when METRICS_ADDRPORT is empty */
     struct pk_reporter reporter; /* what http renders */
     struct pk_af_hist hist;
@@ -40,6 +45,11 @@ struct agent {
     struct pk_hello hello;
     char host[256], exclude[1024];
     const char *filter; /* in force, for hello and logs */
+    char user_filter[PK_FILTER_FILE_MAX]; /* FILTER_FILE's expression, when it is set */
+    /* cfg points here: the configuration, with what FILTER_FILE sets (agent_reload.c) */
+    struct pk_config own_cfg;
+    const struct pk_config *env_cfg; /* as the environment set it: what a file line overrides */
+    char ff_values[PK_FF_SETTINGS][PK_FILTER_FILE_VALUE_MAX]; /* FILTER_FILE's settings */
 
     uint8_t *batch_buf;
     struct pk_batch batch;
@@ -49,6 +59,17 @@ struct agent {
     struct pk_stats st;
     uint64_t drops_reported; /* relay drops of episodes already logged */
     int dropping;            /* in an episode of relay drops */
+
+    /* Thin links: RELAY_COMPRESSION, RELAY_RATE_LIMIT (relay.c). */
+    struct pk_codec *codec; /* NULL: none */
+    uint8_t *zbuf;          /* a compressed batch */
+    size_t zcap;
+    uint64_t batch_plain_bytes, batch_wire_bytes; /* packets messages the transport took:
+                                                     before and after compression */
+    uint64_t batches_compressed;                  /* of those, sent compressed */
+    struct pk_bucket bucket;
+    int limiting;        /* in an episode of rate-limited batches */
+    uint64_t limited_ns; /* when the latest batch was over the limit */
 
     int stopping, replay_ended, exit_code;
     int goodbye_pending;          /* stopping, the goodbye waits for room in the relay queue */
@@ -74,7 +95,10 @@ int pk_agent_open_source(struct agent *a, char *errbuf);
 /** Closes the transport, which flushes what is queued for up to linger_ms (agent.c). */
 void pk_agent_close_transport(struct agent *a, uint64_t linger_ms);
 
-/** SIGHUP: one log line; the transport reads again what it can (ops->reload). */
+/** FILTER, or FILTER_FILE's expression read at start (agent_reload.c): 0, or -errno + errbuf. */
+int pk_agent_user_filter(struct agent *a, const char **filter, char *errbuf);
+
+/** SIGHUP: FILTER_FILE read again (agent_reload.c); the transport reads again what it can. */
 void pk_agent_on_hup(void *data);
 
 #endif

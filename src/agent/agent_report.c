@@ -32,4 +32,10 @@ pk_agent_fill_report(void *data, union pk_report *u)
     r->http = pk_http_counters(a->http);
     r->public_key = a->cfg->transport->public_key ? a->cfg->transport->public_key(a->tc) : NULL;
     r->encrypted = r->public_key != NULL;
+    r->compression = a->cfg->relay_compression;
+    r->batch_plain_bytes = a->batch_plain_bytes;
+    r->batch_wire_bytes = a->batch_wire_bytes;
+    r->batches_compressed = a->batches_compressed;
+    r->rate_limit = a->cfg->relay_rate_limit;
+    r->sample_n = a->hello.sample_n;
 }

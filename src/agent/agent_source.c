@@ -103,8 +103,11 @@ int
 pk_agent_open_source(struct agent *a, char *errbuf)
 {
     const struct pk_config *cfg = a->cfg;
+    const char *filter;
     int rc;
 
+    if ((rc = pk_agent_user_filter(a, &filter, errbuf)) != 0)
+        return rc;
     if (cfg->read_file != NULL) {
         struct pk_replay_sink sink = {on_replay_packet, on_burst_end, on_replay_end, a};
         rc = pk_replay_open(&a->replay, &a->loop, cfg->read_file, cfg->filter, &sink, errbuf);
@@ -118,7 +121,7 @@ pk_agent_open_source(struct agent *a, char *errbuf)
     }
     struct pk_capture_opts opts = {
         .device = cfg->device,
-        .filter = cfg->filter,
+        .filter = filter,
         .exclude = a->exclude,
         .snaplen = (uint32_t)cfg->snaplen,
         .promisc = cfg->promisc,

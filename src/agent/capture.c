@@ -109,27 +109,33 @@ on_readable(uv_poll_t *h, int status, int events)
     }
 }
 
-/* The user's FILTER is compiled alone first, so an error quotes what the user wrote. */
-static int
-set_filter(struct pk_capture *cap, const struct pk_capture_opts *opts, char *errbuf)
+/*
+ * The user's FILTER is compiled alone first, so an error quotes what the user wrote; the filter
+ * in force changes only once the combined one is set, so a failure leaves it as it was.
+ */
+int
+pk_capture_set_filter(struct pk_capture *cap, const char *filter, const char *exclude,
+                      char *errbuf)
 {
     pcap_t *p = cap->pcap;
     struct bpf_program prog;
+    char combined[sizeof(cap->filter)];
     int rc = 0;
 
-    if (pcap_compile(p, &prog, opts->filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
-        return pk_seterr(errbuf, -EINVAL, "FILTER=\"%s\" is invalid: %s", opts->filter,
-                         pcap_geterr(p));
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
+        return pk_seterr(errbuf, -EINVAL, "FILTER=\"%s\" is invalid: %s", filter, pcap_geterr(p));
     pcap_freecode(&prog);
-    if (opts->filter[0] != '\0' && opts->exclude[0] != '\0')
-        snprintf(cap->filter, sizeof(cap->filter), "(%s) and %s", opts->filter, opts->exclude);
+    if (filter[0] != '\0' && exclude[0] != '\0')
+        snprintf(combined, sizeof(combined), "(%s) and %s", filter, exclude);
     else
-        snprintf(cap->filter, sizeof(cap->filter), "%s", opts->filter[0] ? opts->filter : opts->exclude);
-    if (pcap_compile(p, &prog, cap->filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
-        return pk_seterr(errbuf, -EINVAL, "filter \"%s\" is invalid: %s", cap->filter,
+        snprintf(combined, sizeof(combined), "%s", filter[0] ? filter : exclude);
+    if (pcap_compile(p, &prog, combined, 1, PCAP_NETMASK_UNKNOWN) != 0)
+        return pk_seterr(errbuf, -EINVAL, "filter \"%s\" is invalid: %s", combined,
                          pcap_geterr(p));
     if (pcap_setfilter(p, &prog) != 0)
         rc = pk_seterr(errbuf, -EIO, "cannot set filter: %s", pcap_geterr(p));
+    else
+        memcpy(cap->filter, combined, sizeof(combined));
     pcap_freecode(&prog);
     return rc;
 }
@@ -186,7 +192,7 @@ pk_capture_open(struct pk_capture **out, uv_loop_t *loop, const struct pk_captur
     }
     if (pcap_get_tstamp_precision(cap->pcap) != PCAP_TSTAMP_PRECISION_NANO)
         cap->tsresol = 6;
-    if ((rc = set_filter(cap, opts, errbuf)) != 0)
+    if ((rc = pk_capture_set_filter(cap, opts->filter, opts->exclude, errbuf)) != 0)
         goto fail;
     if (pcap_setnonblock(cap->pcap, 1, pcap_err) != 0) {
         rc = pk_seterr(errbuf, -EIO, "pcap_setnonblock: %s", pcap_err);

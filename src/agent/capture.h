@@ -58,6 +58,13 @@ int pk_capture_is_down(const struct pk_capture *cap);
 /** The filter in force: FILTER combined with the exclusion. Borrowed until close. */
 const char *pk_capture_filter(const struct pk_capture *cap);
 
+/**
+ * Replaces the filter: filter (the user's, may be "") combined with exclude. 0, or -EINVAL
+ * (libpcap's words in errbuf) / -EIO, and the filter in force stays.
+ */
+int pk_capture_set_filter(struct pk_capture *cap, const char *filter, const char *exclude,
+                          char *errbuf);
+
 /** Stops polling; the pcap handle is closed once libuv has released its fd. */
 void pk_capture_close(struct pk_capture *cap);
 

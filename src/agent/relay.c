@@ -1,8 +1,10 @@
 /*
  * The agent's relay: packets go into one batch message until BATCH_BYTES or the end of a
  * wake-up, then to the transport, each message with the next sequence number. Accounting:
- * captured = relayed + relay_drops + queued (in the open batch). A batch the transport refuses
- * is dropped and counted (live capture), or kept with the file paused (READ_FILE) until the
+ * captured = relayed + relay_drops + rate_limited + sampled_out + queued (in the open batch).
+ * SAMPLE leaves flows out before batching. A finished batch is compressed (RELAY_COMPRESSION)
+ * when that makes it shorter, then checked against RELAY_RATE_LIMIT's bucket: over it, it is
+ * not sent. A batch the transport refuses is dropped and counted (live capture), or kept with the file paused (READ_FILE) until the
  * transport is writable again or RELAY_TIMEOUT passes. Control messages (hello, stats, goodbye)
  * share the sequence. Loop thread only.
  */
@@ -10,11 +12,13 @@
 #include "relay.h"
 #include "afamily.h"
 #include "capture.h"
+#include "compress.h"
 #include "config.h"
 #include "frame.h"
 #include "log.h"
 #include "pcktr.h"
 #include "replay.h"
+#include "sample.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +26,31 @@
 #include <string.h>
 
 static void on_stall(uv_timer_t *h);
+static void on_rate_wait(uv_timer_t *h);
+
+/* A burst of 50 ms of the rate, or one full batch when that is more: the rate over any second
+ * is then within 5% of RELAY_RATE_LIMIT, and a batch always fits an idle bucket. */
+static void
+init_bucket(struct agent *a, uint64_t rate)
+{
+    pk_bucket_init(&a->bucket, rate, rate / 20 > a->cfg->batch_bytes ? rate / 20 : a->cfg->batch_bytes,
+                   pk_now_ns());
+}
+
+/* The codec of cfg's RELAY_COMPRESSION (NULL for none), and the buffer it compresses into. */
+static int
+open_codec(struct agent *a, const struct pk_config *cfg, struct pk_codec **codec)
+{
+    *codec = NULL;
+    if (cfg->compression == PK_COMPRESS_NONE)
+        return 0;
+    if (a->zbuf == NULL) {
+        a->zcap = pk_codec_bound(PK_FRAME_BATCH_CAP(a->cfg->batch_bytes));
+        if ((a->zbuf = malloc(a->zcap)) == NULL)
+            return -ENOMEM;
+    }
+    return pk_codec_open(codec, cfg->compression, cfg->compression_level);
+}
 
 int
 pk_relay_init(struct agent *a)
@@ -31,7 +60,35 @@ pk_relay_init(struct agent *a)
     if ((a->batch_buf = malloc(batch_cap)) == NULL)
         return -ENOMEM;
     pk_batch_init(&a->batch, a->batch_buf, batch_cap);
+    init_bucket(a, a->cfg->relay_rate_limit);
+    return open_codec(a, a->cfg, &a->codec);
+}
+
+int
+pk_relay_retune(struct agent *a, const struct pk_config *next)
+{
+    struct pk_codec *codec = a->codec;
+    int rc;
+
+    if (next->compression != a->cfg->compression ||
+        next->compression_level != a->cfg->compression_level) {
+        if ((rc = open_codec(a, next, &codec)) != 0)
+            return rc;
+        pk_relay_flush(a); /* the open batch goes as it was to be sent */
+        pk_codec_free(a->codec);
+    }
+    a->codec = codec;
+    if (next->relay_rate_limit != a->cfg->relay_rate_limit)
+        init_bucket(a, next->relay_rate_limit);
     return 0;
+}
+
+void
+pk_relay_free(struct agent *a)
+{
+    pk_codec_free(a->codec);
+    free(a->zbuf);
+    free(a->batch_buf);
 }
 
 static int
@@ -46,8 +103,10 @@ send_message(struct agent *a, uint8_t *buf, size_t len)
      */
     for (int tries = 0; (rc = a->tr->ops->send(a->tr, buf, len)) == -EINTR && tries < 8; tries++)
         ;
-    if (rc == 0)
+    if (rc == 0) {
         a->seq++;
+        pk_bucket_charge(&a->bucket, len, pk_now_ns());
+    }
     return rc;
 }
 
@@ -91,6 +150,69 @@ note_relay_drops(struct agent *a)
                  (unsigned long long)a->cfg->relay_queue);
 }
 
+/*
+ * One line when an episode of rate-limited batches starts, one when a batch goes after a
+ * second without any: at a rate near the limit every other batch is over it.
+ */
+static void
+note_rate_limited(struct agent *a, int limited)
+{
+    uint64_t now = pk_now_ns();
+
+    if (limited) {
+        if (!a->limiting)
+            pk_warn_with(&(struct pk_log_fields){.event = "rate_limited"},
+                         "RELAY_RATE_LIMIT=%llu bytes/s reached: batches over it are not sent, "
+                         "see rate limited (%llu packets so far)",
+                         (unsigned long long)a->cfg->relay_rate_limit,
+                         (unsigned long long)a->st.rate_limited);
+        a->limiting = 1;
+        a->limited_ns = now;
+    } else if (a->limiting && now - a->limited_ns >= 1000000000ull) {
+        a->limiting = 0;
+        pk_info_with(&(struct pk_log_fields){.event = "rate_limit_room"},
+                     "relay under RELAY_RATE_LIMIT for a second; %llu packets rate limited so far",
+                     (unsigned long long)a->st.rate_limited);
+    }
+}
+
+/*
+ * The finished batch, compressed when that is shorter, if the rate limit lets it go: the
+ * transport's verdict, or -ENOBUFS when it is over the limit (counted as rate limited), or
+ * -ETIME when READ_FILE waits for the budget (the rate-wait timer is set).
+ */
+static int
+send_batch(struct agent *a)
+{
+    size_t plain = pk_batch_end(&a->batch), len = 0;
+    uint8_t *msg = a->batch_buf;
+    int rc;
+
+    if (a->codec != NULL && (len = pk_codec_compress(a->codec, a->batch_buf, plain, a->zbuf,
+                                                     a->zcap)) != 0)
+        msg = a->zbuf;
+    else
+        len = plain;
+    if (!pk_bucket_allows(&a->bucket, len, pk_now_ns())) {
+        if (a->replay != NULL && !a->stopping) {
+            /* A file is not lost for being read faster than the link: it waits, paced. */
+            uv_timer_start(&a->rate_wait, on_rate_wait,
+                           pk_bucket_wait_ms(&a->bucket, len, pk_now_ns()), 0);
+            return -ETIME;
+        }
+        a->st.rate_limited += a->batch.count;
+        note_rate_limited(a, 1);
+        return -ENOBUFS;
+    }
+    if ((rc = send_message(a, msg, len)) == 0) {
+        note_rate_limited(a, 0);
+        a->batch_plain_bytes += plain;
+        a->batch_wire_bytes += len;
+        a->batches_compressed += msg == a->zbuf;
+    }
+    return rc;
+}
+
 /* Hands the open batch to the transport. -EAGAIN only in READ_FILE mode (the batch is kept). */
 int
 pk_relay_flush(struct agent *a)
@@ -103,7 +225,15 @@ pk_relay_flush(struct agent *a)
         a->batch_open = 0;
         return 0;
     }
-    rc = send_message(a, a->batch_buf, pk_batch_end(&a->batch));
+    rc = send_batch(a);
+    if (rc == -ETIME) {
+        a->batch_pending = 1; /* kept; the replay pauses until the timer sends it */
+        return -EAGAIN;
+    }
+    if (rc == -ENOBUFS) {
+        a->batch_open = a->batch_pending = 0; /* counted as rate limited */
+        return 0;
+    }
     if (rc == 0) {
         a->st.relayed += a->batch.count;
         a->batch_open = a->batch_pending = 0;
@@ -119,7 +249,8 @@ pk_relay_flush(struct agent *a)
         return 0;
     }
     if (rc == -EAGAIN && a->replay != NULL && !a->stopping) {
-        if (!a->batch_pending) {
+        /* Not only the first refusal: a batch kept for the rate limit may meet a full queue. */
+        if (!uv_is_active((uv_handle_t *)&a->stall)) {
             uv_timer_start(&a->stall, on_stall, a->cfg->relay_timeout_ms, 0);
             pk_debug("relay queue full: pausing the file");
         }
@@ -137,17 +268,33 @@ pk_relay_flush(struct agent *a)
 void
 pk_relay_add(struct agent *a, const struct pk_packet *pkt)
 {
+    a->st.captured++;
+    pk_af_hist_add(&a->hist, pk_af_classify(a->hello.linktype, pkt->data, pkt->caplen),
+                   pkt->origlen);
+    if (!pk_sample_keep(a->hello.sample_n, a->hello.linktype, pkt->data, pkt->caplen)) {
+        a->st.sampled_out++; /* by design: not a drop, and no gap in the packet index */
+        return;
+    }
     if (!a->batch_open) {
         pk_batch_begin(&a->batch, &a->src, a->hello.linktype, a->st.relayed);
         a->batch_open = 1;
     }
     /* The buffer holds BATCH_BYTES plus one largest record, so adding always fits. */
     pk_batch_add(&a->batch, pkt->ts_ns, pkt->caplen, pkt->origlen, pkt->data);
-    a->st.captured++;
-    pk_af_hist_add(&a->hist, pk_af_classify(a->hello.linktype, pkt->data, pkt->caplen),
-                   pkt->origlen);
     if (a->batch.len >= a->cfg->batch_bytes)
         pk_relay_flush(a);
+}
+
+/* A kept batch (READ_FILE) goes now, if it can: then the file reads on, or finishes. */
+static void
+send_pending(struct agent *a)
+{
+    if (!a->batch_pending || pk_relay_flush(a) == -EAGAIN)
+        return;
+    if (a->replay_ended)
+        pk_agent_finish(a, a->cfg->relay_timeout_ms);
+    else
+        pk_replay_resume(a->replay);
 }
 
 void
@@ -164,12 +311,16 @@ pk_relay_on_writable(struct pk_transport *t)
                                             : 0);
         return;
     }
-    if (!a->batch_pending || pk_relay_flush(a) == -EAGAIN)
-        return;
-    if (a->replay_ended)
-        pk_agent_finish(a, a->cfg->relay_timeout_ms);
-    else
-        pk_replay_resume(a->replay);
+    send_pending(a);
+}
+
+static void
+on_rate_wait(uv_timer_t *h)
+{
+    struct agent *a = container_of(h, struct agent, rate_wait);
+
+    if (!a->stopping)
+        send_pending(a);
 }
 
 static void

@@ -1,5 +1,6 @@
 /*
- * The agent's relay (relay.c): batching, sequence numbers, control messages, drop accounting,
+ * The agent's relay (relay.c): batching, compression, the rate limit, sequence numbers, control
+ * messages, drop accounting,
  * and the transport's events. Works on the agent's state (agent_int.h). Loop thread only.
  */
 #ifndef PK_RELAY_H
@@ -14,6 +15,13 @@ struct pk_packet;
 /** Allocates the batch buffer: BATCH_BYTES plus one largest record, so adding always fits.
  *  0, or -ENOMEM. */
 int pk_relay_init(struct agent *a);
+
+/** FILTER_FILE's settings on SIGHUP: another RELAY_COMPRESSION or RELAY_RATE_LIMIT from now
+ *  on (next is the configuration to be). 0, or -ENOMEM and nothing changed. */
+int pk_relay_retune(struct agent *a, const struct pk_config *next);
+
+/** Frees the batch buffers and the codec (after the loop ended). */
+void pk_relay_free(struct agent *a);
 
 /** Adds a captured packet to the open batch (opening one), flushing it once it is full. */
 void pk_relay_add(struct agent *a, const struct pk_packet *pkt);

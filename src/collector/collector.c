@@ -436,6 +436,7 @@ pk_collector_run(const struct pk_config *cfg, struct pk_transport_config *tc)
     rc = c->exit_code;
     pk_outstage_free(&c->os);
     pk_sources_free(&c->sources);
+    pk_intake_free(c);
     free(c);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct pk_codec;
 struct pk_config;
 struct pk_http;
 struct pk_peer;
@@ -60,6 +61,8 @@ struct collector {
     uint64_t bad_logged_ns;
     uint64_t refused_logged_ns, refused_unlogged; /* refusing peers: one line per interval */
     int wrong_protocol_logged;                    /* a peer of another transport reached us */
+    struct pk_codec *codec; /* inflates compressed batches; made at the first one */
+    uint8_t *inflated;      /* PK_FRAME_MAX bytes, made with codec: one message at a time */
 };
 
 /** Transport callbacks: a message (decoded, admitted, handed to the output stage); a peer. */
@@ -80,6 +83,9 @@ void pk_collector_stop(struct collector *c);
 /** Tells a transport that confirms (ops->released: Kafka commits offsets) that every message it
  *  handed over has left, when nothing is queued for the output nor held by the merge. */
 void pk_intake_release_if_written(struct collector *c);
+
+/** Frees what intake made for compressed messages. */
+void pk_intake_free(struct collector *c);
 
 /** Pauses the transport while the output queue is full (data is the struct collector). */
 void pk_intake_pause_if_full(void *data);

@@ -7,6 +7,7 @@
 #define PK_LOG_MODULE "collector"
 #include "capstream.h"
 #include "collector_int.h"
+#include "compress.h"
 #include "config.h"
 #include "frame.h"
 #include "log.h"
@@ -14,6 +15,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BAD_LOG_INTERVAL_NS (10ull * 1000000000ull)
@@ -67,12 +69,13 @@ pk_intake_log_totals(const struct pk_source *s, const char *what, const char *ev
         SOURCE_FIELDS(s, event),
         "source \"%s\" %s: received %llu packets (written %llu, link-type drops %llu), lost "
         "in transit %llu packets in %llu messages; agent: captured %llu, relayed %llu, relay "
-        "drops %llu, kernel drops %llu, interface drops %llu",
+        "drops %llu, kernel drops %llu, interface drops %llu, rate limited %llu, sampled out %llu",
         s->name, what, (unsigned long long)s->packets, (unsigned long long)s->written,
         (unsigned long long)s->linktype_drops, (unsigned long long)s->lost_packets,
         (unsigned long long)s->lost_messages, (unsigned long long)s->agent.captured,
         (unsigned long long)s->agent.relayed, (unsigned long long)s->agent.relay_drops,
-        (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
+        (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops,
+        (unsigned long long)s->agent.rate_limited, (unsigned long long)s->agent.sampled_out);
 }
 
 /* Logs each change of a source's state once; `now` may bring a silent source back up. */
@@ -181,6 +184,45 @@ note_loss(struct pk_source *s, uint64_t lost, const char *where)
                      (unsigned long long)lost, where, (unsigned long long)s->lost_packets);
 }
 
+void
+pk_intake_free(struct collector *c)
+{
+    pk_codec_free(c->codec);
+    free(c->inflated);
+}
+
+/*
+ * A compressed batch, inflated into the one buffer of the largest message any transport hands
+ * over (PK_FRAME_MAX): a message that declares more is refused before inflating, counted as
+ * oversized, so no message grows memory. *buf and *len then name the plain message.
+ */
+static int
+inflate(struct collector *c, const uint8_t **buf, size_t *len)
+{
+    int rc;
+
+    if (c->codec == NULL) {
+        if ((rc = pk_codec_open(&c->codec, PK_COMPRESS_NONE, 0)) != 0)
+            return rc;
+        if ((c->inflated = malloc(PK_FRAME_MAX)) == NULL)
+            return -ENOMEM;
+    }
+    if (c->inflated == NULL)
+        return -ENOMEM;
+    if ((rc = pk_codec_inflate(c->codec, *buf, *len, c->inflated, PK_FRAME_MAX, len)) != 0)
+        return rc;
+    *buf = c->inflated;
+    return 0;
+}
+
+static void
+count_batch(struct pk_source *s, size_t wire_len, size_t plain_len, int compressed)
+{
+    s->batch_wire_bytes += wire_len;
+    s->batch_plain_bytes += plain_len;
+    s->compressed_messages += compressed != 0;
+}
+
 int
 pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, const struct pk_peer *who)
 {
@@ -188,9 +230,11 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
     struct pk_admission a;
     struct pk_frame f;
     struct pk_source *s;
+    size_t wire_len = len;
     int rc;
 
-    if ((rc = pk_frame_decode(buf, len, &f)) != 0) {
+    if ((pk_codec_is_compressed(buf, len) && (rc = inflate(c, &buf, &len)) != 0) ||
+        (rc = pk_frame_decode(buf, len, &f)) != 0) {
         note_bad(c, rc, who->addr);
         return rc;
     }
@@ -211,14 +255,15 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
         if (pk_source_apply_hello(s, &f.u.hello))
             pk_info_with(SOURCE_FIELDS(s, "source_hello"),
                          "source \"%s\": host %s, device %s, link type %u, snaplen %u, filter "
-                         "\"%s\", agent %s",
+                         "\"%s\", agent %s, sampling 1/%u",
                          s->name, s->host, s->device, s->linktype, s->snaplen, s->filter,
-                         s->version);
+                         s->version, s->sample_n);
         break;
     case PK_KIND_PACKETS:
         note_loss(s, pk_source_apply_packets(s, &f.u.packets), "");
         s->packets += f.u.packets.count;
         s->bytes += f.u.packets.records_len; /* records with their 16-byte headers */
+        count_batch(s, wire_len, len, c->inflated != NULL && buf == c->inflated);
         pk_outstage_packets(&c->os, s, &f.u.packets, now);
         break;
     case PK_KIND_STATS:

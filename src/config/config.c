@@ -47,6 +47,19 @@ static const struct cfg_var vars[] = {
     {"RELAY_QUEUE", CFG_UINT, F(relay_queue), "256", NULL, 1, 1000000,
      "capture: relay messages queued while the collector is slow or away; then packets are "
      "dropped and counted (READ_FILE waits instead)"},
+    /* Thin links: compression, a rate cap and flow sampling at the agent (thin.c parses). */
+    {"RELAY_COMPRESSION", CFG_STRING, F(relay_compression), "none", NULL, 0, 0,
+     "capture: none, lz4 or zstd[:LEVEL] (1-19, default 3): each batch compressed on its own"},
+    {"RELAY_RATE_LIMIT", CFG_SIZE, F(relay_rate_limit), "0", NULL, 0, 1ULL << 40,
+     "capture: bytes per second on the wire, after compression (K/M/G); a batch over it is "
+     "not sent, counted as rate limited (READ_FILE waits instead); 0: no limit"},
+    {"FILTER_FILE", CFG_STRING, F(filter_file), "", NULL, 0, 0,
+     "capture (live): a file holding the BPF filter, and optionally RELAY_COMPRESSION=, "
+     "RELAY_RATE_LIMIT=, SAMPLE= lines, read at start and again on SIGHUP (what does not "
+     "compile or parse is logged and what is in force stays); instead of FILTER"},
+    {"SAMPLE", CFG_STRING, F(sample), "1/1", NULL, 0, 0,
+     "capture: 1/N keeps the packets of 1 flow in N (a hash of addresses, protocol and ports, "
+     "both directions alike); the rest are counted as sampled out; 1/1: every packet"},
     {"HEARTBEAT_INTERVAL", CFG_DURATION, F(heartbeat_ms), "1s", NULL, 100, 3600000,
      "capture: how often hello and stats messages are sent"},
     {"LINGER", CFG_DURATION, F(linger_ms), "2s", NULL, 0, 600000,
@@ -365,6 +378,8 @@ pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
     if ((rc = parse_serve(cfg, errbuf)) != 0)
         return rc;
     if ((rc = pk_config_check_rotate(cfg, errbuf)) != 0)
+        return rc;
+    if ((rc = pk_config_check_thin(cfg, errbuf)) != 0)
         return rc;
     return check_source_name(cfg, getenv_fn, errbuf);
 }

@@ -57,6 +57,13 @@ struct pk_config {
     int nserve_listen, nserve_dial;
     struct pk_cidr serve_allow[PK_ALLOW_MAX]; /* nserve_allow == 0: loopback only */
     int nserve_allow;
+    /* Thin links (thin.c): RELAY_COMPRESSION as written and parsed, RELAY_RATE_LIMIT. */
+    const char *relay_compression;
+    int compression, compression_level; /* enum pk_compression; zstd's level */
+    uint64_t relay_rate_limit;          /* bytes per second; 0: none */
+    const char *filter_file;            /* FILTER_FILE; "" when unset */
+    const char *sample;                 /* SAMPLE as written, */
+    uint32_t sample_n;                  /* its N: 1 flow in N is kept; 1: every packet */
 
     /* RELAY_TRANSPORT, and its rows of the table parsed into its settings block (opaque: its
      * configure() reads it) */
@@ -88,6 +95,16 @@ int pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf);
 int pk_config_transport(const struct pk_config *cfg, struct pk_transport_config **out,
                         char *errbuf);
 void pk_config_transport_free(const struct pk_config *cfg, struct pk_transport_config *tc);
+
+/** The thin-link settings (thin.c): RELAY_COMPRESSION and SAMPLE parsed. 0, or -EINVAL + errbuf. */
+int pk_config_check_thin(struct pk_config *cfg, char *errbuf);
+
+/**
+ * Sets one thin-link setting (RELAY_COMPRESSION, RELAY_RATE_LIMIT or SAMPLE) as a FILTER_FILE
+ * line gives it, parsed as its row would be; value must live as long as cfg. 0, or -EINVAL +
+ * errbuf (cfg may then hold the bad value: work on a copy).
+ */
+int pk_config_set_thin(struct pk_config *cfg, const char *name, const char *value, char *errbuf);
 
 /** Writes the --help text: every variable with its default and meaning. */
 void pk_config_print_help(FILE *out);

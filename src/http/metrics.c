@@ -97,6 +97,28 @@ http_metrics(struct pk_buf *b, const struct pk_http_counters *h)
            "Most bytes of rendered responses held for all clients together.", h->held_limit);
 }
 
+/* Thin links: compression ratio, the rate cap, sampling; sampled out is no drop. */
+static void
+thin_metrics(struct pk_buf *b, const struct pk_capture_report *r)
+{
+    single(b, "packeteur_capture_rate_limited_total", "counter",
+           "Packets of batches over RELAY_RATE_LIMIT, not sent.", r->stats.rate_limited);
+    single(b, "packeteur_capture_sampled_out_total", "counter",
+           "Packets of flows SAMPLE leaves out (by design: not drops).", r->stats.sampled_out);
+    single(b, "packeteur_capture_sample_denominator", "gauge",
+           "SAMPLE=1/N: N (1: every packet is kept).", r->sample_n ? r->sample_n : 1);
+    single(b, "packeteur_relay_batch_plain_bytes_total", "counter",
+           "Bytes of packets messages the transport took, before compression.",
+           r->batch_plain_bytes);
+    single(b, "packeteur_relay_batch_wire_bytes_total", "counter",
+           "Bytes of packets messages the transport took, as sent (after compression).",
+           r->batch_wire_bytes);
+    single(b, "packeteur_relay_batches_compressed_total", "counter",
+           "Packets messages sent compressed (others were shorter plain).", r->batches_compressed);
+    single(b, "packeteur_relay_rate_limit_bytes", "gauge",
+           "RELAY_RATE_LIMIT in bytes per second (0: none).", r->rate_limit);
+}
+
 void
 pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
 {
@@ -127,6 +149,7 @@ pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
            r->transport.connects);
     single(b, "packeteur_relay_encrypted", "gauge", "1 when the relay is encrypted.",
            (uint64_t)r->encrypted);
+    thin_metrics(b, r);
     transport_stats(b, &r->own);
     http_metrics(b, r->http);
     pk_procstat_render(b);
@@ -189,6 +212,21 @@ source_counters(struct pk_buf *b, const struct pk_sources *t)
     per_source(b, t, "packeteur_source_agent_relay_drops_total", "counter",
                "Packets the agent reports it dropped with its relay queue full.",
                SOURCE_FIELD(agent.relay_drops));
+    per_source(b, t, "packeteur_source_agent_rate_limited_total", "counter",
+               "Packets the agent reports it did not send, over its RELAY_RATE_LIMIT.",
+               SOURCE_FIELD(agent.rate_limited));
+    per_source(b, t, "packeteur_source_agent_sampled_out_total", "counter",
+               "Packets the agent reports its SAMPLE left out (by design: not loss).",
+               SOURCE_FIELD(agent.sampled_out));
+    per_source(b, t, "packeteur_source_batch_wire_bytes_total", "counter",
+               "Bytes of the source's packets messages as received (compressed or not).",
+               SOURCE_FIELD(batch_wire_bytes));
+    per_source(b, t, "packeteur_source_batch_plain_bytes_total", "counter",
+               "Bytes of the source's packets messages once inflated.",
+               SOURCE_FIELD(batch_plain_bytes));
+    per_source(b, t, "packeteur_source_compressed_messages_total", "counter",
+               "Packets messages of the source that came compressed.",
+               SOURCE_FIELD(compressed_messages));
     per_source(b, t, "packeteur_source_linktype_drops_total", "counter",
                "Packets of the source dropped because their link type differs from the stream's.",
                SOURCE_FIELD(linktype_drops));

@@ -38,6 +38,11 @@ struct pk_capture_report {
     const char *public_key; /* this agent's key (ops->public_key); NULL when not encrypted */
     int device_down;        /* live capture: the device went down; waiting for it */
     const struct pk_http_counters *http; /* NULL when METRICS_ADDRPORT is empty */
+    /* Thin links: RELAY_COMPRESSION as written, packets messages taken by the transport before
+     * and after compression, RELAY_RATE_LIMIT (0: none), SAMPLE's N (1: every packet). */
+    const char *compression;
+    uint64_t batch_plain_bytes, batch_wire_bytes, batches_compressed, rate_limit;
+    uint32_t sample_n;
 };
 
 struct pk_collect_report {

@@ -90,6 +90,8 @@ add_stats(cJSON *o, const struct pk_stats *s)
     cJSON_AddNumberToObject(o, "interface_drops", (double)s->if_drops);
     cJSON_AddNumberToObject(o, "relay_drops", (double)s->relay_drops);
     cJSON_AddNumberToObject(o, "queued", (double)s->queued);
+    cJSON_AddNumberToObject(o, "rate_limited", (double)s->rate_limited);
+    cJSON_AddNumberToObject(o, "sampled_out", (double)s->sampled_out);
 }
 
 /* value cut to at most max bytes, at a UTF-8 character boundary (the text is valid UTF-8). */
@@ -161,6 +163,12 @@ pk_status_capture(const struct pk_capture_report *r)
     cJSON_AddNumberToObject(relay, "disconnects", (double)r->transport.disconnects);
     cJSON_AddBoolToObject(relay, "encrypted", r->encrypted);
     add_key(relay, "public_key", r->public_key);
+    cJSON_AddNumberToObject(cap, "sample_n", r->sample_n ? r->sample_n : 1);
+    cJSON_AddStringToObject(relay, "compression", r->compression ? r->compression : "none");
+    cJSON_AddNumberToObject(relay, "batch_plain_bytes", (double)r->batch_plain_bytes);
+    cJSON_AddNumberToObject(relay, "batch_wire_bytes", (double)r->batch_wire_bytes);
+    cJSON_AddNumberToObject(relay, "batches_compressed", (double)r->batches_compressed);
+    cJSON_AddNumberToObject(relay, "rate_limit_bytes", (double)r->rate_limit);
     add_transport_fields(o, &r->own);
     add_http(o, r->http);
     return print_and_free(o);
@@ -181,6 +189,12 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddStringToObject(o, "device", s->device);
     cJSON_AddNumberToObject(o, "link_type", s->linktype);
     cJSON_AddNumberToObject(o, "snaplen", s->snaplen);
+    cJSON_AddNumberToObject(o, "sample_n", s->sample_n ? s->sample_n : 1);
+    cJSON_AddNumberToObject(o, "batch_wire_bytes", (double)s->batch_wire_bytes);
+    cJSON_AddNumberToObject(o, "batch_plain_bytes", (double)s->batch_plain_bytes);
+    cJSON_AddNumberToObject(o, "compressed_messages", (double)s->compressed_messages);
+    cJSON_AddNumberToObject(o, "interfaces_described_again", (double)s->redescribed);
+    cJSON_AddNumberToObject(o, "interfaces_kept_at_limit", (double)s->redescribe_capped);
     add_capped(o, "filter", s->filter, STATUS_FILTER_MAX, "filter_truncated");
     cJSON_AddStringToObject(o, "peer", s->peer);
     add_key(o, "client_key", s->key);

@@ -52,6 +52,9 @@ struct pk_source_if {
     uint32_t linktype, id;
 };
 
+/* A source's interfaces are described again (pcapng) at most this often per run. */
+#define PK_SOURCE_REDESCRIBE_MAX 64
+
 struct pk_source {
     uint64_t id;
     char name[256], host[256], device[256], version[256];
@@ -60,6 +63,7 @@ struct pk_source {
     char owner[PK_PEER_ID_LEN]; /* the peer it is bound to: its key, else its address */
     char *filter; /* owned; "" until a hello arrives; at most PK_SOURCE_FILTER_MAX bytes */
     uint32_t linktype, snaplen, tsresol, heartbeat_ms;
+    uint32_t sample_n; /* the agent keeps 1 flow in sample_n (its hello); 1: every packet */
     uint64_t start_ns;
     int have_hello, have_seq, have_index, said_goodbye, warned_linktype, warned_interfaces;
     enum pk_source_state state;  /* as last logged by the owner */
@@ -70,6 +74,8 @@ struct pk_source {
     struct pk_source_if ifs[PK_SOURCE_INTERFACES]; /* pcapng output, in order of first use */
     uint32_t nifs;
     uint32_t ifs_epoch; /* the interface numbering ifs belong to (a newer one: ifs are void) */
+    uint64_t redescribed; /* hellos with a new filter or sampling: interfaces described again */
+    uint64_t redescribe_capped; /* such hellos past PK_SOURCE_REDESCRIBE_MAX: interfaces kept */
     uint32_t held; /* packets held in the MERGE_WINDOW buffer: not evicted while > 0 */
     uint64_t late; /* packets written after a later timestamp (MERGE_WINDOW) */
     uint64_t first_seen_ns, last_seen_ns;
@@ -77,6 +83,9 @@ struct pk_source {
     uint64_t index_base; /* packets it had relayed before the first one this collector saw */
 
     uint64_t messages, packets, bytes;    /* received (packets, captured bytes) */
+    uint64_t batch_wire_bytes, batch_plain_bytes; /* packets messages as received, and once
+                                                     inflated: the compression ratio */
+    uint64_t compressed_messages;                 /* of those, compressed */
     uint64_t lost_messages, lost_packets; /* sequence and packet-index gaps, and the agent's
                                              relayed total beyond what arrived */
     uint64_t duplicates; /* messages with a sequence number below the next expected (dropped) */

@@ -20,7 +20,7 @@ pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
     size_t filter_cap =
         (h->filter.len < PK_SOURCE_FILTER_MAX ? h->filter.len : PK_SOURCE_FILTER_MAX) + 1;
     char *filter = malloc(filter_cap);
-    int changed;
+    int changed, redescribe;
 
     if (filter == NULL)
         return 0;
@@ -28,7 +28,18 @@ pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
     copy_clean(device, sizeof(device), &h->device);
     copy_clean(filter, filter_cap, &h->filter);
     changed = !s->have_hello || s->linktype != h->linktype || strcmp(s->host, host) != 0 ||
-              strcmp(s->device, device) != 0 || strcmp(s->filter, filter) != 0;
+              strcmp(s->device, device) != 0 || strcmp(s->filter, filter) != 0 ||
+              s->sample_n != (h->sample_n ? h->sample_n : 1);
+    /* A new filter or sampling (FILTER_FILE on SIGHUP): the output describes the source's
+     * interfaces anew from its next packet, a bounded number of times. */
+    redescribe = s->have_hello && (strcmp(s->filter, filter) != 0 ||
+                                   s->sample_n != (h->sample_n ? h->sample_n : 1));
+    if (redescribe && s->redescribed < PK_SOURCE_REDESCRIBE_MAX) {
+        s->nifs = 0;
+        s->redescribed++;
+    } else if (redescribe) {
+        s->redescribe_capped++;
+    }
     free(s->filter);
     s->filter = filter;
     memcpy(s->host, host, sizeof(host));
@@ -38,6 +49,7 @@ pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
     s->snaplen = h->snaplen;
     s->tsresol = h->tsresol;
     s->heartbeat_ms = h->heartbeat_ms;
+    s->sample_n = h->sample_n ? h->sample_n : 1;
     s->start_ns = h->start_ns;
     s->have_hello = 1;
     return changed;
@@ -70,7 +82,8 @@ merge_agent_stats(struct pk_source *s, const struct pk_stats *st)
     struct pk_stats *a = &s->agent;
     int lower = st->captured < a->captured || st->kernel_drops < a->kernel_drops ||
                 st->if_drops < a->if_drops || st->relay_drops < a->relay_drops ||
-                st->relayed < a->relayed;
+                st->relayed < a->relayed || st->rate_limited < a->rate_limited ||
+                st->sampled_out < a->sampled_out;
 
 #define PK_KEEP_MAX(field) a->field = st->field > a->field ? st->field : a->field
     PK_KEEP_MAX(captured);
@@ -78,6 +91,8 @@ merge_agent_stats(struct pk_source *s, const struct pk_stats *st)
     PK_KEEP_MAX(if_drops);
     PK_KEEP_MAX(relay_drops);
     PK_KEEP_MAX(relayed);
+    PK_KEEP_MAX(rate_limited);
+    PK_KEEP_MAX(sampled_out);
 #undef PK_KEEP_MAX
     a->queued = st->queued;
     s->inconsistent_stats += lower;

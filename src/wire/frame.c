@@ -15,14 +15,15 @@
  *  8 source id u64 | 16 sequence u64 | 24 send time ns u64 | 32 name bytes
  */
 static size_t
-put_header(uint8_t *buf, size_t cap, const struct pk_frame_source *src, enum pk_frame_kind kind)
+put_header_v(uint8_t *buf, size_t cap, const struct pk_frame_source *src, enum pk_frame_kind kind,
+             uint8_t version)
 {
     size_t namelen = strlen(src->name);
 
     if (namelen == 0 || namelen > PK_FRAME_NAME_MAX || cap < PK_FRAME_HEADER_LEN + namelen)
         return 0;
     memcpy(buf, PK_FRAME_MAGIC, 4);
-    buf[4] = PK_PROTO_VERSION;
+    buf[4] = version;
     buf[5] = (uint8_t)kind;
     buf[6] = (uint8_t)namelen;
     buf[7] = 0;
@@ -31,6 +32,12 @@ put_header(uint8_t *buf, size_t cap, const struct pk_frame_source *src, enum pk_
     pk_put_le64(buf + 24, 0);
     memcpy(buf + PK_FRAME_HEADER_LEN, src->name, namelen);
     return PK_FRAME_HEADER_LEN + namelen;
+}
+
+static size_t
+put_header(uint8_t *buf, size_t cap, const struct pk_frame_source *src, enum pk_frame_kind kind)
+{
+    return put_header_v(buf, cap, src, kind, PK_PROTO_VERSION);
 }
 
 void
@@ -57,7 +64,8 @@ pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
                       const struct pk_hello *h, const char *host, const char *device,
                       const char *filter, const char *version)
 {
-    size_t off = put_header(buf, cap, src, PK_KIND_HELLO);
+    int v2 = h->sample_n > 1;
+    size_t off = put_header_v(buf, cap, src, PK_KIND_HELLO, v2 ? 2 : 1);
 
     if (off == 0 || off + 24 > cap)
         return 0;
@@ -71,18 +79,27 @@ pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
     off = put_str(buf, off, cap, device);
     off = put_str(buf, off, cap, filter);
     off = put_str(buf, off, cap, version);
+    if (v2 && off != 0) {
+        if (off + 4 > cap)
+            return 0;
+        pk_put_le32(buf + off, h->sample_n);
+        off += 4;
+    }
     return off;
 }
 
 #define STATS_BODY_LEN 48
+#define STATS_BODY_LEN_V2 64 /* + rate limited, sampled out */
 
 size_t
 pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
                       enum pk_frame_kind kind, const struct pk_stats *s)
 {
-    size_t off = put_header(buf, cap, src, kind);
+    int v2 = s->rate_limited != 0 || s->sampled_out != 0;
+    size_t body = v2 ? STATS_BODY_LEN_V2 : STATS_BODY_LEN;
+    size_t off = put_header_v(buf, cap, src, kind, v2 ? 2 : 1);
 
-    if (off == 0 || off + STATS_BODY_LEN > cap)
+    if (off == 0 || off + body > cap)
         return 0;
     pk_put_le64(buf + off, s->captured);
     pk_put_le64(buf + off + 8, s->kernel_drops);
@@ -90,7 +107,11 @@ pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
     pk_put_le64(buf + off + 24, s->relay_drops);
     pk_put_le64(buf + off + 32, s->relayed);
     pk_put_le64(buf + off + 40, s->queued);
-    return off + STATS_BODY_LEN;
+    if (v2) {
+        pk_put_le64(buf + off + 48, s->rate_limited);
+        pk_put_le64(buf + off + 56, s->sampled_out);
+    }
+    return off + body;
 }
 
 void
@@ -158,7 +179,7 @@ get_str(const uint8_t *buf, size_t len, size_t *off, struct pk_str *s)
 }
 
 static int
-decode_hello(const uint8_t *buf, size_t len, size_t off, struct pk_hello *h)
+decode_hello(const uint8_t *buf, size_t len, size_t off, int version, struct pk_hello *h)
 {
     struct pk_str *const strs[] = {&h->host, &h->device, &h->filter, &h->version};
     int rc;
@@ -176,7 +197,32 @@ decode_hello(const uint8_t *buf, size_t len, size_t off, struct pk_hello *h)
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         if ((rc = get_str(buf, len, &off, strs[i])) != 0)
             return rc;
+    h->sample_n = 1;
+    if (version >= 2) {
+        if (len - off < 4)
+            return -EBADMSG;
+        h->sample_n = pk_get_le32(buf + off);
+        off += 4;
+        if (h->sample_n == 0)
+            return -EBADMSG;
+    }
     return off == len ? 0 : -EBADMSG;
+}
+
+static int
+decode_stats(const uint8_t *buf, size_t len, size_t off, int version, struct pk_stats *st)
+{
+    if (len - off != (version >= 2 ? STATS_BODY_LEN_V2 : STATS_BODY_LEN))
+        return -EBADMSG;
+    st->captured = pk_get_le64(buf + off);
+    st->kernel_drops = pk_get_le64(buf + off + 8);
+    st->if_drops = pk_get_le64(buf + off + 16);
+    st->relay_drops = pk_get_le64(buf + off + 24);
+    st->relayed = pk_get_le64(buf + off + 32);
+    st->queued = pk_get_le64(buf + off + 40);
+    st->rate_limited = version >= 2 ? pk_get_le64(buf + off + 48) : 0;
+    st->sampled_out = version >= 2 ? pk_get_le64(buf + off + 56) : 0;
+    return 0;
 }
 
 static int
@@ -238,11 +284,14 @@ pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f)
     if (len < PK_FRAME_HEADER_LEN || memcmp(buf, PK_FRAME_MAGIC, 4) != 0)
         return -EBADMSG;
     f->version = buf[4];
-    if (f->version != PK_PROTO_VERSION)
+    if (f->version < PK_PROTO_VERSION || f->version > PK_PROTO_VERSION_MAX)
         return -EPROTONOSUPPORT;
     f->kind = buf[5];
     f->name.len = buf[6];
-    if (f->name.len == 0 || buf[7] != 0 || len - PK_FRAME_HEADER_LEN < f->name.len)
+    /* Byte 7: reserved in version 1; version 2's compression flags, which pk_codec_inflate
+     * clears: a message that still has them was not inflated. */
+    f->flags = buf[7];
+    if (f->name.len == 0 || f->flags != 0 || len - PK_FRAME_HEADER_LEN < f->name.len)
         return -EBADMSG;
     f->source_id = pk_get_le64(buf + 8);
     f->seq = pk_get_le64(buf + 16);
@@ -254,20 +303,12 @@ pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f)
 
     switch (f->kind) {
     case PK_KIND_HELLO:
-        return decode_hello(buf, len, off, &f->u.hello);
+        return decode_hello(buf, len, off, f->version, &f->u.hello);
     case PK_KIND_PACKETS:
         return decode_packets(buf, len, off, &f->u.packets);
     case PK_KIND_STATS:
     case PK_KIND_GOODBYE:
-        if (len - off != STATS_BODY_LEN)
-            return -EBADMSG;
-        f->u.stats.captured = pk_get_le64(buf + off);
-        f->u.stats.kernel_drops = pk_get_le64(buf + off + 8);
-        f->u.stats.if_drops = pk_get_le64(buf + off + 16);
-        f->u.stats.relay_drops = pk_get_le64(buf + off + 24);
-        f->u.stats.relayed = pk_get_le64(buf + off + 32);
-        f->u.stats.queued = pk_get_le64(buf + off + 40);
-        return 0;
+        return decode_stats(buf, len, off, f->version, &f->u.stats);
     default:
         return -EBADMSG;
     }

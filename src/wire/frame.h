@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PK_PROTO_VERSION 1
+#define PK_PROTO_VERSION 1 /* what every plain message is sent as */
+#define PK_PROTO_VERSION_MAX 2 /* version 2: compressed packets, sampling, rate-limit counters */
+#define PK_FRAME_FLAG_COMPRESSION 0x03 /* header byte 7 in version 2: the body's compression */
 #define PK_FRAME_MAGIC "PKTR"
 #define PK_FRAME_HEADER_LEN 32      /* without the source name */
 #define PK_FRAME_MAX (16u << 20)    /* the largest message a receiver accepts */
@@ -41,6 +43,7 @@ struct pk_hello {
     uint32_t heartbeat_ms; /* how often the agent says hello; the collector's clock for "stale" */
     uint64_t start_ns;     /* agent start, ns since the Unix epoch */
     struct pk_str host, device, filter, version;
+    uint32_t sample_n; /* keeps 1 flow in sample_n (SAMPLE=1/N); 1: every packet. Version 2 */
 };
 
 /* Counters an agent reports in stats and goodbye messages; all totals since agent start. */
@@ -51,6 +54,8 @@ struct pk_stats {
     uint64_t relay_drops;  /* packets dropped because the relay queue was full */
     uint64_t relayed;      /* packets in messages the transport accepted */
     uint64_t queued;       /* packets captured but not yet handed to the transport */
+    uint64_t rate_limited; /* packets of batches over RELAY_RATE_LIMIT, not sent (version 2) */
+    uint64_t sampled_out;  /* packets of flows SAMPLE leaves out (version 2) */
 };
 
 struct pk_packets {
@@ -68,7 +73,7 @@ struct pk_record {
 };
 
 struct pk_frame {
-    uint8_t version, kind;
+    uint8_t version, kind, flags; /* flags: header byte 7, 0 in a decoded message */
     uint64_t source_id, seq;
     uint64_t sent_ns;
     struct pk_str name;
@@ -86,8 +91,9 @@ struct pk_frame_source {
 };
 
 /**
- * Decodes and validates a whole message. 0, or -EBADMSG (malformed, truncated, trailing bytes,
- * bad lengths, a link type over PK_LINKTYPE_MAX), -EPROTONOSUPPORT (another protocol version), -EMSGSIZE (over PK_FRAME_MAX).
+ * Decodes and validates a whole message of version 1 or 2. 0, or -EBADMSG (malformed, truncated,
+ * trailing bytes, bad lengths, a link type over PK_LINKTYPE_MAX, a compressed body: inflate it
+ * first, compress.h), -EPROTONOSUPPORT (another protocol version), -EMSGSIZE (over PK_FRAME_MAX).
  * Pointers in f borrow from buf.
  */
 int pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f);
@@ -95,7 +101,9 @@ int pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f);
 /** Iterates the records of a decoded packets message. Returns 1 and fills rec, 0 at the end. */
 int pk_packets_next(const struct pk_packets *p, size_t *offset, struct pk_record *rec);
 
-/** Encoders: return the message length, or 0 when cap is too small. seq = 0 until patched. */
+/** Encoders: return the message length, or 0 when cap is too small. seq = 0 until patched.
+ *  Each message goes out in the lowest version that carries it: a hello with sample_n > 1
+ *  and a stats or goodbye with rate_limited or sampled_out are version 2, others version 1. */
 size_t pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
                              const struct pk_hello *h, const char *host, const char *device,
                              const char *filter, const char *version);

@@ -1,5 +1,5 @@
 # The commands the documentation gives are run as written: every EXAMPLES block of pcktr(1)
-# and the README's encrypted-relay and plain-capture-stream recipes, each in a network
+# and the README's encrypted-relay, plain-capture-stream and thin-link recipes, each in a network
 # namespace of its own. Only what cannot exist here is replaced, in the text of the commands:
 # the device eth0 by lo, the host name "collector" by 127.0.0.1, and Wireshark (no display) by
 # tshark writing the same stream to a file. Checked: each collector listens on every address
@@ -36,7 +36,8 @@ for i, b in enumerate(blocks):
 readme = open(top + "/README.md").read()
 rblocks = [re.sub(r"^    ", "", b, flags=re.M)
            for b in re.findall(r"(?:^    .*\S.*\n)+", readme, re.M)]
-wanted = {"readme-keys": "pcktr keygen", "readme-tcpraw": "RELAY_TRANSPORT=tcp-raw COLLECT_ENDPOINT"}
+wanted = {"readme-keys": "pcktr keygen", "readme-tcpraw": "RELAY_TRANSPORT=tcp-raw COLLECT_ENDPOINT",
+          "readme-thin": "RELAY_COMPRESSION=zstd"}
 for name, key in wanted.items():
     found = [b for b in rblocks if key in b]
     assert found, "README has no block with %r" % key
@@ -200,7 +201,7 @@ count_result() {
     fi
 }
 
-for ex in man1 man2 man3 readme-keys readme-tcpraw; do
+for ex in man1 man2 man3 readme-keys readme-tcpraw readme-thin; do
     run_example "$ex"
     expect_eq "$(count_result udp)" $((N * SOURCES)) "$ex: datagrams in the output ($SOURCES sources)"
     expect_eq "$(count_result relay)" 0 "$ex: relay packets in the output"

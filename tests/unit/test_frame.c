@@ -81,7 +81,7 @@ test_hello_and_stats_round_trip(void **state)
     uint8_t buf[4096];
     struct pk_hello h = {.linktype = 113, .snaplen = 1500, .tsresol = 9, .heartbeat_ms = 1000,
                          .start_ns = 123};
-    struct pk_stats s = {1, 2, 3, 4, 5, 6};
+    struct pk_stats s = {1, 2, 3, 4, 5, 6, 0, 0};
     struct pk_frame f;
     size_t len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "web1", "eth0", "tcp port 80",
                                        "0.1.0");
@@ -104,6 +104,36 @@ test_hello_and_stats_round_trip(void **state)
     assert_true(f.u.stats.captured == 1 && f.u.stats.kernel_drops == 2 && f.u.stats.if_drops == 3);
     assert_true(f.u.stats.relay_drops == 4 && f.u.stats.relayed == 5 && f.u.stats.queued == 6);
     assert_int_equal(pk_frame_encode_stats(buf, 40, &src, PK_KIND_STATS, &s), 0);
+}
+
+/* Version 2 only where needed: sampling in a hello, rate-limited and sampled-out counts. */
+static void
+test_version2_fields(void **state)
+{
+    uint8_t buf[4096];
+    struct pk_hello h = {.linktype = 1, .snaplen = 1500, .tsresol = 9, .sample_n = 8};
+    struct pk_stats s = {10, 0, 0, 1, 5, 0, 2, 2};
+    struct pk_frame f;
+    size_t len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "h", "d", "", "v");
+
+    (void)state;
+    assert_int_equal(buf[4], 2);
+    assert_int_equal(pk_frame_decode(buf, len, &f), 0);
+    assert_int_equal(f.u.hello.sample_n, 8);
+    assert_int_equal(pk_frame_decode(buf, len - 1, &f), -EBADMSG);
+    h.sample_n = 1;
+    len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "h", "d", "", "v");
+    assert_int_equal(buf[4], 1);
+    assert_int_equal(pk_frame_decode(buf, len, &f), 0);
+    assert_int_equal(f.u.hello.sample_n, 1);
+    len = pk_frame_encode_stats(buf, sizeof(buf), &src, PK_KIND_STATS, &s);
+    assert_int_equal(buf[4], 2);
+    assert_int_equal(pk_frame_decode(buf, len, &f), 0);
+    assert_true(f.u.stats.rate_limited == 2 && f.u.stats.sampled_out == 2);
+    buf[4] = 1; /* a version 1 stats is 48 bytes */
+    assert_int_equal(pk_frame_decode(buf, len, &f), -EBADMSG);
+    buf[4] = 3;
+    assert_int_equal(pk_frame_decode(buf, len, &f), -EPROTONOSUPPORT);
 }
 
 /* Every proper prefix of a valid message is rejected, as is any trailing byte. */
@@ -135,7 +165,7 @@ test_rejects_bad_fields(void **state)
 
     (void)state;
     memcpy(copy, buf, len);
-    copy[4] = 2; /* another protocol version */
+    copy[4] = 3; /* a protocol version this codec does not speak */
     assert_int_equal(pk_frame_decode(copy, len, &f), -EPROTONOSUPPORT);
     memcpy(copy, buf, len);
     copy[0] = 'X'; /* magic */
@@ -225,6 +255,7 @@ main(void)
         cmocka_unit_test(test_packets_round_trip),
         cmocka_unit_test(test_batch_reports_full),
         cmocka_unit_test(test_hello_and_stats_round_trip),
+        cmocka_unit_test(test_version2_fields),
         cmocka_unit_test(test_rejects_truncated_and_trailing),
         cmocka_unit_test(test_rejects_bad_fields),
         cmocka_unit_test(test_rejects_wide_linktype_in_hello),
