@@ -46,6 +46,14 @@ settle_source(const struct pk_ifreg *r, struct pk_source *s)
 }
 
 /* Room for one more entry of len bytes; 1 when a new numbering had to begin, or -ENOMEM. */
+/* A sampling agent's interface says so: its packets are 1 flow in n, not a loss. */
+static const char *
+sampling_text(uint32_t n, char *buf, size_t len)
+{
+    snprintf(buf, len, ", sampling 1/%u flows", (unsigned)n);
+    return buf;
+}
+
 static int
 make_room(struct pk_ifreg *r, size_t len)
 {
@@ -71,7 +79,7 @@ int
 pk_ifreg_of(struct pk_ifreg *r, struct pk_source *s, uint32_t linktype, uint32_t *id)
 {
     uint8_t buf[4096]; /* a block holds at most 1 KiB of filter, 255 bytes of name */
-    char description[800];
+    char description[800], sampling[48];
     size_t n;
     int fresh;
 
@@ -84,8 +92,9 @@ pk_ifreg_of(struct pk_ifreg *r, struct pk_source *s, uint32_t linktype, uint32_t
     }
     if (s->nifs == PK_SOURCE_INTERFACES)
         return -ENOSPC;
-    snprintf(description, sizeof(description), "%s on %s (host %s)", s->device[0] ? s->device : "?",
-             s->peer[0] ? s->peer : "?", s->host[0] ? s->host : "?");
+    snprintf(description, sizeof(description), "%s on %s (host %s)%s", s->device[0] ? s->device : "?",
+             s->peer[0] ? s->peer : "?", s->host[0] ? s->host : "?",
+             s->sample_n > 1 ? sampling_text(s->sample_n, sampling, sizeof(sampling)) : "");
     n = pk_pcapng_idb(buf, sizeof(buf), linktype, s->snaplen ? s->snaplen : PK_PCAP_STREAM_SNAPLEN,
                       s->name, description, s->filter);
     if (n == 0)

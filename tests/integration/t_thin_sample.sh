@@ -50,3 +50,17 @@ grep -q "captured $N, relayed $written, relay drops 0, kernel drops 0, interface
 grep -q "said goodbye: received $written packets (written $written, link-type drops 0), lost in transit 0 packets" "$W/collector.log" ||
     fail "collector counted loss: $(grep 'said goodbye' "$W/collector.log")"
 pass "SAMPLE=1/8: $nkept of $nflows flows kept whole ($written of $N packets, $nonip non-IP), $sampled sampled out"
+
+# pcapng output: the sampling source's interface description says so (not a loss).
+port=$(free_port)
+MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port OUTPUT_FORMAT=pcapng bg collector2 "$PCKTR" >"$W/out.pcapng"
+col=$BG_PID
+wait_log collector2 "collecting on"
+MODE=capture READ_FILE="$W/in.pcap" RELAY_ENDPOINT=tcp://127.0.0.1:$port SOURCE_NAME=sampled \
+    SAMPLE=1/8 "$PCKTR" 2>"$W/agent2.log" || fail "agent exited $?"
+wait_log collector2 'source "sampled" said goodbye'
+kill -TERM "$col"
+wait_exit "$col"; expect_eq "$EXIT_CODE" 0 "pcapng collector exit code"
+desc=$(tshark -r "$W/out.pcapng" -T fields -e frame.interface_description -c 1 2>/dev/null)
+grep -q "sampling 1/8 flows" <<<"$desc" || fail "pcapng interface description does not say it samples: '$desc'"
+pass "pcapng: the interface description says \"$desc\""
