@@ -22,7 +22,7 @@ body = struct.pack("<IIQQ", 1, 3, 0, 0)  # claims 3 records, has none
 for i in range(200):
     s.send(os.urandom(i % 97))                       # 200 random messages (malformed)
 for i in range(50):
-    s.send(hdr(2, 2) + body)                         # 50 of another protocol version
+    s.send(hdr(3, 2) + body)                         # 50 of a protocol version it lacks
 for i in range(50):
     s.send(hdr(1, 2) + body)                         # 50 claiming records they lack
     s.send(hdr(1, 2) + struct.pack("<IIQQ", 1, 1, 0, 0) + struct.pack("<QII", 0, 2**31, 2**31))

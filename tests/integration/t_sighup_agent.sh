@@ -21,7 +21,14 @@ MODE=capture RELAY_TRANSPORT=zmq FILTER="udp dst port $udp" SOURCE_NAME=live \
 ag=$BG_PID
 wait_log collector 'source "live": host'
 hups=0
-hup() { kill -HUP "$ag" 2>/dev/null || fail "the agent is gone after $hups SIGHUPs"; hups=$((hups + 1)); }
+# Each SIGHUP waits (bounded) for the line of the one before: two sent while the loop is busy
+# would be one pending signal for the kernel, and the count below would prove nothing.
+hup() {
+    local i
+    for ((i = 0; i < 100; i++)); do [ "$(grep -c 'SIGHUP: ' "$W/agent.log")" -ge "$hups" ] && break; sleep 0.02; done
+    kill -HUP "$ag" 2>/dev/null || fail "the agent is gone after $hups SIGHUPs"
+    hups=$((hups + 1))
+}
 for ((r = 0; r < 20; r++)); do
     udp_burst "$udp" $((N / 20)) &
     burst=$!
