@@ -18,6 +18,7 @@ struct pk_replay {
     pcap_t *pcap;
     uv_idle_t idle;
     struct pk_replay_sink sink;
+    char *buf;             /* the FILE's stdio buffer, freed after pcap_close */
     struct pk_packet held; /* a packet the sink refused, offered again on resume */
     int holding, ended;
 };
@@ -65,18 +66,27 @@ pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const 
     if (r == NULL)
         return pk_seterr(errbuf, -ENOMEM, "out of memory");
     r->sink = *sink;
-    /* Our own FILE with a 1 MiB buffer: stdio's 4 KiB meant a read(2) per 4 KiB (output.c
-     * has the measurement of this and the larger output pipe together). */
+    /*
+     * Our own FILE with a 1 MiB buffer of our own: stdio's 4 KiB meant a read(2) per 4 KiB.
+     * glibc ignores setvbuf's size when the buffer is NULL (perf stat: still 49 000 reads of
+     * 4 KB for a 200 MB file); with the buffer given, 240.
+     */
     FILE *fp = fopen(path, "rb");
     if (fp == NULL) {
         int err = errno;
         free(r);
         return pk_seterr(errbuf, -ENOENT, "READ_FILE=\"%s\": %s", path, strerror(err));
     }
-    setvbuf(fp, NULL, _IOFBF, READ_BUFFER);
+    if ((r->buf = malloc(READ_BUFFER)) == NULL) {
+        fclose(fp);
+        free(r);
+        return pk_seterr(errbuf, -ENOMEM, "out of memory");
+    }
+    setvbuf(fp, r->buf, _IOFBF, READ_BUFFER);
     r->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
     if (r->pcap == NULL) {
         fclose(fp);
+        free(r->buf);
         free(r);
         return pk_seterr(errbuf, -ENOENT, "READ_FILE=\"%s\": %s", path, pcap_err);
     }
@@ -84,6 +94,7 @@ pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const 
         if (pcap_compile(r->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             pk_seterr(errbuf, -EINVAL, "FILTER=\"%s\" is invalid: %s", filter, pcap_geterr(r->pcap));
             pcap_close(r->pcap);
+            free(r->buf);
             free(r);
             return -EINVAL;
         }
@@ -120,6 +131,7 @@ on_idle_closed(uv_handle_t *h)
     struct pk_replay *r = container_of(h, struct pk_replay, idle);
 
     pcap_close(r->pcap);
+    free(r->buf);
     free(r);
 }
 
