@@ -16,6 +16,7 @@
 #include "pcktr.h"
 #include "replay.h"
 #include "privdrop.h"
+#include "delivery.h"
 #include "relay.h"
 #include "transport.h"
 
@@ -41,15 +42,17 @@ on_transport_closed(void *data, int flushed)
                 "%llu packets not delivered",
                 a->cfg->relay_endpoint, (unsigned long long)undelivered,
                 (unsigned long long)a->st.captured);
-    if (a->replay != NULL && !a->signals.received && (!flushed || a->st.relay_drops > 0))
+    if (a->replay != NULL && !a->signals.received && (!flushed || a->st.relay_drops > 0 ||
+                                                        a->st.delivery_failed > 0))
         a->exit_code = PK_EXIT_RUNTIME;
     if (a->replay != NULL && a->replay_error[0] != '\0')
         a->exit_code = PK_EXIT_RUNTIME;
     pk_info("done: captured %llu, relayed %llu, relay drops %llu, kernel drops %llu, "
-            "interface drops %llu",
+            "interface drops %llu, delivery failed %llu, unconfirmed %llu",
             (unsigned long long)a->st.captured, (unsigned long long)a->st.relayed,
             (unsigned long long)a->st.relay_drops, (unsigned long long)a->st.kernel_drops,
-            (unsigned long long)a->st.if_drops);
+            (unsigned long long)a->st.if_drops, (unsigned long long)a->st.delivery_failed,
+            (unsigned long long)a->st.unconfirmed);
     a->tr = NULL;
     if (a->http != NULL)
         pk_http_stop(a->http, NULL, NULL);
@@ -247,6 +250,7 @@ open_transport(struct agent *a, const struct pk_endpoint *ep)
     }
     a->tr->data = a;
     a->tr->on_writable = pk_relay_on_writable;
+    a->tr->on_delivered = pk_delivery_on_delivered;
     a->tr->on_peer = pk_relay_on_peer;
     return PK_EXIT_OK;
 }
@@ -338,9 +342,9 @@ start_up(struct agent *a, struct pk_endpoint *ep)
         return; /* nothing to close yet (a server that failed to start is freed at the end) */
     if (start_source(a) != 0)
         goto out_http;
-    if (pk_relay_init(a) != 0) {
-        pk_error("out of memory for a BATCH_BYTES=%llu batch",
-                 (unsigned long long)a->cfg->batch_bytes);
+    if (pk_relay_init(a) != 0 || pk_delivery_init(a) != 0) {
+        pk_error("out of memory for a BATCH_BYTES=%llu batch and RELAY_QUEUE=%llu reports",
+                 (unsigned long long)a->cfg->batch_bytes, (unsigned long long)a->cfg->relay_queue);
         a->exit_code = PK_EXIT_RUNTIME;
         goto out_source;
     }
@@ -374,6 +378,7 @@ pk_agent_run(const struct pk_config *cfg, struct pk_transport_config *tc)
         pk_http_free(a->http);
     rc = a->exit_code;
     free(a->batch_buf);
+    pk_delivery_free(a);
     free(a);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "afamily.h"
 #include "capture.h"
 #include "config.h"
+#include "delivery.h"
 #include "frame.h"
 #include "log.h"
 #include "pcktr.h"
@@ -34,8 +35,9 @@ pk_relay_init(struct agent *a)
     return 0;
 }
 
+/* packets: how many the message holds (0: control), for the delivery accounting. */
 static int
-send_message(struct agent *a, uint8_t *buf, size_t len)
+send_message(struct agent *a, uint8_t *buf, size_t len, uint32_t packets)
 {
     int rc;
 
@@ -46,8 +48,10 @@ send_message(struct agent *a, uint8_t *buf, size_t len)
      */
     for (int tries = 0; (rc = a->tr->ops->send(a->tr, buf, len)) == -EINTR && tries < 8; tries++)
         ;
-    if (rc == 0)
+    if (rc == 0) {
         a->seq++;
+        pk_delivery_handed(a, packets);
+    }
     return rc;
 }
 
@@ -76,7 +80,7 @@ pk_relay_send_control(struct agent *a, enum pk_frame_kind kind)
     }
     if (len == 0)
         return -EMSGSIZE;
-    return send_message(a, a->control, len);
+    return send_message(a, a->control, len, 0);
 }
 
 /* One line when an episode of relay drops starts, one when it ends: never one per packet. */
@@ -103,9 +107,8 @@ pk_relay_flush(struct agent *a)
         a->batch_open = 0;
         return 0;
     }
-    rc = send_message(a, a->batch_buf, pk_batch_end(&a->batch));
+    rc = send_message(a, a->batch_buf, pk_batch_end(&a->batch), a->batch.count);
     if (rc == 0) {
-        a->st.relayed += a->batch.count;
         a->batch_open = a->batch_pending = 0;
         if (a->replay != NULL)
             uv_timer_stop(&a->stall);
@@ -138,7 +141,7 @@ void
 pk_relay_add(struct agent *a, const struct pk_packet *pkt)
 {
     if (!a->batch_open) {
-        pk_batch_begin(&a->batch, &a->src, a->hello.linktype, a->st.relayed);
+        pk_batch_begin(&a->batch, &a->src, a->hello.linktype, a->handed);
         a->batch_open = 1;
     }
     /* The buffer holds BATCH_BYTES plus one largest record, so adding always fits. */

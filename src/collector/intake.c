@@ -67,12 +67,13 @@ pk_intake_log_totals(const struct pk_source *s, const char *what, const char *ev
         SOURCE_FIELDS(s, event),
         "source \"%s\" %s: received %llu packets (written %llu, link-type drops %llu), lost "
         "in transit %llu packets in %llu messages; agent: captured %llu, relayed %llu, relay "
-        "drops %llu, kernel drops %llu, interface drops %llu",
+        "drops %llu, kernel drops %llu, interface drops %llu, delivery failed %llu",
         s->name, what, (unsigned long long)s->packets, (unsigned long long)s->written,
         (unsigned long long)s->linktype_drops, (unsigned long long)s->lost_packets,
         (unsigned long long)s->lost_messages, (unsigned long long)s->agent.captured,
         (unsigned long long)s->agent.relayed, (unsigned long long)s->agent.relay_drops,
-        (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
+        (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops,
+        (unsigned long long)s->delivery_failed);
 }
 
 /* Logs each change of a source's state once; `now` may bring a silent source back up. */

@@ -90,6 +90,8 @@ add_stats(cJSON *o, const struct pk_stats *s)
     cJSON_AddNumberToObject(o, "interface_drops", (double)s->if_drops);
     cJSON_AddNumberToObject(o, "relay_drops", (double)s->relay_drops);
     cJSON_AddNumberToObject(o, "queued", (double)s->queued);
+    cJSON_AddNumberToObject(o, "delivery_failed", (double)s->delivery_failed);
+    cJSON_AddNumberToObject(o, "unconfirmed", (double)s->unconfirmed);
 }
 
 /* value cut to at most max bytes, at a UTF-8 character boundary (the text is valid UTF-8). */
@@ -206,6 +208,8 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "late", (double)s->late);
     cJSON_AddNumberToObject(o, "lost_messages", (double)s->lost_messages);
     cJSON_AddNumberToObject(o, "lost_packets", (double)s->lost_packets);
+    cJSON_AddNumberToObject(o, "delivery_failed_packets", (double)s->delivery_failed);
+    cJSON_AddNumberToObject(o, "awaiting_delivery_report", (double)s->awaiting_report);
     cJSON_AddNumberToObject(o, "relayed_before_first_seen", (double)s->index_base);
     cJSON_AddNumberToObject(o, "duplicates", (double)s->duplicates);
     cJSON_AddNumberToObject(o, "refused_from_other_peers", (double)s->foreign);

@@ -75,14 +75,18 @@ pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
 }
 
 #define STATS_BODY_LEN 48
+#define STATS_BODY_LEN_CONFIRMED 64 /* + delivery failed, unconfirmed */
 
 size_t
 pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
                       enum pk_frame_kind kind, const struct pk_stats *s)
 {
     size_t off = put_header(buf, cap, src, kind);
+    /* The two delivery counters travel only when they say something: a transport that does not
+     * confirm keeps the 48 bytes every collector reads. */
+    size_t body = s->delivery_failed || s->unconfirmed ? STATS_BODY_LEN_CONFIRMED : STATS_BODY_LEN;
 
-    if (off == 0 || off + STATS_BODY_LEN > cap)
+    if (off == 0 || off + body > cap)
         return 0;
     pk_put_le64(buf + off, s->captured);
     pk_put_le64(buf + off + 8, s->kernel_drops);
@@ -90,7 +94,11 @@ pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
     pk_put_le64(buf + off + 24, s->relay_drops);
     pk_put_le64(buf + off + 32, s->relayed);
     pk_put_le64(buf + off + 40, s->queued);
-    return off + STATS_BODY_LEN;
+    if (body == STATS_BODY_LEN_CONFIRMED) {
+        pk_put_le64(buf + off + 48, s->delivery_failed);
+        pk_put_le64(buf + off + 56, s->unconfirmed);
+    }
+    return off + body;
 }
 
 void
@@ -259,8 +267,13 @@ pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f)
         return decode_packets(buf, len, off, &f->u.packets);
     case PK_KIND_STATS:
     case PK_KIND_GOODBYE:
-        if (len - off != STATS_BODY_LEN)
+        if (len - off != STATS_BODY_LEN && len - off != STATS_BODY_LEN_CONFIRMED)
             return -EBADMSG;
+        f->u.stats.delivery_failed = f->u.stats.unconfirmed = 0;
+        if (len - off == STATS_BODY_LEN_CONFIRMED) {
+            f->u.stats.delivery_failed = pk_get_le64(buf + off + 48);
+            f->u.stats.unconfirmed = pk_get_le64(buf + off + 56);
+        }
         f->u.stats.captured = pk_get_le64(buf + off);
         f->u.stats.kernel_drops = pk_get_le64(buf + off + 8);
         f->u.stats.if_drops = pk_get_le64(buf + off + 16);

@@ -81,7 +81,7 @@ test_hello_and_stats_round_trip(void **state)
     uint8_t buf[4096];
     struct pk_hello h = {.linktype = 113, .snaplen = 1500, .tsresol = 9, .heartbeat_ms = 1000,
                          .start_ns = 123};
-    struct pk_stats s = {1, 2, 3, 4, 5, 6};
+    struct pk_stats s = {1, 2, 3, 4, 5, 6, 0, 0};
     struct pk_frame f;
     size_t len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "web1", "eth0", "tcp port 80",
                                        "0.1.0");
