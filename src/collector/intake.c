@@ -206,6 +206,7 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
         return 0; /* counted in the source's duplicates or implausible; never written twice */
     s = a.source;
     note_peer(c, s, &a, who, now);
+    pk_forward_message(c->fwd, buf, len); /* as it came: byte-exact at the next collector */
 
     switch (f.kind) {
     case PK_KIND_HELLO:

@@ -400,6 +400,25 @@ readers(struct pk_buf *b, const struct pk_collect_report *r)
            r->serve ? r->serve->connect_failures : 0);
 }
 
+/* FORWARD_ENDPOINT: only when it is set. */
+static void
+forward(struct pk_buf *b, const struct pk_collect_report *r)
+{
+    if (r->forward_endpoint == NULL)
+        return;
+    single(b, "packeteur_forward_messages_total", "counter",
+           "Messages FORWARD_ENDPOINT's transport took.", r->forward_taken);
+    single(b, "packeteur_forward_delivered_total", "counter",
+           "Forwarded messages a delivery report confirmed.", r->forward_delivered);
+    family(b, "packeteur_forward_drops_total", "counter",
+           "Messages not forwarded, by cause: queue_full (refused: its queue full or failing), "
+           "delivery (its delivery report failed).");
+    pk_buf_printf(b, "packeteur_forward_drops_total{cause=\"queue_full\"} %" PRIu64 "\n",
+                  r->forward_dropped);
+    pk_buf_printf(b, "packeteur_forward_drops_total{cause=\"delivery\"} %" PRIu64 "\n",
+                  r->forward_failed);
+}
+
 void
 pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
 {
@@ -417,5 +436,6 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
                       pk_refusal_names[i], pk_access_refused_count(r->access, i));
     http_metrics(b, r->http);
     readers(b, r);
+    forward(b, r);
     pk_procstat_render(b);
 }

@@ -378,5 +378,13 @@ pk_status_collect(const struct pk_collect_report *r)
     add_transport_fields(o, &r->own);
     add_http(o, r->http);
     add_readers(o, r);
+    if (r->forward_endpoint != NULL) {
+        cJSON *fw = cJSON_AddObjectToObject(o, "forward");
+        cJSON_AddStringToObject(fw, "endpoint", r->forward_endpoint);
+        cJSON_AddNumberToObject(fw, "messages", (double)r->forward_taken);
+        cJSON_AddNumberToObject(fw, "delivered", (double)r->forward_delivered);
+        cJSON_AddNumberToObject(fw, "dropped_queue_full", (double)r->forward_dropped);
+        cJSON_AddNumberToObject(fw, "delivery_failed", (double)r->forward_failed);
+    }
     return print_and_free(o);
 }
