@@ -660,6 +660,7 @@ test_delivery_failed_not_lost(void **state)
     admit(&t, 2, 1, PK_KIND_PACKETS, "B", 2, &a);
     p.first_index = 4, p.count = 1;
     assert_true(pk_source_apply_packets(s, &p) == 4 && s->lost_packets == 4);
+    pk_sources_free(&t);
 }
 
 int
