@@ -30,8 +30,10 @@ int
 pk_forward_open(struct pk_forward **out, uv_loop_t *loop, const struct pk_config *cfg)
 {
     const struct pk_transport_ops *ops = cfg->forward;
-    struct pk_transport_opts opts = {.role = PK_TRANSPORT_SENDER, .queue_limit = PK_FORWARD_QUEUE,
-                                     .max_message = PK_FRAME_MAX, .uri = cfg->forward_endpoint};
+    struct pk_transport_opts opts = {.role = PK_TRANSPORT_SENDER,
+                                     .queue_limit = PK_FORWARD_QUEUE,
+                                     .max_message = PK_FRAME_MAX,
+                                     .uri = cfg->forward_endpoint};
     struct pk_endpoint ep;
     struct pk_forward *f;
     char errbuf[PK_ERRBUF_SIZE];
