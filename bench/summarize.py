@@ -42,14 +42,14 @@ def main():
         "peak RSS MB"))
     for size in sizes:
         rows = {}
-        for tool in ("socat", "nc", "tcpdump", "zmq", "tcp-raw"):
+        for tool in ("socat", "nc", "tcpdump", "zmq", "tcp-raw", "kafka"):
             rs = [r for r in relay if r["size"] == size and r["tool"] == tool]
             if not rs:
                 continue
             pps = [r["packets"] / r["sink"]["seconds"] for r in rs if r["sink"]["seconds"] > 0]
             mbs = [r["sink"]["bytes"] / r["sink"]["seconds"] / 1e6 for r in rs if r["sink"]["seconds"] > 0]
             row = {"pps": med(pps), "mb_s": med(mbs), "runs": len(rs)}
-            if tool in ("zmq", "tcp-raw"):
+            if tool in ("zmq", "tcp-raw", "kafka"):
                 row["agent_cpu_s_per_mpkt"] = med([r["agent"]["cpu_s"] / (r["packets"] / 1e6) for r in rs])
                 row["collector_cpu_s_per_mpkt"] = med([r["collector"]["cpu_s"] / (r["packets"] / 1e6) for r in rs])
                 row["peak_rss_mb"] = max(max(r["agent"]["rss_kb"], r["collector"]["rss_kb"]) for r in rs) / 1024
@@ -67,6 +67,18 @@ def main():
                 fmt(row.get("agent_cpu_s_per_mpkt"), 1, 2), fmt(row.get("collector_cpu_s_per_mpkt"), 1, 2),
                 "%.0f" % row["peak_rss_mb"] if "peak_rss_mb" in row else ""))
         summary["relay"][size] = rows
+    # End to end (agent start to its goodbye at the collector), where the runs recorded it.
+    walled = [r for r in relay if "wall_s" in r and r["wall_s"] > 0]
+    if walled:
+        print("\nEnd to end, agent start to goodbye at the collector (Mpkt/s, median (min-max))")
+        for size in sizes:
+            cells = []
+            for tool in ("zmq", "tcp-raw", "kafka"):
+                rs = [r["packets"] / r["wall_s"] for r in walled if r["size"] == size and r["tool"] == tool]
+                if rs:
+                    summary["relay"][size].setdefault(tool, {})["e2e_pps"] = med(rs)
+                    cells.append("%s %s" % (tool, fmt(med(rs), 1e6)))
+            print("%-6s %s" % (size, "   ".join(cells)))
     r1500 = summary["relay"].get("1500", {})
     r64 = summary["relay"].get("64", {})
     # the targets of issue 19: ratios to the large-block copy (the ceiling) and to the tcpdump pipe

@@ -155,6 +155,9 @@ struct pk_transport_ops {
     /* 1 when the peer string of on_message and on_peer names one connection, so that the owner
      * can follow a source's connection (open, close); 0 when it cannot (zmq) */
     int per_connection_peers;
+    /* 1 when the transport learns the fate of each message it took (Kafka's delivery reports)
+     * and says it through on_delivered; 0: a message send() took counts as delivered. */
+    int confirms_delivery;
     /**
      * Optional: parses an endpoint of the transport's own syntax into ep for the core, which
      * resolves ep->host and keeps the relay's traffic to ep out of the capture; open then reads
@@ -243,6 +246,12 @@ struct pk_transport {
      */
     void (*on_peer)(struct pk_transport *t, enum pk_peer_event ev, const char *peer,
                     const char *why);
+    /*
+     * Sender, confirms_delivery only: the oldest message send() took whose fate was not yet
+     * told was delivered (ok = 1) or given up on (ok = 0). Once per message, in send order, also
+     * while close() lingers (what it discards is told as not delivered before its callback).
+     */
+    void (*on_delivered)(struct pk_transport *t, int ok);
     void *data; /* the owner's; the transport never touches it */
     struct pk_transport_counters counters;
 };

@@ -16,6 +16,7 @@
 #include "pcktr.h"
 #include "replay.h"
 #include "privdrop.h"
+#include "delivery.h"
 #include "relay.h"
 #include "transport.h"
 
@@ -42,17 +43,19 @@ on_transport_closed(void *data, int flushed)
                 "%llu packets not delivered",
                 a->cfg->relay_endpoint, (unsigned long long)undelivered,
                 (unsigned long long)a->st.captured);
-    if (a->replay != NULL && !a->signals.received && (!flushed || a->st.relay_drops > 0))
+    if (a->replay != NULL && !a->signals.received && (!flushed || a->st.relay_drops > 0 ||
+                                                        a->st.delivery_failed > 0))
         a->exit_code = PK_EXIT_RUNTIME;
     if (a->replay != NULL && a->replay_error[0] != '\0')
         a->exit_code = PK_EXIT_RUNTIME;
     pk_info("done: captured %llu, relayed %llu, relay drops %llu, kernel drops %llu, "
-            "interface drops %llu, rate limited %llu, sampled out %llu; batch bytes %llu, on "
-            "the wire %llu",
+            "interface drops %llu, rate limited %llu, sampled out %llu, delivery failed %llu, "
+            "unconfirmed %llu; batch bytes %llu, on the wire %llu",
             (unsigned long long)a->st.captured, (unsigned long long)a->st.relayed,
             (unsigned long long)a->st.relay_drops, (unsigned long long)a->st.kernel_drops,
             (unsigned long long)a->st.if_drops, (unsigned long long)a->st.rate_limited,
-            (unsigned long long)a->st.sampled_out, (unsigned long long)a->batch_plain_bytes,
+            (unsigned long long)a->st.sampled_out, (unsigned long long)a->st.delivery_failed,
+            (unsigned long long)a->st.unconfirmed, (unsigned long long)a->batch_plain_bytes,
             (unsigned long long)a->batch_wire_bytes);
     a->tr = NULL;
     if (a->http != NULL)
@@ -257,6 +260,7 @@ open_transport(struct agent *a, const struct pk_endpoint *ep)
     }
     a->tr->data = a;
     a->tr->on_writable = pk_relay_on_writable;
+    a->tr->on_delivered = pk_delivery_on_delivered;
     a->tr->on_peer = pk_relay_on_peer;
     return PK_EXIT_OK;
 }
@@ -349,9 +353,10 @@ start_up(struct agent *a, struct pk_endpoint *ep)
         return; /* nothing to close yet (a server that failed to start is freed at the end) */
     if (start_source(a) != 0)
         goto out_http;
-    if (pk_relay_init(a) != 0) {
-        pk_error("out of memory for a BATCH_BYTES=%llu batch (RELAY_COMPRESSION=%s)",
-                 (unsigned long long)a->cfg->batch_bytes, a->cfg->relay_compression);
+    if (pk_relay_init(a) != 0 || pk_delivery_init(a) != 0) {
+        pk_error("out of memory for a BATCH_BYTES=%llu batch (RELAY_COMPRESSION=%s) and "
+                 "RELAY_QUEUE=%llu reports", (unsigned long long)a->cfg->batch_bytes,
+                 a->cfg->relay_compression, (unsigned long long)a->cfg->relay_queue);
         a->exit_code = PK_EXIT_RUNTIME;
         goto out_source;
     }
@@ -385,6 +390,7 @@ pk_agent_run(const struct pk_config *cfg, struct pk_transport_config *tc)
         pk_http_free(a->http);
     rc = a->exit_code;
     pk_relay_free(a);
+    pk_delivery_free(a);
     free(a);
     return rc;
 }

@@ -59,6 +59,12 @@ struct agent {
     struct pk_stats st;
     uint64_t drops_reported; /* relay drops of episodes already logged */
     int dropping;            /* in an episode of relay drops */
+    /* Delivery accounting (delivery.c): packets handed to the transport (the packet index), and
+     * the packet count of each message awaiting its report, a FIFO; NULL: not confirmed. */
+    uint64_t handed;
+    uint32_t *dq;
+    size_t dq_head, dq_len, dq_cap;
+    int failing; /* in a run of failed deliveries (logged once) */
 
     /* Thin links: RELAY_COMPRESSION, RELAY_RATE_LIMIT (relay.c). */
     struct pk_codec *codec; /* NULL: none */

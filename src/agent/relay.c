@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "compress.h"
 #include "config.h"
+#include "delivery.h"
 #include "frame.h"
 #include "log.h"
 #include "pcktr.h"
@@ -91,8 +92,9 @@ pk_relay_free(struct agent *a)
     free(a->batch_buf);
 }
 
+/* packets: how many the message holds (0: control), for the delivery accounting. */
 static int
-send_message(struct agent *a, uint8_t *buf, size_t len)
+send_message(struct agent *a, uint8_t *buf, size_t len, uint32_t packets)
 {
     int rc;
 
@@ -106,6 +108,7 @@ send_message(struct agent *a, uint8_t *buf, size_t len)
     if (rc == 0) {
         a->seq++;
         pk_bucket_charge(&a->bucket, len, pk_now_ns());
+        pk_delivery_handed(a, packets);
     }
     return rc;
 }
@@ -135,7 +138,7 @@ pk_relay_send_control(struct agent *a, enum pk_frame_kind kind)
     }
     if (len == 0)
         return -EMSGSIZE;
-    return send_message(a, a->control, len);
+    return send_message(a, a->control, len, 0);
 }
 
 /* One line when an episode of relay drops starts, one when it ends: never one per packet. */
@@ -204,7 +207,7 @@ send_batch(struct agent *a)
         note_rate_limited(a, 1);
         return -ENOBUFS;
     }
-    if ((rc = send_message(a, msg, len)) == 0) {
+    if ((rc = send_message(a, msg, len, a->batch.count)) == 0) {
         note_rate_limited(a, 0);
         a->batch_plain_bytes += plain;
         a->batch_wire_bytes += len;
@@ -235,7 +238,6 @@ pk_relay_flush(struct agent *a)
         return 0;
     }
     if (rc == 0) {
-        a->st.relayed += a->batch.count;
         a->batch_open = a->batch_pending = 0;
         if (a->replay != NULL)
             uv_timer_stop(&a->stall);
@@ -276,7 +278,7 @@ pk_relay_add(struct agent *a, const struct pk_packet *pkt)
         return;
     }
     if (!a->batch_open) {
-        pk_batch_begin(&a->batch, &a->src, a->hello.linktype, a->st.relayed);
+        pk_batch_begin(&a->batch, &a->src, a->hello.linktype, a->handed);
         a->batch_open = 1;
     }
     /* The buffer holds BATCH_BYTES plus one largest record, so adding always fits. */

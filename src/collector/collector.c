@@ -130,6 +130,8 @@ stop(struct collector *c)
     pk_transport_get_report(c->tr, &c->own);
     c->tr->ops->close(c->tr, 0, on_transport_closed, c);
     c->tr = NULL;
+    pk_forward_close(c->fwd, c->cfg->linger_ms, &c->fwd_last); /* it may still deliver */
+    c->fwd = NULL;
     pk_serve_stop(c->serve); /* readers connected go on until the end */
     pk_outstage_stop(&c->os, !c->finished);
     if (pk_outstage_queued(&c->os) == 0) {
@@ -404,6 +406,11 @@ start_up(struct collector *c, struct pk_endpoint *ep)
         return rc;
     if ((rc = start_timers_and_signals(c)) != 0)
         return rc;
+    if ((rc = pk_forward_open(&c->fwd, &c->loop, c->cfg)) != 0) {
+        c->tr->ops->close(c->tr, 0, on_transport_closed, c); /* pk_loop_finish: the rest */
+        c->tr = NULL;
+        return rc;
+    }
     start_output(c);
     pk_collector_start_rotation_and_stream(c);
     return PK_EXIT_OK;

@@ -8,6 +8,7 @@
 
 #include "access.h"
 #include "loop.h"
+#include "forward.h"
 #include "gate.h"
 #include "outstage.h"
 #include "serve.h"
@@ -44,6 +45,8 @@ struct collector {
     struct pk_gate gate;        /* who may read the stream (SERVE_ALLOW), how many */
     struct pk_serve *serve;     /* PCAP-over-IP readers; NULL when SERVE_* are empty */
     struct pk_rotate *rotate;   /* OUTPUT_ROTATE; NULL without */
+    struct pk_forward *fwd;     /* FORWARD_ENDPOINT; NULL without (or once stopping) */
+    struct pk_forward_counters fwd_last; /* its counters when the collector stopped */
     struct pk_output_callbacks output_cbs; /* the primary's queue's (each rotated file's too) */
     struct pk_sources sources;
     struct pk_signals signals;

@@ -41,6 +41,14 @@ pk_collector_fill_report(void *data, union pk_report *u)
     r->gate = &c->gate;
     r->serve = pk_serve_counters(c->serve);
     r->serve_allow = c->cfg->serve_allow_text;
+    if (c->cfg->forward != NULL) {
+        const struct pk_forward_counters *n = c->fwd != NULL ? &c->fwd->n : &c->fwd_last;
+        r->forward_endpoint = c->cfg->forward_endpoint;
+        r->forward_taken = n->taken;
+        r->forward_dropped = n->dropped;
+        r->forward_delivered = n->delivered;
+        r->forward_failed = n->failed;
+    }
     if ((r->rotating = c->rotate != NULL && !c->finished)) {
         const struct pk_rotate_counters *k = pk_rotate_counters(c->rotate);
         r->out_file = pk_rotate_current(c->rotate);

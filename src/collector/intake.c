@@ -69,13 +69,15 @@ pk_intake_log_totals(const struct pk_source *s, const char *what, const char *ev
         SOURCE_FIELDS(s, event),
         "source \"%s\" %s: received %llu packets (written %llu, link-type drops %llu), lost "
         "in transit %llu packets in %llu messages; agent: captured %llu, relayed %llu, relay "
-        "drops %llu, kernel drops %llu, interface drops %llu, rate limited %llu, sampled out %llu",
+        "drops %llu, kernel drops %llu, interface drops %llu, rate limited %llu, sampled out %llu, "
+        "delivery failed %llu",
         s->name, what, (unsigned long long)s->packets, (unsigned long long)s->written,
         (unsigned long long)s->linktype_drops, (unsigned long long)s->lost_packets,
         (unsigned long long)s->lost_messages, (unsigned long long)s->agent.captured,
         (unsigned long long)s->agent.relayed, (unsigned long long)s->agent.relay_drops,
         (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops,
-        (unsigned long long)s->agent.rate_limited, (unsigned long long)s->agent.sampled_out);
+        (unsigned long long)s->agent.rate_limited, (unsigned long long)s->agent.sampled_out,
+        (unsigned long long)s->delivery_failed);
 }
 
 /* Logs each change of a source's state once; `now` may bring a silent source back up. */
@@ -249,6 +251,7 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
         return 0; /* counted in the source's duplicates or implausible; never written twice */
     s = a.source;
     note_peer(c, s, &a, who, now);
+    pk_forward_message(c->fwd, buf, len); /* as it came: byte-exact at the next collector */
 
     switch (f.kind) {
     case PK_KIND_HELLO:

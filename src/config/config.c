@@ -112,6 +112,11 @@ static const struct cfg_var vars[] = {
     {"SERVE_MAX_READERS", CFG_UINT, F(serve_max_readers), "16", NULL, 1, 1024,
      "collect: readers at once (SERVE_ENDPOINT, SERVE_CONNECT and GET /stream together); more "
      "are refused and counted"},
+    /* Forwarding (issue 16): what the collector receives, into another transport's log. */
+    {"FORWARD_ENDPOINT", CFG_STRING, F(forward_endpoint), "", NULL, 0, 0,
+     "collect: also write every message received into this endpoint of a transport that has "
+     "one of its own (kafka://BROKERS/TOPIC), in its record format; full: dropped and counted, "
+     "never slowing OUTPUT; empty: none"},
     {"RUN_AS", CFG_STRING, F(run_as), "", NULL, 0, 0,
      "after opening the capture device, output and sockets: switch to this user and its "
      "groups (like tcpdump -Z); empty: stay as started"},

@@ -69,6 +69,11 @@ struct pk_config {
      * configure() reads it) */
     const struct pk_transport_ops *transport;
     _Alignas(max_align_t) unsigned char transport_settings[PK_TRANSPORT_SETTINGS_MAX];
+    /* FORWARD_ENDPOINT (collect): its transport (the scheme names it), NULL when empty, and its
+     * rows parsed into its own block. */
+    const char *forward_endpoint;
+    const struct pk_transport_ops *forward;
+    _Alignas(max_align_t) unsigned char forward_settings[PK_TRANSPORT_SETTINGS_MAX];
 
     struct pk_endpoint relay_ep;   /* parsed, not resolved */
     struct pk_endpoint collect_ep; /* parsed, not resolved */

@@ -62,6 +62,41 @@ parse_transport_settings(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *er
     return 0;
 }
 
+/*
+ * FORWARD_ENDPOINT: SCHEME://... names the transport (its RELAY_TRANSPORT value), which must have
+ * an endpoint syntax of its own; its rows are parsed again into cfg->forward_settings.
+ */
+static int
+check_forward(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+{
+    const char *uri = cfg->forward_endpoint, *colon;
+    char name[32];
+    int rc;
+
+    if (uri == NULL || uri[0] == '\0')
+        return 0;
+    colon = strstr(uri, "://");
+    if (cfg->mode != PK_MODE_COLLECT || colon == NULL || (size_t)(colon - uri) >= sizeof(name))
+        return pk_seterr(errbuf, -EINVAL, "FORWARD_ENDPOINT=\"%s\" is invalid: %s", uri,
+                         cfg->mode != PK_MODE_COLLECT ? "MODE=collect only"
+                                                      : "expected SCHEME://..., e.g. kafka://");
+    memcpy(name, uri, (size_t)(colon - uri));
+    name[colon - uri] = '\0';
+    cfg->forward = pk_transport_find(name);
+    if (cfg->forward == NULL || cfg->forward->parse_endpoint == NULL)
+        return pk_seterr(errbuf, -EINVAL, "FORWARD_ENDPOINT=\"%s\" is invalid: no transport "
+                         "forwards to %s://", uri, name);
+    memset(cfg->forward_settings, 0, sizeof(cfg->forward_settings));
+    for (size_t j = 0; j < cfg->forward->nsettings; j++) {
+        const struct pk_setting *s = &cfg->forward->settings[j];
+        struct cfg_var v = setting_var(s);
+        const char *value = getenv_fn(s->name) ? getenv_fn(s->name) : s->def;
+        if (value != NULL && (rc = pk_config_parse_var(cfg->forward_settings, &v, value, errbuf)))
+            return rc;
+    }
+    return 0;
+}
+
 /* RELAY_TRANSPORT names a transport; its rows (and those of the others) parse. */
 int
 pk_config_check_transport(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
@@ -72,7 +107,9 @@ pk_config_check_transport(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *e
         return pk_seterr(errbuf, -EINVAL, "RELAY_TRANSPORT=\"%s\" is invalid; accepted: %s",
                          cfg->relay_transport, names);
     }
-    return parse_transport_settings(cfg, getenv_fn, errbuf);
+    int rc = parse_transport_settings(cfg, getenv_fn, errbuf);
+
+    return rc != 0 ? rc : check_forward(cfg, getenv_fn, errbuf);
 }
 
 int

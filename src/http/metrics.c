@@ -125,18 +125,24 @@ pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
     histogram(b, r->hist);
     family(b, "packeteur_capture_drops_total", "counter",
            "Packets lost by the agent, by cause: kernel (capture buffer full), interface, relay "
-           "(relay queue full).");
+           "(relay queue full), delivery (the transport gave up delivering them).");
     pk_buf_printf(b, "packeteur_capture_drops_total{cause=\"kernel\"} %" PRIu64 "\n",
                   r->stats.kernel_drops);
     pk_buf_printf(b, "packeteur_capture_drops_total{cause=\"interface\"} %" PRIu64 "\n",
                   r->stats.if_drops);
     pk_buf_printf(b, "packeteur_capture_drops_total{cause=\"relay\"} %" PRIu64 "\n",
                   r->stats.relay_drops);
+    pk_buf_printf(b, "packeteur_capture_drops_total{cause=\"delivery\"} %" PRIu64 "\n",
+                  r->stats.delivery_failed);
     single(b, "packeteur_capture_device_up", "gauge",
            "0 while the capture device is down (the agent waits for it to come back).",
            (uint64_t)!r->device_down);
     single(b, "packeteur_relay_packets_total", "counter",
-           "Packets handed to the transport in relay messages.", r->stats.relayed);
+           "Packets relayed: confirmed by a delivery report (Kafka), else handed to the transport.",
+           r->stats.relayed);
+    single(b, "packeteur_relay_unconfirmed_packets", "gauge",
+           "Packets handed to the transport whose delivery report has not come yet.",
+           r->stats.unconfirmed);
     single(b, "packeteur_relay_queue_packets", "gauge",
            "Packets captured and not yet handed to the transport.", r->stats.queued);
     single(b, "packeteur_relay_connected", "gauge",
@@ -201,6 +207,9 @@ source_counters(struct pk_buf *b, const struct pk_sources *t)
                "Messages of the source lost in transit (sequence gaps).", SOURCE_FIELD(lost_messages));
     per_source(b, t, "packeteur_source_lost_packets_total", "counter",
                "Packets of the source lost in transit (packet-index gaps).", SOURCE_FIELD(lost_packets));
+    per_source(b, t, "packeteur_source_delivery_failed_packets_total", "counter",
+               "Packets of the source its agent's transport failed to deliver (not lost in transit).",
+               SOURCE_FIELD(delivery_failed));
     per_source(b, t, "packeteur_source_agent_captured_total", "counter",
                "Packets the agent reports it captured.", SOURCE_FIELD(agent.captured));
     per_source(b, t, "packeteur_source_agent_relayed_total", "counter",
@@ -429,6 +438,25 @@ readers(struct pk_buf *b, const struct pk_collect_report *r)
            r->serve ? r->serve->connect_failures : 0);
 }
 
+/* FORWARD_ENDPOINT: only when it is set. */
+static void
+forward(struct pk_buf *b, const struct pk_collect_report *r)
+{
+    if (r->forward_endpoint == NULL)
+        return;
+    single(b, "packeteur_forward_messages_total", "counter",
+           "Messages FORWARD_ENDPOINT's transport took.", r->forward_taken);
+    single(b, "packeteur_forward_delivered_total", "counter",
+           "Forwarded messages a delivery report confirmed.", r->forward_delivered);
+    family(b, "packeteur_forward_drops_total", "counter",
+           "Messages not forwarded, by cause: queue_full (refused: its queue full or failing), "
+           "delivery (its delivery report failed).");
+    pk_buf_printf(b, "packeteur_forward_drops_total{cause=\"queue_full\"} %" PRIu64 "\n",
+                  r->forward_dropped);
+    pk_buf_printf(b, "packeteur_forward_drops_total{cause=\"delivery\"} %" PRIu64 "\n",
+                  r->forward_failed);
+}
+
 void
 pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
 {
@@ -446,5 +474,6 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
                       pk_refusal_names[i], pk_access_refused_count(r->access, i));
     http_metrics(b, r->http);
     readers(b, r);
+    forward(b, r);
     pk_procstat_render(b);
 }

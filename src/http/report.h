@@ -69,6 +69,10 @@ struct pk_collect_report {
     const struct pk_gate *gate;
     const struct pk_serve_counters *serve;   /* NULL without SERVE_ENDPOINT/SERVE_CONNECT */
     const char *serve_allow;                 /* SERVE_ALLOW as written */
+    /* FORWARD_ENDPOINT (NULL: not forwarding, the counters are 0): messages the transport
+     * took, refused (dropped), and of those taken, delivered and failed. */
+    const char *forward_endpoint;
+    uint64_t forward_taken, forward_dropped, forward_delivered, forward_failed;
     /* OUTPUT_ROTATE (rotating 0: the rest is 0/NULL) */
     int rotating;
     const char *out_file; /* the hidden file being written */

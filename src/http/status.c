@@ -92,6 +92,8 @@ add_stats(cJSON *o, const struct pk_stats *s)
     cJSON_AddNumberToObject(o, "queued", (double)s->queued);
     cJSON_AddNumberToObject(o, "rate_limited", (double)s->rate_limited);
     cJSON_AddNumberToObject(o, "sampled_out", (double)s->sampled_out);
+    cJSON_AddNumberToObject(o, "delivery_failed", (double)s->delivery_failed);
+    cJSON_AddNumberToObject(o, "unconfirmed", (double)s->unconfirmed);
 }
 
 /* value cut to at most max bytes, at a UTF-8 character boundary (the text is valid UTF-8). */
@@ -220,6 +222,8 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "late", (double)s->late);
     cJSON_AddNumberToObject(o, "lost_messages", (double)s->lost_messages);
     cJSON_AddNumberToObject(o, "lost_packets", (double)s->lost_packets);
+    cJSON_AddNumberToObject(o, "delivery_failed_packets", (double)s->delivery_failed);
+    cJSON_AddNumberToObject(o, "awaiting_delivery_report", (double)s->awaiting_report);
     cJSON_AddNumberToObject(o, "relayed_before_first_seen", (double)s->index_base);
     cJSON_AddNumberToObject(o, "duplicates", (double)s->duplicates);
     cJSON_AddNumberToObject(o, "refused_from_other_peers", (double)s->foreign);
@@ -388,5 +392,13 @@ pk_status_collect(const struct pk_collect_report *r)
     add_transport_fields(o, &r->own);
     add_http(o, r->http);
     add_readers(o, r);
+    if (r->forward_endpoint != NULL) {
+        cJSON *fw = cJSON_AddObjectToObject(o, "forward");
+        cJSON_AddStringToObject(fw, "endpoint", r->forward_endpoint);
+        cJSON_AddNumberToObject(fw, "messages", (double)r->forward_taken);
+        cJSON_AddNumberToObject(fw, "delivered", (double)r->forward_delivered);
+        cJSON_AddNumberToObject(fw, "dropped_queue_full", (double)r->forward_dropped);
+        cJSON_AddNumberToObject(fw, "delivery_failed", (double)r->forward_failed);
+    }
     return print_and_free(o);
 }

@@ -299,6 +299,7 @@ move(struct pk_source *s, const struct pk_frame *f, const char *owner)
     if (s->have_seq && f->seq < s->next_seq) {
         s->have_seq = s->have_index = 0;
         memset(&s->agent, 0, sizeof(s->agent)); /* a new run's counters start again */
+        s->run_failed = s->awaiting_report = 0;
     }
 }
 
@@ -320,7 +321,7 @@ implausible(const struct pk_source *s, const struct pk_frame *f)
         if (to > UINT64_MAX - f->u.packets.count)
             return 1;
     } else if (f->kind == PK_KIND_STATS || f->kind == PK_KIND_GOODBYE) {
-        to = f->u.stats.relayed;
+        to = pk_stats_index(&f->u.stats);
     } else {
         return 0;
     }

@@ -94,6 +94,15 @@ struct pk_source {
     uint64_t refused;     /* its messages refused (table full, peer limit) while it was evicted */
     uint64_t inconsistent_stats; /* stats or goodbyes with a counter below the last (ignored) */
     uint64_t written, linktype_drops; /* what became of the received packets */
+    /*
+     * An agent whose transport confirms delivery (its stats carry delivery_failed and
+     * unconfirmed): a packet-index gap is its own failed delivery while the agent's
+     * delivery_failed total covers it (delivery_failed, not lost), and waits (awaiting_report)
+     * while its unconfirmed count could still explain it; only the rest is lost in transit.
+     */
+    int confirms;
+    uint64_t delivery_failed, awaiting_report;
+    uint64_t run_failed; /* of the agent's delivery_failed total, what this run's books took */
     struct pk_stats agent; /* the agent's counters: the highest seen of each (queued: latest) */
 };
 
@@ -182,12 +191,17 @@ enum pk_source_state pk_source_state(const struct pk_sources *t, const struct pk
 /** Applies a hello's metadata; returns 1 when it changed what a user would care about. */
 int pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h);
 
+/** The packet index a stats or goodbye closes the books at: the packets the agent handed to
+ *  its transport (relayed + delivery failed + unconfirmed), UINT64_MAX past 2^64. */
+uint64_t pk_stats_index(const struct pk_stats *st);
+
 /** Packet-index bookkeeping for a packets message; returns packets lost before it. */
 uint64_t pk_source_apply_packets(struct pk_source *s, const struct pk_packets *p);
 
 /**
- * Applies a stats or goodbye message. Its relayed total closes the books: packets the agent
- * relayed before it and that never arrived are lost (returned, and added to lost_packets).
+ * Applies a stats or goodbye message. Its index (pk_stats_index) closes the books: packets the
+ * agent handed over before it and that never arrived are lost (returned, and added to
+ * lost_packets), but for those its delivery counters explain (see confirms).
  * The agent's counters only grow: a lower value is ignored, and the message counted.
  */
 uint64_t pk_source_apply_stats(struct pk_source *s, const struct pk_stats *st, int goodbye);

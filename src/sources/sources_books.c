@@ -56,13 +56,67 @@ pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
 }
 
 uint64_t
+pk_stats_index(const struct pk_stats *st)
+{
+    uint64_t sum = st->relayed + st->delivery_failed;
+
+    if (sum < st->relayed || sum + st->unconfirmed < sum)
+        return UINT64_MAX;
+    return sum + st->unconfirmed;
+}
+
+/*
+ * A gap of `gap` packets in the index: what the agent's delivery_failed total has not yet
+ * explained of it, failed deliveries; then, from an agent that confirms, it waits for its
+ * report (settle); otherwise it is lost. Returns the packets lost.
+ */
+static uint64_t
+book_gap(struct pk_source *s, uint64_t gap)
+{
+    uint64_t credit = 0, failed;
+
+    if (s->agent.delivery_failed > s->run_failed)
+        credit = s->agent.delivery_failed - s->run_failed;
+    failed = gap < credit ? gap : credit;
+    s->delivery_failed += failed;
+    s->run_failed += failed;
+    gap -= failed;
+    if (s->confirms) {
+        s->awaiting_report += gap;
+        return 0;
+    }
+    s->lost_packets += gap;
+    return gap;
+}
+
+/* After a stats message: what waits is a failed delivery as far as delivery_failed grew, and
+ * lost beyond what the agent still has unconfirmed. Returns the packets lost. */
+static uint64_t
+settle(struct pk_source *s, const struct pk_stats *st)
+{
+    uint64_t credit = 0, moved, lost = 0;
+
+    if (s->agent.delivery_failed > s->run_failed)
+        credit = s->agent.delivery_failed - s->run_failed;
+    moved = s->awaiting_report < credit ? s->awaiting_report : credit;
+    s->awaiting_report -= moved;
+    s->delivery_failed += moved;
+    s->run_failed += moved;
+    if (s->awaiting_report > st->unconfirmed) {
+        lost = s->awaiting_report - st->unconfirmed;
+        s->awaiting_report = st->unconfirmed;
+        s->lost_packets += lost;
+    }
+    return lost;
+}
+
+uint64_t
 pk_source_apply_packets(struct pk_source *s, const struct pk_packets *p)
 {
     uint64_t lost = 0;
 
     if (s->have_index && p->first_index > s->next_index)
-        lost = p->first_index - s->next_index;
-    s->lost_packets += lost;
+        lost = book_gap(s, p->first_index - s->next_index);
     if (!s->have_index)
         s->index_base = p->first_index;
     if (!s->have_index || p->first_index + p->count > s->next_index)
@@ -83,7 +137,7 @@ merge_agent_stats(struct pk_source *s, const struct pk_stats *st)
     int lower = st->captured < a->captured || st->kernel_drops < a->kernel_drops ||
                 st->if_drops < a->if_drops || st->relay_drops < a->relay_drops ||
                 st->relayed < a->relayed || st->rate_limited < a->rate_limited ||
-                st->sampled_out < a->sampled_out;
+                st->sampled_out < a->sampled_out || st->delivery_failed < a->delivery_failed;
 
 #define PK_KEEP_MAX(field) a->field = st->field > a->field ? st->field : a->field
     PK_KEEP_MAX(captured);
@@ -93,36 +147,39 @@ merge_agent_stats(struct pk_source *s, const struct pk_stats *st)
     PK_KEEP_MAX(relayed);
     PK_KEEP_MAX(rate_limited);
     PK_KEEP_MAX(sampled_out);
+    PK_KEEP_MAX(delivery_failed);
 #undef PK_KEEP_MAX
+    a->unconfirmed = st->unconfirmed;
+    s->confirms |= st->delivery_failed != 0 || st->unconfirmed != 0;
     a->queued = st->queued;
     s->inconsistent_stats += lower;
 }
 
 /*
- * The agent counts a batch as relayed when its transport takes it, before it sends the stats
- * that include it; messages arrive in sequence order and older ones are dropped. So when a
- * stats or goodbye arrives, every packet below its relayed total has arrived or never will:
- * lost = relayed - (index_base + received + lost so far), which is relayed - next_index.
+ * The agent moves a batch's packets into relayed, delivery_failed or unconfirmed when its
+ * transport takes it, before it sends the stats that include it; messages arrive in sequence
+ * order and older ones are dropped. So when a stats or goodbye arrives, every packet below its
+ * index (pk_stats_index) has arrived or never will: the gap up to it is booked (book_gap).
  */
 uint64_t
 pk_source_apply_stats(struct pk_source *s, const struct pk_stats *st, int goodbye)
 {
-    uint64_t lost = 0, relayed;
+    uint64_t lost = 0, index = pk_stats_index(st);
 
     merge_agent_stats(s, st);
-    relayed = s->agent.relayed;
     if (goodbye)
         s->said_goodbye = 1;
     if (!s->have_index) {
-        /* The first count this collector sees of a source it joined late: the base. */
-        s->index_base = s->next_index = relayed;
+        /* The first count this collector sees of a source it joined late: the base, and its
+         * failed deliveries so far are not this collector's gaps. */
+        s->index_base = s->next_index = index;
+        s->run_failed = s->agent.delivery_failed;
         s->have_index = 1;
         return 0;
     }
-    if (relayed > s->next_index) {
-        lost = relayed - s->next_index;
-        s->lost_packets += lost;
-        s->next_index = relayed;
+    if (index > s->next_index) {
+        lost = book_gap(s, index - s->next_index);
+        s->next_index = index;
     }
-    return lost;
+    return lost + settle(s, st);
 }

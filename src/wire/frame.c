@@ -89,15 +89,29 @@ pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
 }
 
 #define STATS_BODY_LEN 48
-#define STATS_BODY_LEN_V2 64 /* + rate limited, sampled out */
+/*
+ * Version 2 stats and goodbyes carry extension groups after the 48 bytes, in this order, and
+ * are 64 or 80 bytes long: the shortest form that holds every non-zero extension field.
+ */
+#define STATS_BODY_LEN_V2 64       /* + rate limited, sampled out */
+#define STATS_BODY_LEN_DELIVERY 80 /* + delivery failed, unconfirmed */
+
+static size_t
+stats_body_len(const struct pk_stats *s)
+{
+    if (s->delivery_failed || s->unconfirmed)
+        return STATS_BODY_LEN_DELIVERY;
+    if (s->rate_limited || s->sampled_out)
+        return STATS_BODY_LEN_V2;
+    return STATS_BODY_LEN;
+}
 
 size_t
 pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
                       enum pk_frame_kind kind, const struct pk_stats *s)
 {
-    int v2 = s->rate_limited != 0 || s->sampled_out != 0;
-    size_t body = v2 ? STATS_BODY_LEN_V2 : STATS_BODY_LEN;
-    size_t off = put_header_v(buf, cap, src, kind, v2 ? 2 : 1);
+    size_t body = stats_body_len(s);
+    size_t off = put_header_v(buf, cap, src, kind, body == STATS_BODY_LEN ? 1 : 2);
 
     if (off == 0 || off + body > cap)
         return 0;
@@ -107,9 +121,13 @@ pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
     pk_put_le64(buf + off + 24, s->relay_drops);
     pk_put_le64(buf + off + 32, s->relayed);
     pk_put_le64(buf + off + 40, s->queued);
-    if (v2) {
+    if (body >= STATS_BODY_LEN_V2) {
         pk_put_le64(buf + off + 48, s->rate_limited);
         pk_put_le64(buf + off + 56, s->sampled_out);
+    }
+    if (body >= STATS_BODY_LEN_DELIVERY) {
+        pk_put_le64(buf + off + 64, s->delivery_failed);
+        pk_put_le64(buf + off + 72, s->unconfirmed);
     }
     return off + body;
 }
@@ -212,7 +230,10 @@ decode_hello(const uint8_t *buf, size_t len, size_t off, int version, struct pk_
 static int
 decode_stats(const uint8_t *buf, size_t len, size_t off, int version, struct pk_stats *st)
 {
-    if (len - off != (version >= 2 ? STATS_BODY_LEN_V2 : STATS_BODY_LEN))
+    size_t body = len - off;
+
+    if (version >= 2 ? body != STATS_BODY_LEN_V2 && body != STATS_BODY_LEN_DELIVERY
+                     : body != STATS_BODY_LEN)
         return -EBADMSG;
     st->captured = pk_get_le64(buf + off);
     st->kernel_drops = pk_get_le64(buf + off + 8);
@@ -220,8 +241,10 @@ decode_stats(const uint8_t *buf, size_t len, size_t off, int version, struct pk_
     st->relay_drops = pk_get_le64(buf + off + 24);
     st->relayed = pk_get_le64(buf + off + 32);
     st->queued = pk_get_le64(buf + off + 40);
-    st->rate_limited = version >= 2 ? pk_get_le64(buf + off + 48) : 0;
-    st->sampled_out = version >= 2 ? pk_get_le64(buf + off + 56) : 0;
+    st->rate_limited = body >= STATS_BODY_LEN_V2 ? pk_get_le64(buf + off + 48) : 0;
+    st->sampled_out = body >= STATS_BODY_LEN_V2 ? pk_get_le64(buf + off + 56) : 0;
+    st->delivery_failed = body >= STATS_BODY_LEN_DELIVERY ? pk_get_le64(buf + off + 64) : 0;
+    st->unconfirmed = body >= STATS_BODY_LEN_DELIVERY ? pk_get_le64(buf + off + 72) : 0;
     return 0;
 }
 

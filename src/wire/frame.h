@@ -52,10 +52,14 @@ struct pk_stats {
     uint64_t kernel_drops; /* pcap_stats ps_drop */
     uint64_t if_drops;     /* pcap_stats ps_ifdrop */
     uint64_t relay_drops;  /* packets dropped because the relay queue was full */
-    uint64_t relayed;      /* packets in messages the transport accepted */
+    uint64_t relayed;      /* packets in messages delivered (a transport that confirms
+                              delivery: confirmed; another: accepted) */
     uint64_t queued;       /* packets captured but not yet handed to the transport */
     uint64_t rate_limited; /* packets of batches over RELAY_RATE_LIMIT, not sent (version 2) */
     uint64_t sampled_out;  /* packets of flows SAMPLE leaves out (version 2) */
+    /* Only from a transport that confirms delivery (0 from others), version 2: */
+    uint64_t delivery_failed; /* packets in messages the transport gave up on */
+    uint64_t unconfirmed;     /* packets handed to the transport, fate not yet known */
 };
 
 struct pk_packets {

@@ -613,6 +613,56 @@ test_agent_counters_monotonic(void **state)
     pk_sources_free(&t);
 }
 
+/* An agent whose transport confirms delivery: a gap its delivery_failed total explains is booked
+ * as delivery failed, not lost; a gap while it still has packets unconfirmed waits; the rest is
+ * lost. Each packet is counted once. */
+static void
+test_delivery_failed_not_lost(void **state)
+{
+    struct pk_sources t;
+    struct pk_admission a;
+    struct pk_packets p = {.linktype = 1};
+    struct pk_stats st = {0};
+    struct pk_source *s;
+
+    (void)state;
+    pk_sources_init(&t, 8, 5000, 60000);
+    admit(&t, 1, 0, PK_KIND_HELLO, "A", 1, &a);
+    s = a.source;
+    /* seq 1, packets 0..9, is in flight at the agent (and will fail): the stats says so. */
+    admit(&t, 1, 2, PK_KIND_STATS, "A", 2, &a);
+    st.unconfirmed = 10;
+    assert_true(pk_source_apply_stats(s, &st, 0) == 0);
+    assert_true(s->awaiting_report == 10 && s->lost_packets == 0);
+    admit(&t, 1, 3, PK_KIND_PACKETS, "A", 3, &a);
+    p.first_index = 10, p.count = 5;
+    assert_true(pk_source_apply_packets(s, &p) == 0);
+    s->packets += 5;
+    /* Its report came: failed. */
+    admit(&t, 1, 4, PK_KIND_STATS, "A", 4, &a);
+    st.relayed = 5, st.delivery_failed = 10, st.unconfirmed = 0;
+    assert_true(pk_source_apply_stats(s, &st, 0) == 0);
+    assert_true(s->delivery_failed == 10 && s->awaiting_report == 0 && s->lost_packets == 0);
+    /* A failure reported before its gap is seen: booked at once. */
+    admit(&t, 1, 6, PK_KIND_STATS, "A", 5, &a);
+    st.delivery_failed = 13;
+    assert_true(pk_source_apply_stats(s, &st, 0) == 0 && s->delivery_failed == 13);
+    /* Packets 18..27 delivered but never arrived: lost in transit. */
+    admit(&t, 1, 8, PK_KIND_GOODBYE, "A", 6, &a);
+    st.relayed = 15;
+    assert_true(pk_source_apply_stats(s, &st, 1) == 10);
+    assert_true(s->lost_packets == 10 && s->delivery_failed == 13 && s->awaiting_report == 0);
+    assert_true(pk_stats_index(&st) ==
+                s->index_base + s->packets + s->lost_packets + s->delivery_failed);
+    /* A 48-byte stats (zmq, tcp-raw) keeps today's books: a gap is lost at once. */
+    admit(&t, 2, 0, PK_KIND_HELLO, "B", 1, &a);
+    s = a.source;
+    admit(&t, 2, 1, PK_KIND_PACKETS, "B", 2, &a);
+    p.first_index = 4, p.count = 1;
+    assert_true(pk_source_apply_packets(s, &p) == 4 && s->lost_packets == 4);
+    pk_sources_free(&t);
+}
+
 int
 main(void)
 {
@@ -628,6 +678,7 @@ main(void)
         cmocka_unit_test(test_full_table_victim_as_soon_as_not_up),
         cmocka_unit_test(test_refusing_peers_bounded),
         cmocka_unit_test(test_relayed_total_closes_the_books),
+        cmocka_unit_test(test_delivery_failed_not_lost),
         cmocka_unit_test(test_heartbeat_sets_liveness),
         cmocka_unit_test(test_evicted_source_resumes_books),
         cmocka_unit_test(test_implausible_jumps_dropped),

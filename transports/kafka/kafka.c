@@ -352,6 +352,7 @@ kafka_close(struct pk_transport *t, uint64_t linger_ms, pk_transport_closed_cb c
 const struct pk_transport_ops pk_transport_kafka = {
     .name = "kafka",
     .per_connection_peers = 0, /* a partition carries many sources and never closes */
+    .confirms_delivery = 1,    /* relayed counts what a delivery report confirmed */
     .parse_endpoint = pk_kafka_parse_endpoint,
     .capture_exclusion = pk_kafka_capture_exclusion,
     .settings = pk_kafka_settings,

@@ -96,7 +96,7 @@ struct kafka {
     /* producer */
     uint64_t queue_limit, inflight; /* records produced and not yet reported */
     int want_writable;
-    struct pk_kafka_meta meta;
+    struct pk_kafka_metas meta;
     uint8_t *scratch; /* a record's value (producer) or a rebuilt message (consumer) */
     size_t scratch_cap;
     uint64_t delivery_errors, delivered; /* reports of failed and of confirmed records */

@@ -19,6 +19,9 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
     (void)rk;
     k->inflight--;
+    /* One partition per source, and idempotence keeps its reports in send order. */
+    if (k->base.on_delivered != NULL)
+        k->base.on_delivered(&k->base, m->err == RD_KAFKA_RESP_ERR_NO_ERROR);
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         k->delivery_errors++;
         return;

@@ -78,15 +78,34 @@ remember(struct pk_kafka_meta *meta, const struct pk_frame *f)
     }
 }
 
-int
-pk_kafka_record_encode(struct pk_kafka_meta *meta, const uint8_t *msg, size_t len, uint8_t *value,
-                       struct pk_kafka_out *out)
+/* The meta of source id: its slot, or the oldest one taken over (emptied). */
+static struct pk_kafka_meta *
+meta_of(struct pk_kafka_metas *m, uint64_t id)
 {
+    struct pk_kafka_meta *meta;
+
+    for (size_t i = 0; i < PK_KAFKA_META_SOURCES; i++)
+        if (m->v[i].used && m->v[i].source_id == id)
+            return &m->v[i];
+    meta = &m->v[m->next];
+    m->next = (m->next + 1) % PK_KAFKA_META_SOURCES;
+    memset(meta, 0, sizeof(*meta));
+    meta->used = 1;
+    meta->source_id = id;
+    return meta;
+}
+
+int
+pk_kafka_record_encode(struct pk_kafka_metas *metas, const uint8_t *msg, size_t len,
+                       uint8_t *value, struct pk_kafka_out *out)
+{
+    struct pk_kafka_meta *meta;
     struct pk_frame f;
     size_t prefix = len;
 
     if (pk_frame_decode(msg, len, &f) != 0)
         return -EBADMSG;
+    meta = meta_of(metas, f.source_id);
     remember(meta, &f);
     snprintf(out->key, sizeof(out->key), "%016" PRIx64, f.source_id);
     out->ts_ms = (int64_t)(f.sent_ns / 1000000u);

@@ -17,11 +17,24 @@
 
 #define PK_KAFKA_HDR_FRAME "pktr.frame"
 
-/* What the sender last said about its source, repeated on every record (one source per agent). */
+/* What a source last said about itself, repeated on every record of it. */
 struct pk_kafka_meta {
+    uint64_t source_id;
+    int used;
     char host[256], device[256];
     uint32_t snaplen;
     uint64_t kernel_drops, if_drops, relay_drops;
+};
+
+/*
+ * The sources a sender speaks for: one for an agent, many for a collector's FORWARD_ENDPOINT.
+ * Bounded: beyond PK_KAFKA_META_SOURCES the oldest slot is taken over, and the source it held
+ * has empty host and device on its records until its next hello (every HEARTBEAT_INTERVAL).
+ */
+#define PK_KAFKA_META_SOURCES 64
+struct pk_kafka_metas {
+    struct pk_kafka_meta v[PK_KAFKA_META_SOURCES];
+    size_t next; /* the slot taken over next */
 };
 
 /* One record to produce; value points into the caller's buffer, headers are the caller's. */
@@ -34,10 +47,10 @@ struct pk_kafka_out {
 
 /**
  * Translates message msg (len bytes, valid) into out, writing the value into value (at least
- * len bytes). Updates meta from hello and stats messages. 0, -EBADMSG (not a valid message) or
+ * len bytes). Updates the source's meta from hello and stats messages. 0, -EBADMSG (not a valid message) or
  * -ENOMEM. On success the caller owns out->headers (rd_kafka_headers_destroy, or producev).
  */
-int pk_kafka_record_encode(struct pk_kafka_meta *meta, const uint8_t *msg, size_t len,
+int pk_kafka_record_encode(struct pk_kafka_metas *metas, const uint8_t *msg, size_t len,
                            uint8_t *value, struct pk_kafka_out *out);
 
 /**
