@@ -40,7 +40,7 @@ kill -TERM "$col"; wait_exit "$col"; expect_eq "$EXIT_CODE" 0 "collector exit co
 
 expect_eq "$(pcap_count "$W/out.pcapng" "udp dst port $a")" "$K" "packets to a (before the SIGHUP only)"
 line=$(grep "done:" "$W/agent.log")
-read -r cap rel sampled <<<"$(sed -n 's/.*captured \([0-9]*\), relayed \([0-9]*\), .*sampled out \([0-9]*\);.*/\1 \2 \3/p' <<<"$line")"
+read -r cap rel sampled <<<"$(sed -n 's/.*captured \([0-9]*\), relayed \([0-9]*\), .*sampled out \([0-9]*\),.*/\1 \2 \3/p' <<<"$line")"
 expect_eq "$cap" "$((4 * K))" "captured ($line)"
 expect_eq "$((rel + sampled))" "$cap" "captured = relayed + sampled out ($line)"
 [ "$sampled" -gt 0 ] && [ "$sampled" -lt "$K" ] || fail "SAMPLE=1/4 from the file: $sampled of $K sampled out"

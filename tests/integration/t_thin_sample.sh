@@ -44,7 +44,7 @@ conv "$W/in.pcap" >"$W/conv_in.txt"
 comm -23 "$W/conv_out.txt" "$W/conv_in.txt" >"$W/conv_diff.txt"
 [ ! -s "$W/conv_diff.txt" ] || fail "TCP conversations written incomplete: $(head -3 "$W/conv_diff.txt")"
 line=$(grep "done:" "$W/agent.log")
-sampled=$(sed -n 's/.*sampled out \([0-9]*\);.*/\1/p' <<<"$line")
+sampled=$(sed -n 's/.*sampled out \([0-9]*\),.*/\1/p' <<<"$line")
 expect_eq "$((written + sampled))" "$N" "captured = written + sampled out ($line)"
 grep -q "captured $N, relayed $written, relay drops 0, kernel drops 0, interface drops 0, rate limited 0, sampled out $sampled" "$W/agent.log" || fail "agent totals: $line"
 grep -q "said goodbye: received $written packets (written $written, link-type drops 0), lost in transit 0 packets" "$W/collector.log" ||

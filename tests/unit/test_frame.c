@@ -81,7 +81,7 @@ test_hello_and_stats_round_trip(void **state)
     uint8_t buf[4096];
     struct pk_hello h = {.linktype = 113, .snaplen = 1500, .tsresol = 9, .heartbeat_ms = 1000,
                          .start_ns = 123};
-    struct pk_stats s = {1, 2, 3, 4, 5, 6, 0, 0};
+    struct pk_stats s = {1, 2, 3, 4, 5, 6, 0, 0, 0, 0};
     struct pk_frame f;
     size_t len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "web1", "eth0", "tcp port 80",
                                        "0.1.0");
@@ -112,7 +112,7 @@ test_version2_fields(void **state)
 {
     uint8_t buf[4096];
     struct pk_hello h = {.linktype = 1, .snaplen = 1500, .tsresol = 9, .sample_n = 8};
-    struct pk_stats s = {10, 0, 0, 1, 5, 0, 2, 2};
+    struct pk_stats s = {10, 0, 0, 1, 5, 0, 2, 2, 0, 0};
     struct pk_frame f;
     size_t len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "h", "d", "", "v");
 
@@ -134,6 +134,16 @@ test_version2_fields(void **state)
     assert_int_equal(pk_frame_decode(buf, len, &f), -EBADMSG);
     buf[4] = 3;
     assert_int_equal(pk_frame_decode(buf, len, &f), -EPROTONOSUPPORT);
+    /* The delivery group: the 80-byte form, the first group present as 0 where it is 0. */
+    s = (struct pk_stats){.captured = 10, .relayed = 7, .delivery_failed = 2, .unconfirmed = 1};
+    len = pk_frame_encode_stats(buf, sizeof(buf), &src, PK_KIND_STATS, &s);
+    assert_int_equal(buf[4], 2);
+    assert_int_equal(pk_frame_decode(buf, len, &f), 0);
+    assert_true(f.u.stats.delivery_failed == 2 && f.u.stats.unconfirmed == 1);
+    assert_true(f.u.stats.rate_limited == 0 && f.u.stats.sampled_out == 0);
+    assert_int_equal(pk_frame_decode(buf, len - 8, &f), -EBADMSG); /* 72: no such form */
+    assert_int_equal(pk_frame_decode(buf, len - 16, &f), 0);       /* 64: the first group */
+    assert_true(f.u.stats.delivery_failed == 0 && f.u.stats.unconfirmed == 0);
 }
 
 /* Every proper prefix of a valid message is rejected, as is any trailing byte. */
