@@ -286,12 +286,12 @@ parse_serve(struct pk_config *cfg, char *errbuf)
     pk_format_reader_parse(formats[cfg->serve_format], &def);
     if (pk_serve_endpoint_list(cfg->serve_endpoint, 1, def, cfg->serve_listen,
                                &cfg->nserve_listen, why) != 0)
-        return pk_seterr(errbuf, -EINVAL, "SERVE_ENDPOINT is invalid: %s; accepted: "
+        return pk_seterr(errbuf, -EINVAL, "SERVE_ENDPOINT is invalid: %.200s; accepted: "
                          "tcp://ADDR:PORT[?filter=BPF&format=pcap|pcap-ns|pcapng], comma-separated",
                          why);
     if (pk_serve_endpoint_list(cfg->serve_connect, 0, def, cfg->serve_dial, &cfg->nserve_dial,
                                why) != 0)
-        return pk_seterr(errbuf, -EINVAL, "SERVE_CONNECT is invalid: %s; accepted: "
+        return pk_seterr(errbuf, -EINVAL, "SERVE_CONNECT is invalid: %.200s; accepted: "
                          "HOST:PORT[?filter=BPF&format=pcap|pcap-ns|pcapng], comma-separated",
                          why);
     if (pk_cidr_parse_list(cfg->serve_allow_text, cfg->serve_allow, PK_ALLOW_MAX,

@@ -128,7 +128,8 @@ pk_serve_endpoint_list(const char *list, int listen, enum pk_output_format def_f
         if (*n == PK_SERVE_MAX_ENDPOINTS)
             return pk_seterr(errbuf, -EINVAL, "more than %d entries", PK_SERVE_MAX_ENDPOINTS);
         if (pk_serve_endpoint_parse(item, listen, def_format, &v[*n], why) != 0)
-            return pk_seterr(errbuf, -EINVAL, "entry \"%s\": %s", item, why);
+            return pk_seterr(errbuf, -EINVAL, "entry \"%.80s%s\": %s", item,
+                             len > 80 ? "..." : "", why);
         (*n)++;
     }
     return 0;
