@@ -18,6 +18,19 @@ kafka_start() {
     [ -n "$KAFKA_BROKERS" ] || fail "kafka_mock did not print its bootstrap servers"
 }
 
+# kafka_start_collector: the mock cluster with topic pkts (2 partitions) and a collector on it
+# writing $W/out.pcap, once it holds both partitions; sets EP, BACKOFF (short reconnect back-off,
+# for the agent too, so that brokers that come back are found within a test) and col.
+kafka_start_collector() {
+    kafka_start pkts 2
+    EP=kafka://$KAFKA_BROKERS/pkts
+    BACKOFF=reconnect.backoff.ms=50,reconnect.backoff.max.ms=300
+    KAFKA_OPTIONS=$GROUP_OPTIONS,$BACKOFF MODE=collect COLLECT_ENDPOINT=$EP bg collector "$PCKTR" \
+        >"$W/out.pcap"
+    col=$BG_PID
+    wait_log collector "assigned 2 partitions" 15
+}
+
 # pcap_lines FILE...: one line per packet (ns timestamp, lengths, every byte), sorted, so that
 # captures merged from several sources compare whatever their order. $PCAP_FILTER, when set, is
 # a tcpdump filter.

@@ -26,6 +26,31 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# netns_pair NSA NSC VA VC A C: two network namespaces joined by the veth pair VA (in NSA, address
+# A/24) and VC (in NSC, address C/24), loopback up in both; the pair is left down, for the test to
+# shape or tune first. The EXIT trap then also kills the test's processes and deletes both
+# namespaces (which takes their veth pairs with them), so that no run leaves any behind.
+netns_pair() {
+    NETNS_PAIR=("$1" "$2")
+    trap netns_cleanup EXIT
+    ip netns add "$1"
+    ip netns add "$2"
+    ip link add "$3" type veth peer name "$4"
+    ip link set "$3" netns "$1"
+    ip link set "$4" netns "$2"
+    ip -n "$1" addr add "$5/24" dev "$3"
+    ip -n "$2" addr add "$6/24" dev "$4"
+    ip -n "$1" link set lo up
+    ip -n "$2" link set lo up
+}
+netns_cleanup() {
+    local rc=$? p ns
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for ns in "${NETNS_PAIR[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+    (exit $rc)
+    cleanup
+}
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok ($RELAY_TRANSPORT): $*"; }
 

@@ -12,24 +12,8 @@ PY=/usr/bin/python3
 tag=$(printf '%05d' $((RANDOM % 100000)))
 NSA=pk-agent-$tag NSC=pk-coll-$tag VA=pkva$tag VC=pkvc$tag
 A=10.201.0.1 C=10.201.0.2
-faults_cleanup() {
-    local rc=$?
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    ip netns del "$NSA" 2>/dev/null || true # takes the veth pair with it
-    ip netns del "$NSC" 2>/dev/null || true
-    (exit $rc)
-    cleanup
-}
-trap faults_cleanup EXIT
-ip netns add "$NSA"
-ip netns add "$NSC"
-ip link add "$VA" type veth peer name "$VC"
-ip link set "$VA" netns "$NSA"
-ip link set "$VC" netns "$NSC"
-ip -n "$NSA" addr add $A/24 dev "$VA"
-ip -n "$NSC" addr add $C/24 dev "$VC"
+netns_pair "$NSA" "$NSC" "$VA" "$VC" $A $C
 for ns in "$NSA" "$NSC"; do
-    ip -n "$ns" link set lo up
     # Small TCP buffers (per namespace), so that a stalled collector shows within seconds at
     # the agent's bounded queue instead of in megabytes of kernel buffers.
     ip netns exec "$ns" sysctl -qw net.ipv4.tcp_rmem="4096 65536 131072" \

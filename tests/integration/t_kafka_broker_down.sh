@@ -5,13 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/kafka_lib.sh"
 
-kafka_start pkts 2
-EP=kafka://$KAFKA_BROKERS/pkts
-BACKOFF=reconnect.backoff.ms=50,reconnect.backoff.max.ms=300
-KAFKA_OPTIONS=$GROUP_OPTIONS,$BACKOFF MODE=collect COLLECT_ENDPOINT=$EP bg collector "$PCKTR" \
-    >"$W/out.pcap"
-col=$BG_PID
-wait_log collector "assigned 2 partitions" 15
+kafka_start_collector
 udp=$(free_port); mport=$(free_port)
 KAFKA_OPTIONS=$BACKOFF RELAY_QUEUE=4 MODE=capture SOURCE_NAME=live RELAY_ENDPOINT=$EP \
     FILTER="udp dst port $udp and udp[8:2] = 0x780a" METRICS_ADDRPORT=127.0.0.1:$mport \

@@ -12,28 +12,12 @@ PY=/usr/bin/python3
 tag=$(printf '%05d' $((RANDOM % 100000)))
 NSA=pk-thina-$tag NSC=pk-thinc-$tag VA=pkta$tag VC=pktc$tag VS=pkts$tag VT=pktt$tag
 A=10.202.0.1 C=10.202.0.2
-link_cleanup() {
-    local rc=$?
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    ip netns del "$NSA" 2>/dev/null || true # takes the veth pairs with it
-    ip netns del "$NSC" 2>/dev/null || true
-    (exit $rc)
-    cleanup
-}
-trap link_cleanup EXIT
-ip netns add "$NSA"
-ip netns add "$NSC"
-ip link add "$VA" type veth peer name "$VC"
-ip link set "$VA" netns "$NSA"
-ip link set "$VC" netns "$NSC"
+netns_pair "$NSA" "$NSC" "$VA" "$VC" $A $C
 # The capture device: one end of a second pair, fed by the replay on the other end.
 ip link add "$VS" mtu 9000 type veth peer name "$VT" mtu 9000
 ip link set "$VS" netns "$NSA"
 ip link set "$VT" netns "$NSA"
-ip -n "$NSA" addr add $A/24 dev "$VA"
-ip -n "$NSC" addr add $C/24 dev "$VC"
 for ns in "$NSA" "$NSC"; do
-    ip -n "$ns" link set lo up
     ip netns exec "$ns" sysctl -qw net.ipv4.tcp_wmem="4096 65536 262144"
 done
 # No IPv6 on the replay's pair: the kernel's own router solicitations would be captured too.

@@ -185,6 +185,16 @@ admit(struct pk_sources *t, uint64_t id, uint64_t seq, int kind, const char *pee
     return a->what;
 }
 
+/* The start the books tests share: a table (8 sources, stale after 5 s, forgotten after 60 s)
+ * and source "A" of the given id, seen from its hello from peer "A" at now_ns. */
+static struct pk_source *
+source_from_hello(struct pk_sources *t, uint64_t id, uint64_t now_ns, struct pk_admission *a)
+{
+    pk_sources_init(t, 8, 5000, 60000);
+    admit(t, id, 0, PK_KIND_HELLO, "A", now_ns, a);
+    return a->source;
+}
+
 /* A source is bound to its first peer: another peer can neither say goodbye for it nor evict
  * it, however many ids it brings; the source's own messages keep coming in. */
 static void
@@ -402,10 +412,8 @@ test_relayed_total_closes_the_books(void **state)
     struct pk_source *s;
 
     (void)state;
-    pk_sources_init(&t, 8, 5000, 60000);
     /* Seen from its first message: a batch lost right before the goodbye is counted. */
-    admit(&t, 1, 0, PK_KIND_HELLO, "A", 1, &a);
-    s = a.source;
+    s = source_from_hello(&t, 1, 1, &a);
     admit(&t, 1, 1, PK_KIND_PACKETS, "A", 2, &a);
     p.first_index = 0, p.count = 10;
     assert_true(pk_source_apply_packets(s, &p) == 0);
@@ -455,9 +463,7 @@ test_heartbeat_sets_liveness(void **state)
     struct pk_source *s;
 
     (void)state;
-    pk_sources_init(&t, 8, 5000, 60000);
-    admit(&t, 1, 0, PK_KIND_HELLO, "A", 1000 * MS, &a);
-    s = a.source;
+    s = source_from_hello(&t, 1, 1000 * MS, &a);
     pk_source_apply_hello(s, &h);
     assert_int_equal(pk_source_state(&t, s, 30999 * MS), PK_SOURCE_UP);
     assert_int_equal(pk_source_state(&t, s, 31000 * MS), PK_SOURCE_STALE);
@@ -554,9 +560,7 @@ test_implausible_jumps_dropped(void **state)
     struct pk_source *s;
 
     (void)state;
-    pk_sources_init(&t, 8, 5000, 60000);
-    admit(&t, 7, 0, PK_KIND_HELLO, "A", 1 * MS, &a);
-    s = a.source;
+    s = source_from_hello(&t, 7, 1 * MS, &a);
     admit_batch(&t, 7, 1, PK_KIND_PACKETS, 0, 10, "A", 2 * MS, &a);
     assert_int_equal(admit(&t, 7, UINT64_MAX - 1, PK_KIND_STATS, "A", 3 * MS, &a),
                      PK_ADMIT_DROPPED);
@@ -593,9 +597,7 @@ test_agent_counters_monotonic(void **state)
     struct pk_stats st = {.captured = 100, .kernel_drops = 3, .relayed = 90, .queued = 5};
 
     (void)state;
-    pk_sources_init(&t, 8, 5000, 60000);
-    admit(&t, 7, 0, PK_KIND_HELLO, "A", 1 * MS, &a);
-    s = a.source;
+    s = source_from_hello(&t, 7, 1 * MS, &a);
     pk_source_apply_stats(s, &st, 0);
     assert_true(s->lost_packets == 90);
     st = (struct pk_stats){.captured = 50, .kernel_drops = 9, .relayed = 40, .queued = 2};
@@ -626,9 +628,7 @@ test_delivery_failed_not_lost(void **state)
     struct pk_source *s;
 
     (void)state;
-    pk_sources_init(&t, 8, 5000, 60000);
-    admit(&t, 1, 0, PK_KIND_HELLO, "A", 1, &a);
-    s = a.source;
+    s = source_from_hello(&t, 1, 1, &a);
     /* seq 1, packets 0..9, is in flight at the agent (and will fail): the stats says so. */
     admit(&t, 1, 2, PK_KIND_STATS, "A", 2, &a);
     st.unconfirmed = 10;
