@@ -14,7 +14,8 @@ promtool check rules "$conf/prometheus/pcktr-alerts.yml" >"$W/promtool.log" 2>&1
 # Every alert names only metrics that pcktr exports (a renamed metric would silently never fire).
 "$PCKTR" --help >/dev/null
 for m in $(grep -o 'packeteur_[a-z_]*' "$conf/prometheus/pcktr-alerts.yml" | sort -u); do
-    grep -rqF "\"$m" "$TESTS_DIR/../src/http/metrics.c" || fail "alert rules use $m, which src/http/metrics.c does not export"
+    grep -rqF --include='*.c' "\"$m" "$TESTS_DIR/../src" "$TESTS_DIR/../transports" ||
+        fail "alert rules use $m, which no metric renderer (src/, transports/) exports"
 done
 pass "Prometheus: scrape config and alert rules valid, alert unit tests pass, metric names exist"
 
