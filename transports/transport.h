@@ -85,7 +85,22 @@ struct pk_transport_opts {
     /* The endpoint as the user wrote it (RELAY_ENDPOINT or COLLECT_ENDPOINT), for a transport
      * with an endpoint syntax of its own (ops->parse_endpoint). */
     const char *uri;
+    /*
+     * The return path (docs/CONTROL.md), for a transport with ops->send_control. Receiver: 1
+     * opens it (send_control may then be called). Sender: 1 opens it and delivers what the
+     * collector sends through t->on_control; 0: the agent takes no control (CONTROL=off) and
+     * the transport opens nothing for it.
+     */
+    int control;
+    /* Sender, control: the first bytes of every control message meant for this agent (its
+     * header up to the source id), so that a transport that can filter by prefix (zmq's
+     * subscriptions) delivers only those; others may ignore it (the owner checks anyway). */
+    const uint8_t *control_prefix;
+    size_t control_prefix_len;
 };
+
+/* The largest control message either side of a return path takes (docs/CONTROL.md). */
+#define PK_CONTROL_MESSAGE_MAX (64u * 1024)
 
 typedef void (*pk_stream_emit_cb)(void *data, const uint8_t *msg, size_t len);
 
@@ -201,6 +216,17 @@ struct pk_transport_ops {
                 const struct pk_transport_opts *opts, char *errbuf);
     /** Queues one message (copied). 0, -EAGAIN (full; wait for on_writable) or -errno. */
     int (*send)(struct pk_transport *t, const void *buf, size_t len);
+    /**
+     * Optional, receiver with opts->control: sends one control message (copied, at most
+     * PK_CONTROL_MESSAGE_MAX bytes) on the return path towards `peer`, the peer address
+     * on_message gave for the source's messages. A transport whose peers name connections
+     * (per_connection_peers) writes it to that connection only; one that cannot address a
+     * peer (zmq) publishes it to every connected agent, each of which takes only what names its
+     * own source. 0; -EAGAIN: the return path to that peer is full (the owner sends again
+     * later); -ENOTCONN: no such peer now; or -errno. NULL: no return path (control is shown as
+     * unsupported for its sources).
+     */
+    int (*send_control)(struct pk_transport *t, const char *peer, const void *buf, size_t len);
     /** Receiver: stop (0) or resume (1) taking messages. */
     void (*set_receiving)(struct pk_transport *t, int on);
     /** 1 while at least one peer is connected. */
@@ -252,6 +278,12 @@ struct pk_transport {
      * while close() lingers (what it discards is told as not delivered before its callback).
      */
     void (*on_delivered)(struct pk_transport *t, int ok);
+    /*
+     * Sender with opts->control: one message that arrived on the return path (at most
+     * PK_CONTROL_MESSAGE_MAX bytes; the owner decodes and checks it). A transport closes the
+     * return path's connection only for broken framing, and logs it once per episode.
+     */
+    void (*on_control)(struct pk_transport *t, const uint8_t *buf, size_t len);
     void *data; /* the owner's; the transport never touches it */
     struct pk_transport_counters counters;
 };
