@@ -60,6 +60,10 @@ static const struct cfg_var vars[] = {
     {"SAMPLE", CFG_STRING, F(sample), "1/1", NULL, 0, 0,
      "capture: 1/N keeps the packets of 1 flow in N (a hash of addresses, protocol and ports, "
      "both directions alike); the rest are counted as sampled out; 1/1: every packet"},
+    {"CONTROL", CFG_BOOL, F(control), "on", NULL, 0, 0,
+     "capture: on: apply what the collector's control plane sets (an extra filter ANDed with "
+     "FILTER, pause, SAMPLE and RELAY_RATE_LIMIT, narrowing only, docs/CONTROL.md); off: "
+     "ignore control entirely"},
     {"HEARTBEAT_INTERVAL", CFG_DURATION, F(heartbeat_ms), "1s", NULL, 100, 3600000,
      "capture: how often hello and stats messages are sent"},
     {"LINGER", CFG_DURATION, F(linger_ms), "2s", NULL, 0, 600000,
@@ -112,6 +116,16 @@ static const struct cfg_var vars[] = {
     {"SERVE_MAX_READERS", CFG_UINT, F(serve_max_readers), "16", NULL, 1, 1024,
      "collect: readers at once (SERVE_ENDPOINT, SERVE_CONNECT and GET /stream together); more "
      "are refused and counted"},
+    /* The control plane (docs/CONTROL.md): who may change what the agents capture. */
+    {"CONTROL_TOKEN_FILE", CFG_STRING, F(control_token_file), "", NULL, 0, 0,
+     "collect: a file holding the control API's token (requests carry Authorization: Bearer "
+     "TOKEN); empty: the API is off (404)"},
+    {"CONTROL_ALLOW", CFG_STRING, F(control_allow_text), "127.0.0.0/8,::1", NULL, 0, 0,
+     "collect: comma-separated addresses or CIDRs the control API takes requests from; others "
+     "are refused (403) and counted; empty: loopback only"},
+    {"CONTROL_STATE", CFG_STRING, F(control_state), "", NULL, 0, 0,
+     "collect: a file where the desired control state is kept (written atomically at each "
+     "change, read at start); empty: kept in memory only"},
     /* Forwarding (issue 16): what the collector receives, into another transport's log. */
     {"FORWARD_ENDPOINT", CFG_STRING, F(forward_endpoint), "", NULL, 0, 0,
      "collect: also write every message received into this endpoint of a transport that has "
@@ -299,6 +313,11 @@ parse_serve(struct pk_config *cfg, char *errbuf)
         return pk_seterr(errbuf, -EINVAL, "SERVE_ALLOW=\"%s\" is invalid (%s); accepted: "
                          "comma-separated IPv4 or IPv6 addresses or CIDRs (at most %d)",
                          cfg->serve_allow_text, why, PK_ALLOW_MAX);
+    if (pk_cidr_parse_list(cfg->control_allow_text, cfg->control_allow, PK_ALLOW_MAX,
+                           &cfg->ncontrol_allow, why) != 0)
+        return pk_seterr(errbuf, -EINVAL, "CONTROL_ALLOW=\"%s\" is invalid (%s); accepted: "
+                         "comma-separated IPv4 or IPv6 addresses or CIDRs (at most %d)",
+                         cfg->control_allow_text, why, PK_ALLOW_MAX);
     return 0;
 }
 

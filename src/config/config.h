@@ -64,6 +64,13 @@ struct pk_config {
     const char *filter_file;            /* FILTER_FILE; "" when unset */
     const char *sample;                 /* SAMPLE as written, */
     uint32_t sample_n;                  /* its N: 1 flow in N is kept; 1: every packet */
+    /* The control plane (docs/CONTROL.md). */
+    int control;                     /* capture: CONTROL, 1: apply control messages */
+    const char *control_token_file;  /* collect: ""; the API is off */
+    const char *control_allow_text;  /* collect: CONTROL_ALLOW as written */
+    struct pk_cidr control_allow[PK_ALLOW_MAX]; /* ncontrol_allow == 0: loopback only */
+    int ncontrol_allow;
+    const char *control_state;       /* collect: CONTROL_STATE, "" in memory only */
 
     /* RELAY_TRANSPORT, and its rows of the table parsed into its settings block (opaque: its
      * configure() reads it) */

@@ -59,12 +59,18 @@ put_str(uint8_t *buf, size_t off, size_t cap, const char *s)
     return off + 2 + len;
 }
 
+/* Version 2 hellos end in a tail of 4 bytes (sample_n) or 16 (+ control u32, applied gen u64):
+ * the shorter when control and applied gen are 0. */
+#define HELLO_TAIL_SAMPLE 4
+#define HELLO_TAIL_CONTROL 16
+
 size_t
 pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
                       const struct pk_hello *h, const char *host, const char *device,
                       const char *filter, const char *version)
 {
-    int v2 = h->sample_n > 1;
+    int v2 = h->sample_n > 1 || h->control != 0 || h->applied_gen != 0;
+    int v2_control = h->control != 0 || h->applied_gen != 0;
     size_t off = put_header_v(buf, cap, src, PK_KIND_HELLO, v2 ? 2 : 1);
 
     if (off == 0 || off + 24 > cap)
@@ -80,10 +86,15 @@ pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
     off = put_str(buf, off, cap, filter);
     off = put_str(buf, off, cap, version);
     if (v2 && off != 0) {
-        if (off + 4 > cap)
+        if (off + (v2_control ? HELLO_TAIL_CONTROL : HELLO_TAIL_SAMPLE) > cap)
             return 0;
         pk_put_le32(buf + off, h->sample_n);
-        off += 4;
+        off += HELLO_TAIL_SAMPLE;
+        if (v2_control) {
+            pk_put_le32(buf + off, h->control);
+            pk_put_le64(buf + off + 4, h->applied_gen);
+            off += HELLO_TAIL_CONTROL - HELLO_TAIL_SAMPLE;
+        }
     }
     return off;
 }
@@ -95,10 +106,13 @@ pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
  */
 #define STATS_BODY_LEN_V2 64       /* + rate limited, sampled out */
 #define STATS_BODY_LEN_DELIVERY 80 /* + delivery failed, unconfirmed */
+#define STATS_BODY_LEN_CONTROL 104 /* + paused, applied gen, refused gen */
 
 static size_t
 stats_body_len(const struct pk_stats *s)
 {
+    if (s->paused || s->applied_gen || s->refused_gen)
+        return STATS_BODY_LEN_CONTROL;
     if (s->delivery_failed || s->unconfirmed)
         return STATS_BODY_LEN_DELIVERY;
     if (s->rate_limited || s->sampled_out)
@@ -129,7 +143,36 @@ pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *sr
         pk_put_le64(buf + off + 64, s->delivery_failed);
         pk_put_le64(buf + off + 72, s->unconfirmed);
     }
+    if (body >= STATS_BODY_LEN_CONTROL) {
+        pk_put_le64(buf + off + 80, s->paused);
+        pk_put_le64(buf + off + 88, s->applied_gen);
+        pk_put_le64(buf + off + 96, s->refused_gen);
+    }
     return off + body;
+}
+
+/* Control body: 0 generation u64 | 8 flags u32 | 12 sample n u32 | 16 rate limit u64 |
+ * 24 filter (u16 length + bytes) */
+#define CONTROL_BODY_FIXED 24
+
+size_t
+pk_frame_encode_control(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
+                        const struct pk_control *c)
+{
+    size_t off = put_header(buf, cap, src, PK_KIND_CONTROL);
+
+    if (off == 0 || c->filter.len > PK_CONTROL_FILTER_MAX ||
+        off + CONTROL_BODY_FIXED + 2 + c->filter.len > cap)
+        return 0;
+    pk_put_le64(buf + off, c->generation);
+    pk_put_le32(buf + off + 8, c->flags);
+    pk_put_le32(buf + off + 12, c->sample_n);
+    pk_put_le64(buf + off + 16, c->rate_limit);
+    off += CONTROL_BODY_FIXED;
+    pk_put_le16(buf + off, c->filter.len);
+    if (c->filter.len > 0)
+        memcpy(buf + off + 2, c->filter.ptr, c->filter.len);
+    return off + 2 + c->filter.len;
 }
 
 void
@@ -216,13 +259,21 @@ decode_hello(const uint8_t *buf, size_t len, size_t off, int version, struct pk_
         if ((rc = get_str(buf, len, &off, strs[i])) != 0)
             return rc;
     h->sample_n = 1;
+    h->control = 0;
+    h->applied_gen = 0;
     if (version >= 2) {
-        if (len - off < 4)
+        if (len - off != HELLO_TAIL_SAMPLE && len - off != HELLO_TAIL_CONTROL)
             return -EBADMSG;
         h->sample_n = pk_get_le32(buf + off);
-        off += 4;
         if (h->sample_n == 0)
             return -EBADMSG;
+        if (len - off == HELLO_TAIL_CONTROL) {
+            h->control = pk_get_le32(buf + off + 4);
+            h->applied_gen = pk_get_le64(buf + off + 8);
+            if ((h->control & ~PK_HELLO_TAKES_CONTROL) != 0)
+                return -EBADMSG;
+        }
+        return 0;
     }
     return off == len ? 0 : -EBADMSG;
 }
@@ -232,7 +283,8 @@ decode_stats(const uint8_t *buf, size_t len, size_t off, int version, struct pk_
 {
     size_t body = len - off;
 
-    if (version >= 2 ? body != STATS_BODY_LEN_V2 && body != STATS_BODY_LEN_DELIVERY
+    if (version >= 2 ? body != STATS_BODY_LEN_V2 && body != STATS_BODY_LEN_DELIVERY &&
+                           body != STATS_BODY_LEN_CONTROL
                      : body != STATS_BODY_LEN)
         return -EBADMSG;
     st->captured = pk_get_le64(buf + off);
@@ -245,7 +297,31 @@ decode_stats(const uint8_t *buf, size_t len, size_t off, int version, struct pk_
     st->sampled_out = body >= STATS_BODY_LEN_V2 ? pk_get_le64(buf + off + 56) : 0;
     st->delivery_failed = body >= STATS_BODY_LEN_DELIVERY ? pk_get_le64(buf + off + 64) : 0;
     st->unconfirmed = body >= STATS_BODY_LEN_DELIVERY ? pk_get_le64(buf + off + 72) : 0;
+    st->paused = body >= STATS_BODY_LEN_CONTROL ? pk_get_le64(buf + off + 80) : 0;
+    st->applied_gen = body >= STATS_BODY_LEN_CONTROL ? pk_get_le64(buf + off + 88) : 0;
+    st->refused_gen = body >= STATS_BODY_LEN_CONTROL ? pk_get_le64(buf + off + 96) : 0;
     return 0;
+}
+
+static int
+decode_control(const uint8_t *buf, size_t len, size_t off, struct pk_control *c)
+{
+    int rc;
+
+    if (len - off < CONTROL_BODY_FIXED)
+        return -EBADMSG;
+    c->generation = pk_get_le64(buf + off);
+    c->flags = pk_get_le32(buf + off + 8);
+    c->sample_n = pk_get_le32(buf + off + 12);
+    c->rate_limit = pk_get_le64(buf + off + 16);
+    off += CONTROL_BODY_FIXED;
+    if ((c->flags & ~PK_CONTROL_PAUSED) != 0)
+        return -EBADMSG;
+    if ((rc = get_str(buf, len, &off, &c->filter)) != 0)
+        return rc;
+    if (c->filter.len > PK_CONTROL_FILTER_MAX)
+        return -EBADMSG;
+    return off == len ? 0 : -EBADMSG;
 }
 
 static int
@@ -332,6 +408,8 @@ pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f)
     case PK_KIND_STATS:
     case PK_KIND_GOODBYE:
         return decode_stats(buf, len, off, f->version, &f->u.stats);
+    case PK_KIND_CONTROL:
+        return decode_control(buf, len, off, &f->u.control);
     default:
         return -EBADMSG;
     }

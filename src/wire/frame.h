@@ -28,7 +28,17 @@
     ((size_t)(batch_bytes) + PK_FRAME_HEADER_LEN + PK_FRAME_NAME_MAX +                            \
      PK_PACKETS_BODY_HEADER_LEN + PK_RECORD_HEADER_LEN + PK_FRAME_MAX_CAPLEN)
 
-enum pk_frame_kind { PK_KIND_HELLO = 1, PK_KIND_PACKETS = 2, PK_KIND_STATS = 3, PK_KIND_GOODBYE = 4 };
+enum pk_frame_kind {
+    PK_KIND_HELLO = 1,
+    PK_KIND_PACKETS = 2,
+    PK_KIND_STATS = 3,
+    PK_KIND_GOODBYE = 4,
+    PK_KIND_CONTROL = 5, /* collector to agent, on the return path (docs/CONTROL.md) */
+};
+
+#define PK_CONTROL_FILTER_MAX 4096 /* bytes of a central filter */
+#define PK_CONTROL_PAUSED 0x1u     /* pk_control.flags: relay nothing, count it as paused */
+#define PK_HELLO_TAKES_CONTROL 0x1u /* pk_hello.control: the agent applies control messages */
 
 /* A length-delimited string pointing into a buffer; not NUL-terminated. */
 struct pk_str {
@@ -44,6 +54,9 @@ struct pk_hello {
     uint64_t start_ns;     /* agent start, ns since the Unix epoch */
     struct pk_str host, device, filter, version;
     uint32_t sample_n; /* keeps 1 flow in sample_n (SAMPLE=1/N); 1: every packet. Version 2 */
+    /* Version 2, both 0 in a shorter hello: */
+    uint32_t control;     /* PK_HELLO_TAKES_CONTROL; 0: CONTROL=off (or an older agent) */
+    uint64_t applied_gen; /* the control generation in force (0: none ever applied) */
 };
 
 /* Counters an agent reports in stats and goodbye messages; all totals since agent start. */
@@ -60,6 +73,21 @@ struct pk_stats {
     /* Only from a transport that confirms delivery (0 from others), version 2: */
     uint64_t delivery_failed; /* packets in messages the transport gave up on */
     uint64_t unconfirmed;     /* packets handed to the transport, fate not yet known */
+    /* The control plane (version 2): */
+    uint64_t paused;      /* packets captured while control paused the relay, not sent */
+    uint64_t applied_gen; /* the control generation in force */
+    uint64_t refused_gen; /* the latest generation the agent refused (its filter did not
+                             compile there); 0: none */
+};
+
+/* What the collector wants of one source (kind 5): narrowing only, see docs/CONTROL.md. */
+struct pk_control {
+    uint64_t generation; /* the change this is; the agent applies any generation other than
+                            the one in force */
+    uint32_t flags;      /* PK_CONTROL_PAUSED */
+    uint32_t sample_n;   /* keep at most 1 flow in sample_n; 0 or 1: no central sampling */
+    uint64_t rate_limit; /* at most these bytes per second; 0: no central limit */
+    struct pk_str filter; /* ANDed with the agent's own; empty: none */
 };
 
 struct pk_packets {
@@ -85,6 +113,7 @@ struct pk_frame {
         struct pk_hello hello;
         struct pk_stats stats; /* stats and goodbye */
         struct pk_packets packets;
+        struct pk_control control;
     } u;
 };
 
@@ -113,6 +142,11 @@ size_t pk_frame_encode_hello(uint8_t *buf, size_t cap, const struct pk_frame_sou
                              const char *filter, const char *version);
 size_t pk_frame_encode_stats(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
                              enum pk_frame_kind kind, const struct pk_stats *s);
+
+/** A control message for src (the target source's id and name), version 1. The length, or 0
+ *  when cap is too small or the filter is longer than PK_CONTROL_FILTER_MAX. */
+size_t pk_frame_encode_control(uint8_t *buf, size_t cap, const struct pk_frame_source *src,
+                               const struct pk_control *c);
 
 /** Writes seq and the send time into an encoded message's header. */
 void pk_frame_set_seq(uint8_t *buf, uint64_t seq, uint64_t sent_ns);

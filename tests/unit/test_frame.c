@@ -81,7 +81,7 @@ test_hello_and_stats_round_trip(void **state)
     uint8_t buf[4096];
     struct pk_hello h = {.linktype = 113, .snaplen = 1500, .tsresol = 9, .heartbeat_ms = 1000,
                          .start_ns = 123};
-    struct pk_stats s = {1, 2, 3, 4, 5, 6, 0, 0, 0, 0};
+    struct pk_stats s = {.captured = 1, .kernel_drops = 2, .if_drops = 3, .relay_drops = 4, .relayed = 5, .queued = 6};
     struct pk_frame f;
     size_t len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "web1", "eth0", "tcp port 80",
                                        "0.1.0");
@@ -112,7 +112,7 @@ test_version2_fields(void **state)
 {
     uint8_t buf[4096];
     struct pk_hello h = {.linktype = 1, .snaplen = 1500, .tsresol = 9, .sample_n = 8};
-    struct pk_stats s = {10, 0, 0, 1, 5, 0, 2, 2, 0, 0};
+    struct pk_stats s = {.captured = 10, .relay_drops = 1, .relayed = 5, .rate_limited = 2, .sampled_out = 2};
     struct pk_frame f;
     size_t len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "h", "d", "", "v");
 
@@ -258,6 +258,57 @@ test_random_input(void **state)
     }
 }
 
+/* The control plane: hello's control tail, stats' 104-byte form, the control message (kind 5). */
+static void
+test_control_fields(void **state)
+{
+    uint8_t buf[8192];
+    char big[PK_CONTROL_FILTER_MAX + 2];
+    struct pk_hello h = {.linktype = 1, .snaplen = 1500, .tsresol = 9, .sample_n = 1,
+                         .control = PK_HELLO_TAKES_CONTROL, .applied_gen = 77};
+    struct pk_stats s = {.captured = 9, .relayed = 4, .paused = 5, .applied_gen = 77,
+                         .refused_gen = 78};
+    struct pk_control c = {.generation = 1ull << 40, .flags = PK_CONTROL_PAUSED, .sample_n = 4,
+                           .rate_limit = 1000, .filter = {"udp port 53", 11}};
+    struct pk_frame f;
+    size_t len = pk_frame_encode_hello(buf, sizeof(buf), &src, &h, "h", "d", "", "v");
+
+    (void)state;
+    assert_int_equal(buf[4], 2);
+    assert_int_equal(pk_frame_decode(buf, len, &f), 0);
+    assert_true(f.u.hello.control == PK_HELLO_TAKES_CONTROL && f.u.hello.applied_gen == 77);
+    assert_int_equal(f.u.hello.sample_n, 1);
+    assert_int_equal(pk_frame_decode(buf, len - 1, &f), -EBADMSG);
+    buf[len - 12] = 2; /* an unknown control bit */
+    assert_int_equal(pk_frame_decode(buf, len, &f), -EBADMSG);
+
+    len = pk_frame_encode_stats(buf, sizeof(buf), &src, PK_KIND_STATS, &s);
+    assert_int_equal(len, PK_FRAME_HEADER_LEN + strlen(src.name) + 104);
+    assert_int_equal(pk_frame_decode(buf, len, &f), 0);
+    assert_true(f.u.stats.paused == 5 && f.u.stats.applied_gen == 77 &&
+                f.u.stats.refused_gen == 78 && f.u.stats.delivery_failed == 0);
+    assert_int_equal(pk_frame_decode(buf, len - 8, &f), -EBADMSG);
+
+    len = pk_frame_encode_control(buf, sizeof(buf), &src, &c);
+    assert_true(len > 0);
+    assert_int_equal(pk_frame_decode(buf, len, &f), 0);
+    assert_int_equal(f.kind, PK_KIND_CONTROL);
+    assert_true(f.u.control.generation == 1ull << 40 && f.u.control.flags == PK_CONTROL_PAUSED);
+    assert_true(f.u.control.sample_n == 4 && f.u.control.rate_limit == 1000);
+    assert_int_equal(f.u.control.filter.len, 11);
+    assert_memory_equal(f.u.control.filter.ptr, "udp port 53", 11);
+    assert_int_equal(pk_frame_decode(buf, len - 1, &f), -EBADMSG);
+    buf[len - 11 - 2 - 16] = 0x80; /* a flag bit no version defines */
+    assert_int_equal(pk_frame_decode(buf, len, &f), -EBADMSG);
+    memset(big, 'a', sizeof(big));
+    c.filter = (struct pk_str){big, PK_CONTROL_FILTER_MAX + 1};
+    assert_int_equal(pk_frame_encode_control(buf, sizeof(buf), &src, &c), 0);
+    c.filter.len = PK_CONTROL_FILTER_MAX;
+    len = pk_frame_encode_control(buf, sizeof(buf), &src, &c);
+    assert_int_equal(pk_frame_decode(buf, len, &f), 0);
+    assert_int_equal(f.u.control.filter.len, PK_CONTROL_FILTER_MAX);
+}
+
 int
 main(void)
 {
@@ -266,6 +317,7 @@ main(void)
         cmocka_unit_test(test_batch_reports_full),
         cmocka_unit_test(test_hello_and_stats_round_trip),
         cmocka_unit_test(test_version2_fields),
+        cmocka_unit_test(test_control_fields),
         cmocka_unit_test(test_rejects_truncated_and_trailing),
         cmocka_unit_test(test_rejects_bad_fields),
         cmocka_unit_test(test_rejects_wide_linktype_in_hello),
