@@ -54,6 +54,7 @@ struct collector {
     uv_timer_t linger_timer, state_timer;
     struct pk_http *http;        /* NULL when METRICS_ADDRPORT is empty */
     struct pk_reporter reporter; /* what http renders */
+    struct pk_control_plane *control; /* the desired state (control.h); NULL until opened */
     uint64_t start_ns;
 
     int paused, stopping, finished, exit_code;

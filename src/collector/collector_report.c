@@ -37,6 +37,7 @@ pk_collector_fill_report(void *data, union pk_report *u)
     r->allow = c->cfg->collect_allow;
     r->access = &c->access;
     r->http = pk_http_counters(c->http);
+    r->control = c->control;
     r->sinks = c->os.started ? &c->os.sinks : NULL;
     r->gate = &c->gate;
     r->serve = pk_serve_counters(c->serve);

@@ -13,6 +13,8 @@
 #include "listen.h"
 #include "httpsend.h"
 #include "httpstream.h"
+#include "control_api.h"
+#include "control.h"
 #include "log.h"
 #include "pcktr.h"
 
@@ -22,7 +24,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define MAX_REQUEST_BODY 1024 /* a larger request body is refused (413) before it is read */
+#define MAX_REQUEST_BODY 1024 /* a larger request body is refused (413) before it is read;
+                                 PK_CONTROL_API_BODY_MAX while the control API is on */
 #define REQ_TIMEOUT_MS 1000   /* idle keep-alive and silent connections close after this */
 #define DRAIN_GRACE_MS 2500   /* how long stop waits for open connections */
 #define DRAIN_POLL_MS 50
@@ -42,6 +45,7 @@ struct pk_http {
     uint64_t drain_started;
     struct pk_http_sender sender;
     struct pk_http_streams streams; /* GET /stream */
+    struct pk_control_api control;  /* /control (the collector's control plane) */
     int streams_reset;
     struct http_conn *conns; /* accepted and handed to h2o */
     struct pk_http_counters counters;
@@ -68,6 +72,10 @@ on_req(h2o_handler_t *self, h2o_req_t *req)
                  h2o_memis(req->path_normalized.base, req->path_normalized.len,
                            H2O_STRLIT("/stream"));
 
+    if (pk_control_api_matches(&h->control, req)) { /* its own methods (PUT, DELETE) */
+        pk_control_api_respond(&h->control, req);
+        return 0;
+    }
     for (i = 0; !stream && i < h->nroutes; i++)
         if (h2o_memis(req->path_normalized.base, req->path_normalized.len, h->routes[i].path,
                       strlen(h->routes[i].path)))
@@ -312,6 +320,18 @@ pk_http_set_stream(struct pk_http *h, const struct pk_http_stream_source *src)
 {
     if (h != NULL)
         h->streams.src = *src;
+}
+
+void
+pk_http_set_control(struct pk_http *h, struct pk_control_plane *cp)
+{
+    if (h == NULL)
+        return;
+    h->control.cp = cp;
+    h->control.loop = h->loop;
+    /* h2o reads the bound at each request: a PUT's body may now be larger, for everyone. */
+    h->conf.max_request_entity_size =
+        pk_control_plane_enabled(cp) ? PK_CONTROL_API_BODY_MAX : MAX_REQUEST_BODY;
 }
 
 const struct pk_http_counters *

@@ -64,6 +64,15 @@ struct pk_http_stream_source {
 /** Serves GET /stream from src (borrowed until pk_http_free); without it /stream is 404. */
 void pk_http_set_stream(struct pk_http *h, const struct pk_http_stream_source *src);
 
+struct pk_control_plane;
+
+/**
+ * Serves the control API under /control from cp (control.h; borrowed until pk_http_free) when
+ * it is enabled (CONTROL_TOKEN_FILE set): GET /control, PUT and DELETE /control/all and
+ * /control/sources/NAME (docs/CONTROL.md). Without it, or with cp NULL, /control is 404.
+ */
+void pk_http_set_control(struct pk_http *h, struct pk_control_plane *cp);
+
 /** The server's counters, borrowed until pk_http_free; NULL for a NULL server. */
 const struct pk_http_counters *pk_http_counters(const struct pk_http *h);
 

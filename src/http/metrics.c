@@ -1,5 +1,6 @@
 /* Prometheus text rendering; see metrics.h and docs/METRICS.md for every name. */
 #include "metrics.h"
+#include "control.h"
 #include "http.h"
 #include "metrics_int.h"
 #include "procstat.h"
@@ -103,6 +104,21 @@ http_metrics(struct pk_buf *b, const struct pk_http_counters *h)
     pk_metrics_single(b, "packeteur_http_held_limit_bytes", "gauge",
                       "Most bytes of rendered responses held for all clients together.",
                       h->held_limit);
+}
+
+/* The control API's answers (control_api.c), by result; all 0 while it is off. */
+static void
+control_metrics(struct pk_buf *b, const struct pk_control_plane *cp)
+{
+    const uint64_t *n = cp != NULL ? pk_control_plane_counters(cp) : NULL;
+
+    pk_metrics_family(b, "packeteur_control_requests_total", "counter",
+                      "Control API requests, by result: ok, unauthorized (401), forbidden (403, "
+                      "CONTROL_ALLOW), invalid (400, 405), not_found (404), full (409), error "
+                      "(500, CONTROL_STATE not saved).");
+    for (int i = 0; i < PK_CONTROL_RESULTS; i++)
+        pk_buf_printf(b, "packeteur_control_requests_total{result=\"%s\"} %" PRIu64 "\n",
+                      pk_control_result_names[i], n != NULL ? n[i] : 0);
 }
 
 /* Thin links: compression ratio, the rate cap, sampling; sampled out is no drop. */
@@ -350,6 +366,7 @@ pk_metrics_collect(struct pk_buf *b, const struct pk_collect_report *r)
         pk_buf_printf(b, "packeteur_collector_refused_total{reason=\"%s\"} %" PRIu64 "\n",
                       pk_refusal_names[i], pk_access_refused_count(r->access, i));
     http_metrics(b, r->http);
+    control_metrics(b, r->control);
     readers(b, r);
     forward(b, r);
     pk_procstat_render(b);

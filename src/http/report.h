@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 struct pk_http_counters; /* http.h */
+struct pk_control_plane; /* control.h */
 
 struct pk_report_common {
     const char *mode, *transport, *endpoint;
@@ -77,6 +78,8 @@ struct pk_collect_report {
     int rotating;
     const char *out_file; /* the hidden file being written */
     uint64_t out_files_completed, out_files_deleted, out_files_recovered, out_rotate_failures;
+    /* The control plane (docs/CONTROL.md); NULL before it is opened (then: off, nothing). */
+    const struct pk_control_plane *control;
 };
 
 #endif

@@ -1,5 +1,6 @@
 /* /status rendering with cJSON; see status.h and docs/STATUS.md. */
 #include "status.h"
+#include "control.h"
 #include "http.h"
 
 #include <cjson/cJSON.h>
@@ -134,6 +135,20 @@ add_http(cJSON *o, const struct pk_http_counters *c)
     cJSON_AddNumberToObject(h, "held_bytes", (double)c->held_bytes);
     cJSON_AddNumberToObject(h, "held_peak_bytes", (double)c->held_peak);
     cJSON_AddNumberToObject(h, "held_limit_bytes", (double)c->held_limit);
+}
+
+/* The control plane: on or off, its newest generation, the API's answers by result. */
+static void
+add_control(cJSON *o, const struct pk_control_plane *cp)
+{
+    const uint64_t *n = cp != NULL ? pk_control_plane_counters(cp) : NULL;
+    cJSON *c = cJSON_AddObjectToObject(o, "control"), *req;
+
+    cJSON_AddBoolToObject(c, "enabled", pk_control_plane_enabled(cp));
+    cJSON_AddNumberToObject(c, "generation", (double)pk_control_plane_generation(cp));
+    req = cJSON_AddObjectToObject(c, "requests");
+    for (int i = 0; i < PK_CONTROL_RESULTS; i++)
+        cJSON_AddNumberToObject(req, pk_control_result_names[i], n != NULL ? (double)n[i] : 0);
 }
 
 static char *
@@ -391,6 +406,7 @@ pk_status_collect(const struct pk_collect_report *r)
         cJSON_AddNumberToObject(refused, pk_refusal_names[i], (double)pk_access_refused_count(r->access, i));
     add_transport_fields(o, &r->own);
     add_http(o, r->http);
+    add_control(o, r->control);
     add_readers(o, r);
     if (r->forward_endpoint != NULL) {
         cJSON *fw = cJSON_AddObjectToObject(o, "forward");
