@@ -98,12 +98,23 @@ pk_control_message_of(const struct pk_control_desired *d, struct pk_control *msg
     msg->filter.len = (uint16_t)(len <= PK_CONTROL_FILTER_MAX ? len : 0);
 }
 
+/* "source \"NAME\"" or "all sources", for the log. */
+static const char *
+what_of(const char *name, char *buf, size_t cap)
+{
+    if (name == NULL)
+        return "all sources";
+    snprintf(buf, cap, "source \"%s\"", name);
+    return buf;
+}
+
 static void
 log_change(struct pk_control_plane *cp, int set, const char *name,
            const struct pk_control_entry *e)
 {
     size_t at = (cp->log_head + cp->log_n) % PK_CONTROL_LOG_MAX;
     struct pk_control_change *c = &cp->log[at];
+    char what[PK_CONTROL_NAME_MAX + 16];
 
     if (cp->log_n == PK_CONTROL_LOG_MAX) { /* full: the oldest goes */
         pk_control_entry_reset(&c->entry);
@@ -118,15 +129,15 @@ log_change(struct pk_control_plane *cp, int set, const char *name,
         c->entry.filter = NULL; /* the change is still told, without its filter */
     if (set)
         pk_info_with(&(struct pk_log_fields){.event = "control_set", .source = name},
-                     "control: %s set by %s, generation %" PRIu64 ": filter \"%s\", paused %s, "
+                     "%s set by %s, generation %" PRIu64 ": filter \"%s\", paused %s, "
                      "sample 1/%" PRIu32 ", rate limit %" PRIu64 " B/s",
-                     name != NULL ? name : "all sources", e->changed_by, e->generation,
+                     what_of(name, what, sizeof(what)), e->changed_by, e->generation,
                      e->filter != NULL ? e->filter : "", e->paused ? "yes" : "no",
                      e->sample_n ? e->sample_n : 1, e->rate_limit);
     else
         pk_info_with(&(struct pk_log_fields){.event = "control_cleared", .source = name},
-                     "control: %s cleared by %s, generation %" PRIu64,
-                     name != NULL ? name : "all sources", e->changed_by, e->generation);
+                     "%s cleared by %s, generation %" PRIu64,
+                     what_of(name, what, sizeof(what)), e->changed_by, e->generation);
     if (cp->cb != NULL)
         cp->cb(cp->cb_data, name);
 }
