@@ -5,7 +5,10 @@
  * readers in another (PCAP-over-IP, GET /stream: who, format, filter, since when, what they got
  * and lost, queue, slow now), or an
  * agent's own capture figures. Every value from the network is set with textContent, never as
- * HTML: source names and filters come from agents and must not become markup.
+ * HTML: source names and filters come from agents and must not become markup. When the
+ * collector's control API is on, a form sets or clears an entry (docs/CONTROL.md) with fetch();
+ * its token stays in the page (never stored), and it sits outside the view that each poll
+ * redraws, so that what is being typed survives.
  */
 #include "statuspage.h"
 
@@ -32,9 +35,22 @@ static const char page[] =
     "td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
     "td.f{max-width:16em;overflow:hidden;text-overflow:ellipsis}\n"
     "#err{color:#b02a2a}\n"
+    "#control{padding:6px 16px;background:#fff;border-bottom:1px solid #e3e6ea}\n"
+    "#control input{width:140px}#control input[type=checkbox]{width:auto}\n"
+    "#c-out{white-space:pre-wrap;margin:4px 0 0}\n"
     "</style></head><body>\n"
     "<header><h1>packeteur</h1><span id=\"mode\"></span><span id=\"summary\"></span>"
     "<span id=\"err\"></span></header>\n"
+    "<section id=\"control\" hidden><form id=\"c-form\" onsubmit=\"return false\">"
+    "<b>control</b> source <input id=\"c-name\" placeholder=\"(all sources)\"> "
+    "filter <input id=\"c-filter\" placeholder=\"BPF, ANDed\"> "
+    "<label><input type=\"checkbox\" id=\"c-paused\"> paused</label> "
+    "sample <input id=\"c-sample\" placeholder=\"1/N\"> "
+    "rate limit <input id=\"c-rate\" placeholder=\"bytes/s, 1M\"> "
+    "token <input type=\"password\" id=\"c-token\" autocomplete=\"off\"> "
+    "<button type=\"button\" id=\"c-set\">Set</button> "
+    "<button type=\"button\" id=\"c-clear\">Clear</button></form>"
+    "<pre id=\"c-out\"></pre></section>\n"
     "<main><div id=\"view\"></div></main>\n"
     "<script>\n"
     "'use strict';\n"
@@ -132,6 +148,23 @@ static const char page[] =
     "    tr.appendChild(el('td', v, typeof v === 'string' && /^[0-9.]+[kMGT]?$/.test(v) ? 'n' : ''));\n"
     "    table.appendChild(tr); }\n"
     "  $('view').replaceChildren(table); }\n"
+    "function ctlUrl() { const n = $('c-name').value;\n"
+    "  return n ? 'control/sources/' + encodeURIComponent(n) : 'control/all'; }\n"
+    "async function ctl(method) {\n"
+    "  const b = {by: 'status page'}, f = $('c-filter').value, s = $('c-sample').value.trim(),\n"
+    "    r = $('c-rate').value.trim(), out = $('c-out');\n"
+    "  if (f) b.filter = f; if ($('c-paused').checked) b.paused = true;\n"
+    "  if (s) b.sample = /^[0-9]+$/.test(s) ? Number(s) : s;\n"
+    "  if (r) b.rate_limit = /^[0-9]+$/.test(r) ? Number(r) : r;\n"
+    "  const opt = {method, cache: 'no-store',\n"
+    "    headers: {'Authorization': 'Bearer ' + $('c-token').value}};\n"
+    "  if (method === 'PUT') { opt.body = JSON.stringify(b);\n"
+    "    opt.headers['Content-Type'] = 'application/json'; }\n"
+    "  try { const res = await fetch(ctlUrl(), opt), t = await res.text();\n"
+    "    out.textContent = `${method} ${ctlUrl()}: ${res.status} ${res.statusText} ${t}`;\n"
+    "    out.className = res.ok ? 'ok' : 'warn';\n"
+    "  } catch (e) { out.textContent = 'error: ' + e.message; out.className = 'warn'; } }\n"
+    "$('c-set').onclick = () => ctl('PUT'); $('c-clear').onclick = () => ctl('DELETE');\n"
     "async function tick() {\n"
     "  try { const res = await fetch('status', {cache: 'no-store'});\n"
     "    if (!res.ok) throw new Error('HTTP ' + res.status);\n"
@@ -139,6 +172,7 @@ static const char page[] =
     "    const dt = prev ? t - prevT : 0;\n"
     "    $('mode').textContent = d.mode === 'collect' ? 'collector' : 'agent';\n"
     "    if (d.mode === 'collect') renderCollector(d, dt); else renderAgent(d, dt);\n"
+    "    $('control').hidden = !(d.control && d.control.enabled);\n"
     "    if (!prev || dt >= 1.5) { prev = d; prevT = t; }\n"
     "    $('err').textContent = '';\n"
     "  } catch (e) { $('err').textContent = 'cannot read /status: ' + e.message; } }\n"
