@@ -60,6 +60,10 @@ expect_eq "$(code PUT /control/sources/gone "${AUTH[@]}" -d '{"paused":true}')" 
 expect_eq "$(code DELETE /control/sources/gone "${AUTH[@]}")" 200 "DELETE"
 expect_eq "$(code DELETE /control/sources/gone "${AUTH[@]}")" 404 "DELETE again"
 expect_eq "$(code POST /control/all "${AUTH[@]}" -d '{}')" 405 "POST"
+expect_eq "$(code PUT /control/sources/a%zz "${AUTH[@]}" -d '{}')" 400 "a bad escape in the name"
+head -c 20000 /dev/zero | tr '\0' ' ' >"$W/big"
+expect_eq "$(code PUT /control/all "${AUTH[@]}" --data-binary @"$W/big")" 413 "a body over 16 KiB"
+[ "$(stat -c %a "$state")" = 600 ] || fail "CONTROL_STATE is not mode 600"
 expect_eq "$(code GET /control "${AUTH[@]}")" 200 "GET"
 cp "$W/body" "$W/before.json"
 grep -q 'alice' "$W/on.log" || fail "the change is logged with its by"
@@ -79,7 +83,7 @@ assert acts == [("set", "web one"), ("set", None), ("set", "gone"), ("clear", "g
 PY
 curl -sf "$U/metrics" >"$W/metrics.txt"
 curl -sf "$U/status" >"$W/status.json"
-for r in ok:6 unauthorized:4 invalid:4 not_found:1 forbidden:0 full:0; do
+for r in ok:6 unauthorized:4 invalid:5 not_found:1 forbidden:0 full:0; do
     grep -qx "packeteur_control_requests_total{result=\"${r%%:*}\"} ${r#*:}" "$W/metrics.txt" ||
         fail "metric $r: $(grep control_requests "$W/metrics.txt")"
 done
