@@ -109,8 +109,7 @@ what_of(const char *name, char *buf, size_t cap)
 }
 
 static void
-log_change(struct pk_control_plane *cp, int set, const char *name,
-           const struct pk_control_entry *e)
+log_change(struct pk_control_plane *cp, int set, const char *name, const struct pk_control_entry *e)
 {
     size_t at = (cp->log_head + cp->log_n) % PK_CONTROL_LOG_MAX;
     struct pk_control_change *c = &cp->log[at];
@@ -136,8 +135,8 @@ log_change(struct pk_control_plane *cp, int set, const char *name,
                      e->sample_n ? e->sample_n : 1, e->rate_limit);
     else
         pk_info_with(&(struct pk_log_fields){.event = "control_cleared", .source = name},
-                     "%s cleared by %s, generation %" PRIu64,
-                     what_of(name, what, sizeof(what)), e->changed_by, e->generation);
+                     "%s cleared by %s, generation %" PRIu64, what_of(name, what, sizeof(what)),
+                     e->changed_by, e->generation);
     if (cp->cb != NULL)
         cp->cb(cp->cb_data, name);
 }
@@ -200,8 +199,9 @@ pk_control_plane_set(struct pk_control_plane *cp, const char *name,
         return rc;
     if (name != NULL && (s = pk_control_find(cp, name)) == NULL) {
         if ((rc = add_slot(cp, name, &s)) != 0)
-            return pk_seterr(errbuf, rc, rc == -ENOSPC ? "%d source entries already: clear one"
-                                                       : "out of memory (%d)",
+            return pk_seterr(errbuf, rc,
+                             rc == -ENOSPC ? "%d source entries already: clear one"
+                                           : "out of memory (%d)",
                              PK_CONTROL_ENTRIES_MAX);
         created = 1;
     }

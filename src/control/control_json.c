@@ -72,8 +72,9 @@ parse_rate(const cJSON *v, uint64_t *r, char *errbuf)
     }
     if (cJSON_IsString(v) && pk_parse_size(v->valuestring, r) == 0)
         return 0;
-    return pk_seterr(errbuf, -EINVAL, "rate_limit: bytes per second, an integer or a string "
-                                      "with a K, M or G suffix (\"1M\")");
+    return pk_seterr(errbuf, -EINVAL,
+                     "rate_limit: bytes per second, an integer or a string "
+                     "with a K, M or G suffix (\"1M\")");
 }
 
 static int
@@ -117,8 +118,10 @@ parse_field(const cJSON *v, struct pk_control_entry *e, char *by, char *errbuf)
         return parse_rate(v, &e->rate_limit, errbuf);
     if (strcmp(k, "by") == 0)
         return parse_by(v, by, errbuf);
-    return pk_seterr(errbuf, -EINVAL, "unknown field \"%.64s\" (filter, paused, sample, "
-                     "rate_limit, by)", k);
+    return pk_seterr(errbuf, -EINVAL,
+                     "unknown field \"%.64s\" (filter, paused, sample, "
+                     "rate_limit, by)",
+                     k);
 }
 
 int

@@ -37,12 +37,13 @@ pk_control_token_load(struct pk_control_plane *cp, const char *path, char *errbu
     if (n >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
         pk_warn_with(&(struct pk_log_fields){.variable = "CONTROL_TOKEN_FILE"},
                      "CONTROL_TOKEN_FILE=\"%s\" is readable by group or others (mode %03o): "
-                     "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+                     "chmod 600 it",
+                     path, (unsigned)(st.st_mode & 0777));
     close(fd);
     if (n < 0)
         return pk_seterr(errbuf, -EINVAL, "CONTROL_TOKEN_FILE=\"%s\": %s", path, strerror(errno));
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-                     buf[n - 1] == '\t'))
+    while (n > 0 &&
+           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
         n--;
     buf[n] = '\0';
     if (n == 0 || strlen(buf) != (size_t)n)
@@ -96,8 +97,10 @@ read_entry(const cJSON *o, struct pk_control_entry *e, const char *what, char *e
         !cJSON_IsNumber(r) || !cJSON_IsNumber(g) || !cJSON_IsString(by) || !cJSON_IsNumber(at) ||
         s->valuedouble < 0 || s->valuedouble > 2147483648.0 || r->valuedouble < 0 ||
         g->valuedouble < 1 || strlen(f->valuestring) > PK_CONTROL_FILTER_MAX)
-        return pk_seterr(errbuf, -EINVAL, "%s: not an entry (filter, paused, sample_n, "
-                         "rate_limit, generation, changed_by, changed_at)", what);
+        return pk_seterr(errbuf, -EINVAL,
+                         "%s: not an entry (filter, paused, sample_n, "
+                         "rate_limit, generation, changed_by, changed_at)",
+                         what);
     if ((rc = pk_control_check_filter(f->valuestring, errbuf)) != 0)
         return rc;
     if ((e->filter = strdup(f->valuestring)) == NULL)

@@ -113,7 +113,8 @@ note_refused(struct pk_control_api *api, const char *peer, const char *why)
         return;
     pk_warn_with(&(struct pk_log_fields){.event = "control_refused", .peer = peer},
                  "control API: %" PRIu64 " request(s) refused since the last such line; the "
-                 "latest from %s: %s", api->refused_unlogged, peer, why);
+                 "latest from %s: %s",
+                 api->refused_unlogged, peer, why);
     api->refused_unlogged = 0;
     api->refused_logged_ms = now;
     api->refused_logged = 1;
@@ -122,7 +123,7 @@ note_refused(struct pk_control_api *api, const char *peer, const char *why)
 static int
 hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0'
+    return c >= '0' && c <= '9'   ? c - '0'
            : c >= 'a' && c <= 'f' ? c - 'a' + 10
            : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                   : -1;

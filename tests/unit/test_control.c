@@ -187,11 +187,13 @@ static void
 test_corrupt_state_refused(void **state)
 {
     const char *p = path_in("bad.json");
-    const char *bad[] = {"{", "[]", "{\"version\":1}", "{\"version\":2,\"generation\":1,"
-                         "\"cleared\":0,\"all\":null,\"sources\":{}}",
-                         "{\"version\":1,\"generation\":5,\"cleared\":0,\"all\":null,\"sources\":"
-                         "{\"a\":{\"filter\":\"tcp port\",\"paused\":false,\"sample_n\":0,"
-                         "\"rate_limit\":0,\"generation\":5,\"changed_by\":\"\",\"changed_at\":1}}}"};
+    const char *bad[] = {
+        "{", "[]", "{\"version\":1}",
+        "{\"version\":2,\"generation\":1,"
+        "\"cleared\":0,\"all\":null,\"sources\":{}}",
+        "{\"version\":1,\"generation\":5,\"cleared\":0,\"all\":null,\"sources\":"
+        "{\"a\":{\"filter\":\"tcp port\",\"paused\":false,\"sample_n\":0,"
+        "\"rate_limit\":0,\"generation\":5,\"changed_by\":\"\",\"changed_at\":1}}}"};
     struct pk_control_settings s = {.state = p};
     struct pk_control_plane *cp;
     char errbuf[PK_ERRBUF_SIZE];
@@ -214,12 +216,18 @@ test_bodies(void **state)
     const char *ok = "{\"filter\":\"tcp port 443\",\"paused\":true,\"sample\":\"1/16\","
                      "\"rate_limit\":\"2M\",\"by\":\"alice\"}";
     const char *bad[][2] = {
-        {"{\"colour\":1}", "colour"},     {"{\"paused\":1}", "paused"},
-        {"{\"sample\":\"1/0\"}", "sample"}, {"{\"sample\":2.5}", "sample"},
-        {"{\"sample\":\"2/3\"}", "sample"}, {"{\"rate_limit\":-1}", "rate_limit"},
-        {"{\"rate_limit\":\"fast\"}", "rate_limit"}, {"{\"filter\":\"tcp port\"}", "filter"},
-        {"{\"filter\":3}", "filter"},     {"{\"by\":\"a\\nb\"}", "by"},
-        {"[1]", "object"},                {"", "object"},
+        {"{\"colour\":1}", "colour"},
+        {"{\"paused\":1}", "paused"},
+        {"{\"sample\":\"1/0\"}", "sample"},
+        {"{\"sample\":2.5}", "sample"},
+        {"{\"sample\":\"2/3\"}", "sample"},
+        {"{\"rate_limit\":-1}", "rate_limit"},
+        {"{\"rate_limit\":\"fast\"}", "rate_limit"},
+        {"{\"filter\":\"tcp port\"}", "filter"},
+        {"{\"filter\":3}", "filter"},
+        {"{\"by\":\"a\\nb\"}", "by"},
+        {"[1]", "object"},
+        {"", "object"},
     };
 
     (void)state;
@@ -230,8 +238,8 @@ test_bodies(void **state)
     assert_int_equal(e.rate_limit, 2u << 20);
     assert_string_equal(by, "alice");
     pk_control_entry_reset(&e);
-    assert_int_equal(pk_control_parse_body("{\"sample\":7,\"rate_limit\":1000}", 31, &e, by,
-                                           errbuf), 0);
+    assert_int_equal(
+        pk_control_parse_body("{\"sample\":7,\"rate_limit\":1000}", 31, &e, by, errbuf), 0);
     assert_int_equal(e.sample_n, 7);
     assert_int_equal(e.rate_limit, 1000);
     assert_null(e.filter);
