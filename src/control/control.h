@@ -6,6 +6,12 @@
  * at start. What an agent applied is the source table's (sources.h); this module knows only what
  * is wanted. Bounded: PK_CONTROL_ENTRIES_MAX entries, PK_CONTROL_LOG_MAX changes kept. Loop
  * thread only.
+ *
+ * The collector: pk_control_plane_open() at start, before the HTTP server (its error is the
+ * exit code pk_exit_code(rc)); pk_control_plane_on_change() to hear of changes; after
+ * pk_reports_start(), pk_http_set_control(http, cp) (http.h) serves /control; for each source,
+ * pk_control_plane_desired() then pk_control_message_of(); pk_control_plane_free() after
+ * pk_http_free(). The HTTP API (src/http/control_api.c) calls set/clear and the counters.
  */
 #ifndef PK_CONTROL_H
 #define PK_CONTROL_H
