@@ -174,7 +174,8 @@ void
 pk_control_push_source(struct collector *c, struct pk_source *s, uint64_t applied_was,
                        uint64_t refused_was, uint64_t now_ns)
 {
-    if (s->applied_gen != applied_was)
+    /* A source's first message says what it applied before this collector knew it: no news. */
+    if (s->applied_gen != applied_was && s->messages > 1)
         pk_info_with(SOURCE_FIELDS(s, "control_applied"),
                      "source \"%s\" applied control generation %llu (was %llu)", s->name,
                      (unsigned long long)s->applied_gen, (unsigned long long)applied_was);
