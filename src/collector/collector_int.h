@@ -70,7 +70,7 @@ struct collector {
     /* The control plane (control_push.c): NULL when it is off (CONTROL_TOKEN_FILE and
      * CONTROL_STATE both empty), and then the transport opens no return path. */
     struct pk_control_plane *control;
-    uint64_t control_seq;                        /* of the control messages sent */
+    uint64_t control_seq;                         /* of the control messages sent */
     uint64_t control_sent, control_send_failures; /* pushes, kept past evictions */
 };
 

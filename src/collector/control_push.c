@@ -133,8 +133,8 @@ send_to(struct collector *c, struct pk_source *s, const struct pk_control_desire
     int rc = -EMSGSIZE; /* a filter the store should not have taken: counted, not sent */
 
     message_of(d, &msg);
-    len = pk_frame_encode_control(buf, sizeof(buf), &(struct pk_frame_source){s->id, s->name},
-                                  &msg);
+    len =
+        pk_frame_encode_control(buf, sizeof(buf), &(struct pk_frame_source){s->id, s->name}, &msg);
     if (len > 0) {
         pk_frame_set_seq(buf, ++c->control_seq, pk_now_ns());
         rc = c->tr->ops->send_control(c->tr, s->peer, buf, len);

@@ -109,9 +109,9 @@ struct pk_source {
      * wins, for generations go down when desired state is cleared), and what this collector
      * pushed to it (sources_control.c decides when).
      */
-    int takes_control;     /* its hello's control has PK_HELLO_TAKES_CONTROL */
-    uint64_t applied_gen;  /* the generation in force there (0: none) */
-    uint64_t refused_gen;  /* the latest it refused (0: none) */
+    int takes_control;             /* its hello's control has PK_HELLO_TAKES_CONTROL */
+    uint64_t applied_gen;          /* the generation in force there (0: none) */
+    uint64_t refused_gen;          /* the latest it refused (0: none) */
     uint64_t last_control_sent_ns; /* the latest push tried (sent or failed); 0: never */
     uint64_t control_sent_gen;     /* the generation that push carried */
     uint64_t control_sends, control_send_failures;

@@ -142,7 +142,7 @@ merge_agent_stats(struct pk_source *s, const struct pk_stats *st)
                 st->if_drops < a->if_drops || st->relay_drops < a->relay_drops ||
                 st->relayed < a->relayed || st->rate_limited < a->rate_limited ||
                 st->sampled_out < a->sampled_out || st->delivery_failed < a->delivery_failed ||
-               st->paused < a->paused;
+                st->paused < a->paused;
 
 #define PK_KEEP_MAX(field) a->field = st->field > a->field ? st->field : a->field
     PK_KEEP_MAX(captured);

@@ -6,8 +6,7 @@ const char *const pk_source_control_names[PK_SC_STATES] = {"off", "unsupported",
                                                            "pending", "refused"};
 
 enum pk_source_control
-pk_source_control_state(const struct pk_source *s, uint64_t desired, int plane_on,
-                        int return_path)
+pk_source_control_state(const struct pk_source *s, uint64_t desired, int plane_on, int return_path)
 {
     if (!s->takes_control || !plane_on)
         return PK_SC_OFF;

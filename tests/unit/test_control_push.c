@@ -158,8 +158,8 @@ test_pushes_when_due(void **state)
     assert_int_equal(pk_control_push_open(&c), 0);
     assert_ptr_equal(c.control, &plane);
     s = source(7, "agent-a", 1, 0);
-    plane.d = (struct pk_control_desired){.generation = 3, .flags = PK_CONTROL_PAUSED,
-                                          .filter = "tcp port 443"};
+    plane.d = (struct pk_control_desired){
+        .generation = 3, .flags = PK_CONTROL_PAUSED, .filter = "tcp port 443"};
     pk_control_push_source(&c, s, 0, 0, 100);
     assert_int_equal(tx.calls, 1);
     assert_string_equal(tx.peer, "127.0.0.1:40007");

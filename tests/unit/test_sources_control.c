@@ -30,8 +30,8 @@ new_source(struct pk_sources *t, uint64_t id)
 static struct pk_hello
 hello(const char *filter, uint32_t control, uint64_t applied)
 {
-    struct pk_hello h = {.linktype = 1, .snaplen = 1500, .sample_n = 1, .control = control,
-                         .applied_gen = applied};
+    struct pk_hello h = {
+        .linktype = 1, .snaplen = 1500, .sample_n = 1, .control = control, .applied_gen = applied};
 
     h.host = (struct pk_str){"web1", 4};
     h.device = (struct pk_str){"eth0", 4};
@@ -65,8 +65,8 @@ test_stats_say_control(void **state)
 {
     struct pk_sources t;
     struct pk_source *s = new_source(&t, 2);
-    struct pk_stats st = {.captured = 100, .relayed = 60, .paused = 40, .applied_gen = 9,
-                          .refused_gen = 8};
+    struct pk_stats st = {
+        .captured = 100, .relayed = 60, .paused = 40, .applied_gen = 9, .refused_gen = 8};
 
     (void)state;
     pk_source_apply_stats(s, &st, 0);
@@ -176,8 +176,10 @@ test_push_decision(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct pk_source s = {.takes_control = rows[i].takes, .applied_gen = rows[i].applied,
-                              .refused_gen = rows[i].refused, .control_sent_gen = rows[i].sent_gen,
+        struct pk_source s = {.takes_control = rows[i].takes,
+                              .applied_gen = rows[i].applied,
+                              .refused_gen = rows[i].refused,
+                              .control_sent_gen = rows[i].sent_gen,
                               .last_control_sent_ns = rows[i].sent_ns,
                               .control_sends = rows[i].tries};
         if (pk_source_control_due(&s, rows[i].desired, rows[i].now) != rows[i].due)
@@ -199,7 +201,8 @@ test_push_bookkeeping(void **state)
     assert_true(pk_source_control_due(&s, 3, 10 * SEC + 1));
     assert_true(pk_source_control_due(&s, 2, 11 * SEC));
     pk_source_control_sent(&s, 2, 11 * SEC, 0);
-    assert_true(s.control_sends == 1 && s.control_sent_gen == 2 && s.last_control_sent_ns == 11 * SEC);
+    assert_true(s.control_sends == 1 && s.control_sent_gen == 2 &&
+                s.last_control_sent_ns == 11 * SEC);
 }
 
 int
