@@ -8,6 +8,7 @@
 #include "collector.h"
 #include "collector_int.h"
 #include "config.h"
+#include "control_push.h"
 #include "frame.h"
 #include "http.h"
 #include "log.h"
@@ -276,6 +277,7 @@ start_http(struct collector *c)
         pk_error("%s", errbuf);
         return PK_EXIT_RUNTIME;
     }
+    pk_http_set_control(c->http, c->control); /* the API of the plane, when there is one */
     return PK_EXIT_OK;
 }
 
@@ -286,7 +288,7 @@ open_transport(struct collector *c, const struct pk_endpoint *ep)
     struct pk_transport_opts topts = {.role = PK_TRANSPORT_RECEIVER, .config = c->tc,
         .max_message = PK_FRAME_MAX, .min_message = PK_FRAME_HEADER_LEN, .access = &c->access,
         .is_message = pk_intake_is_message, .capture_streams = &pk_intake_capture_streams,
-        .uri = cfg->collect_endpoint};
+        .uri = cfg->collect_endpoint, .control = c->control != NULL};
     char errbuf[PK_ERRBUF_SIZE];
 
     if (cfg->transport->open(&c->tr, &c->loop, ep, &topts, errbuf) != 0) {
@@ -390,7 +392,7 @@ start_up(struct collector *c, struct pk_endpoint *ep)
 {
     int rc;
 
-    if ((rc = resolve_endpoint(c, ep)) != 0)
+    if ((rc = resolve_endpoint(c, ep)) != 0 || (rc = pk_control_push_open(c)) != 0)
         return rc;
     if ((rc = start_http(c)) != 0)
         return rc;
@@ -440,6 +442,7 @@ pk_collector_run(const struct pk_config *cfg, struct pk_transport_config *tc)
     pk_serve_free(c->serve);
     if (c->http != NULL)
         pk_http_free(c->http);
+    pk_control_push_free(c); /* after the server of its API */
     rc = c->exit_code;
     pk_outstage_free(&c->os);
     pk_sources_free(&c->sources);

@@ -22,6 +22,7 @@
 
 struct pk_codec;
 struct pk_config;
+struct pk_control_plane;
 struct pk_http;
 struct pk_peer;
 
@@ -54,7 +55,6 @@ struct collector {
     uv_timer_t linger_timer, state_timer;
     struct pk_http *http;        /* NULL when METRICS_ADDRPORT is empty */
     struct pk_reporter reporter; /* what http renders */
-    struct pk_control_plane *control; /* the desired state (control.h); NULL until opened */
     uint64_t start_ns;
 
     int paused, stopping, finished, exit_code;
@@ -67,6 +67,11 @@ struct collector {
     int wrong_protocol_logged;                    /* a peer of another transport reached us */
     struct pk_codec *codec; /* inflates compressed batches; made at the first one */
     uint8_t *inflated;      /* PK_FRAME_MAX bytes, made with codec: one message at a time */
+    /* The control plane (control_push.c): NULL when it is off (CONTROL_TOKEN_FILE and
+     * CONTROL_STATE both empty), and then the transport opens no return path. */
+    struct pk_control_plane *control;
+    uint64_t control_seq;                         /* of the control messages sent */
+    uint64_t control_sent, control_send_failures; /* pushes, kept past evictions */
 };
 
 /** Transport callbacks: a message (decoded, admitted, handed to the output stage); a peer. */

@@ -1,6 +1,7 @@
 /* The collector's snapshot of its counters (collector_int.h), which reports.c renders for HTTP. */
 #include "collector_int.h"
 #include "config.h"
+#include "control_push.h"
 #include "http.h"
 #include "pcktr.h"
 
@@ -42,6 +43,12 @@ pk_collector_fill_report(void *data, union pk_report *u)
     r->gate = &c->gate;
     r->serve = pk_serve_counters(c->serve);
     r->serve_allow = c->cfg->serve_allow_text;
+    r->control_on = c->control != NULL;
+    r->control_return_path = c->cfg->transport->send_control != NULL;
+    r->control_desired = pk_control_push_desired_gen;
+    r->control_data = c;
+    r->control_sent = c->control_sent;
+    r->control_send_failures = c->control_send_failures;
     if (c->cfg->forward != NULL) {
         const struct pk_forward_counters *n = c->fwd != NULL ? &c->fwd->n : &c->fwd_last;
         r->forward_endpoint = c->cfg->forward_endpoint;

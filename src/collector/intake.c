@@ -9,6 +9,7 @@
 #include "collector_int.h"
 #include "compress.h"
 #include "config.h"
+#include "control_push.h"
 #include "frame.h"
 #include "log.h"
 #include "pcktr.h"
@@ -70,14 +71,14 @@ pk_intake_log_totals(const struct pk_source *s, const char *what, const char *ev
         "source \"%s\" %s: received %llu packets (written %llu, link-type drops %llu), lost "
         "in transit %llu packets in %llu messages; agent: captured %llu, relayed %llu, relay "
         "drops %llu, kernel drops %llu, interface drops %llu, rate limited %llu, sampled out %llu, "
-        "delivery failed %llu",
+        "paused %llu, delivery failed %llu",
         s->name, what, (unsigned long long)s->packets, (unsigned long long)s->written,
         (unsigned long long)s->linktype_drops, (unsigned long long)s->lost_packets,
         (unsigned long long)s->lost_messages, (unsigned long long)s->agent.captured,
         (unsigned long long)s->agent.relayed, (unsigned long long)s->agent.relay_drops,
         (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops,
         (unsigned long long)s->agent.rate_limited, (unsigned long long)s->agent.sampled_out,
-        (unsigned long long)s->delivery_failed);
+        (unsigned long long)s->agent.paused, (unsigned long long)s->delivery_failed);
 }
 
 /* Logs each change of a source's state once; `now` may bring a silent source back up. */
@@ -233,12 +234,17 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
     struct pk_frame f;
     struct pk_source *s;
     size_t wire_len = len;
+    uint64_t applied_was, refused_was;
     int rc;
 
     if ((pk_codec_is_compressed(buf, len) && (rc = inflate(c, &buf, &len)) != 0) ||
         (rc = pk_frame_decode(buf, len, &f)) != 0) {
         note_bad(c, rc, who->addr);
         return rc;
+    }
+    if (f.kind == PK_KIND_CONTROL) { /* collector to agent only: not valid here */
+        note_bad(c, -EBADMSG, who->addr);
+        return -EBADMSG;
     }
     uint64_t now = pk_now_ns();
     /* A peer is its CURVE key when it has one (the address may change), else its address. */
@@ -252,6 +258,8 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
     s = a.source;
     note_peer(c, s, &a, who, now);
     pk_forward_message(c->fwd, buf, len); /* as it came: byte-exact at the next collector */
+    applied_was = s->applied_gen;
+    refused_was = s->refused_gen;
 
     switch (f.kind) {
     case PK_KIND_HELLO:
@@ -261,6 +269,7 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
                          "\"%s\", agent %s, sampling 1/%u",
                          s->name, s->host, s->device, s->linktype, s->snaplen, s->filter,
                          s->version, s->sample_n);
+        pk_control_push_source(c, s, applied_was, refused_was, now);
         break;
     case PK_KIND_PACKETS:
         note_loss(s, pk_source_apply_packets(s, &f.u.packets), "");
@@ -271,6 +280,7 @@ pk_intake_on_message(struct pk_transport *t, const uint8_t *buf, size_t len, con
         break;
     case PK_KIND_STATS:
         note_loss(s, pk_source_apply_stats(s, &f.u.stats, 0), " (by its relayed total)");
+        pk_control_push_source(c, s, applied_was, refused_was, now);
         break;
     case PK_KIND_GOODBYE:
         note_loss(s, pk_source_apply_stats(s, &f.u.stats, 1), " before its goodbye");

@@ -74,6 +74,9 @@ static const struct {
     {"packeteur_source_agent_sampled_out_total",
      "Packets the agent reports its SAMPLE left out (by design: not loss).",
      SOURCE_FIELD(agent.sampled_out)},
+    {"packeteur_source_paused_total",
+     "Packets the agent reports it captured while control paused it, not sent (not loss).",
+     SOURCE_FIELD(agent.paused)},
     {"packeteur_source_batch_wire_bytes_total",
      "Bytes of the source's packets messages as received (compressed or not).",
      SOURCE_FIELD(batch_wire_bytes)},
@@ -155,6 +158,40 @@ source_table(struct pk_buf *b, const struct pk_collect_report *r)
         t->forgotten_for_good);
 }
 
+/*
+ * The control plane: per source name, the generation wanted and the one applied (of the source
+ * of that name heard from last: the table keeps it first; generations do not add up), and the
+ * pushes in all.
+ */
+static void
+control(struct pk_buf *b, const struct pk_collect_report *r)
+{
+    const struct pk_sources *t = r->sources;
+
+    pk_metrics_family(b, "packeteur_source_control_generation", "gauge",
+                      "The source's control generation: desired (the control plane's) and "
+                      "applied (in force at its agent).");
+    for (size_t i = 0; i < t->n; i++) {
+        const char *name = t->v[i]->name;
+        uint64_t desired;
+        if (!first_of_name(t, i))
+            continue;
+        desired = r->control_desired ? r->control_desired(r->control_data, name) : 0;
+        pk_buf_printf(b, "packeteur_source_control_generation{source=\"");
+        pk_metrics_escape(b, name);
+        pk_buf_printf(b, "\",which=\"desired\"} %" PRIu64 "\n", desired);
+        pk_buf_printf(b, "packeteur_source_control_generation{source=\"");
+        pk_metrics_escape(b, name);
+        pk_buf_printf(b, "\",which=\"applied\"} %" PRIu64 "\n", t->v[i]->applied_gen);
+    }
+    pk_metrics_single(b, "packeteur_control_messages_sent_total", "counter",
+                      "Control messages sent to agents on the return path.", r->control_sent);
+    pk_metrics_single(b, "packeteur_control_send_failures_total", "counter",
+                      "Control messages the return path did not take (full, or the agent not "
+                      "connected); tried again at the agent's next message.",
+                      r->control_send_failures);
+}
+
 void
 pk_metrics_sources(struct pk_buf *b, const struct pk_collect_report *r)
 {
@@ -162,4 +199,5 @@ pk_metrics_sources(struct pk_buf *b, const struct pk_collect_report *r)
         per_source(b, r->sources, source_counters[i].name, "counter", source_counters[i].help,
                    source_counters[i].offset);
     source_table(b, r);
+    control(b, r);
 }

@@ -80,6 +80,13 @@ struct pk_collect_report {
     uint64_t out_files_completed, out_files_deleted, out_files_recovered, out_rotate_failures;
     /* The control plane (docs/CONTROL.md); NULL before it is opened (then: off, nothing). */
     const struct pk_control_plane *control;
+    /* The control plane (docs/CONTROL.md): control_on, a plane is open; return_path, the
+     * transport can send control messages; desired, the generation wanted for a source name
+     * (control_data passed; NULL: 0 for all); pushes sent and failed, in all. */
+    int control_on, control_return_path;
+    uint64_t (*control_desired)(const void *data, const char *name);
+    const void *control_data;
+    uint64_t control_sent, control_send_failures;
 };
 
 #endif

@@ -93,6 +93,7 @@ add_stats(cJSON *o, const struct pk_stats *s)
     cJSON_AddNumberToObject(o, "queued", (double)s->queued);
     cJSON_AddNumberToObject(o, "rate_limited", (double)s->rate_limited);
     cJSON_AddNumberToObject(o, "sampled_out", (double)s->sampled_out);
+    cJSON_AddNumberToObject(o, "paused", (double)s->paused);
     cJSON_AddNumberToObject(o, "delivery_failed", (double)s->delivery_failed);
     cJSON_AddNumberToObject(o, "unconfirmed", (double)s->unconfirmed);
 }
@@ -191,10 +192,30 @@ pk_status_capture(const struct pk_capture_report *r)
     return print_and_free(o);
 }
 
-static cJSON *
-source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_ns,
-            int per_connection)
+/* A source's control: what the plane wants of it, what its agent applied or refused, pushes. */
+static void
+add_source_control(cJSON *o, const struct pk_collect_report *r, const struct pk_source *s)
 {
+    cJSON *ctl = cJSON_AddObjectToObject(o, "control");
+    uint64_t desired = r->control_desired ? r->control_desired(r->control_data, s->name) : 0;
+    enum pk_source_control st =
+        pk_source_control_state(s, desired, r->control_on, r->control_return_path);
+
+    cJSON_AddBoolToObject(ctl, "takes_control", s->takes_control);
+    cJSON_AddNumberToObject(ctl, "desired_generation", (double)desired);
+    cJSON_AddNumberToObject(ctl, "applied_generation", (double)s->applied_gen);
+    cJSON_AddNumberToObject(ctl, "refused_generation", (double)s->refused_gen);
+    cJSON_AddStringToObject(ctl, "state", pk_source_control_names[st]);
+    cJSON_AddNumberToObject(ctl, "paused_packets", (double)s->agent.paused);
+    cJSON_AddNumberToObject(ctl, "sends", (double)s->control_sends);
+    cJSON_AddNumberToObject(ctl, "send_failures", (double)s->control_send_failures);
+}
+
+static cJSON *
+source_json(const struct pk_collect_report *r, const struct pk_source *s)
+{
+    const struct pk_sources *t = r->sources;
+    uint64_t now_ns = r->common.now_ns;
     cJSON *o = cJSON_CreateObject(), *agent;
     char id[20];
 
@@ -215,7 +236,7 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     add_capped(o, "filter", s->filter, STATUS_FILTER_MAX, "filter_truncated");
     cJSON_AddStringToObject(o, "peer", s->peer);
     add_key(o, "client_key", s->key);
-    if (per_connection)
+    if (r->per_connection)
         cJSON_AddBoolToObject(o, "connected", s->connected);
     else
         cJSON_AddNullToObject(o, "connected"); /* zmq does not say which peer left */
@@ -247,6 +268,7 @@ source_json(const struct pk_sources *t, const struct pk_source *s, uint64_t now_
     cJSON_AddNumberToObject(o, "inconsistent_stats", (double)s->inconsistent_stats);
     agent = cJSON_AddObjectToObject(o, "agent");
     add_stats(agent, &s->agent);
+    add_source_control(o, r, s);
     return o;
 }
 
@@ -351,7 +373,7 @@ pk_status_collect(const struct pk_collect_report *r)
     sources = cJSON_AddArrayToObject(o, "sources");
     for (size_t i = 0; i < t->n; i++) {
         by_state[pk_source_state(t, t->v[i], r->common.now_ns)]++;
-        cJSON_AddItemToArray(sources, source_json(t, t->v[i], r->common.now_ns, r->per_connection));
+        cJSON_AddItemToArray(sources, source_json(r, t->v[i]));
     }
     cJSON *counts = cJSON_AddObjectToObject(o, "sources_by_state");
     for (int s = 0; s < PK_SOURCE_STATES; s++)

@@ -104,6 +104,17 @@ struct pk_source {
     uint64_t delivery_failed, awaiting_report;
     uint64_t run_failed; /* of the agent's delivery_failed total, what this run's books took */
     struct pk_stats agent; /* the agent's counters: the highest seen of each (queued: latest) */
+    /*
+     * The control plane (docs/CONTROL.md), as the agent says it (its hello and stats: the latest
+     * wins, for generations go down when desired state is cleared), and what this collector
+     * pushed to it (sources_control.c decides when).
+     */
+    int takes_control;             /* its hello's control has PK_HELLO_TAKES_CONTROL */
+    uint64_t applied_gen;          /* the generation in force there (0: none) */
+    uint64_t refused_gen;          /* the latest it refused (0: none) */
+    uint64_t last_control_sent_ns; /* the latest push tried (sent or failed); 0: never */
+    uint64_t control_sent_gen;     /* the generation that push carried */
+    uint64_t control_sends, control_send_failures;
 };
 
 /* A peer the table refused messages from, with counts by reason. */
@@ -192,11 +203,44 @@ enum pk_source_state pk_source_state(const struct pk_sources *t, const struct pk
 int pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h);
 
 /** The packet index a stats or goodbye closes the books at: the packets the agent handed to
- *  its transport (relayed + delivery failed + unconfirmed), UINT64_MAX past 2^64. */
+ *  its transport (relayed + delivery failed + unconfirmed), UINT64_MAX past 2^64. What it never
+ *  handed over (rate limited, sampled out, paused by control) has no index: no gap. */
 uint64_t pk_stats_index(const struct pk_stats *st);
 
 /** Packet-index bookkeeping for a packets message; returns packets lost before it. */
 uint64_t pk_source_apply_packets(struct pk_source *s, const struct pk_packets *p);
+
+/* What a source's control shows (/status "control".state). */
+enum pk_source_control {
+    PK_SC_OFF,         /* the agent takes no control (CONTROL=off, an older agent), or this
+                          collector has no control plane */
+    PK_SC_UNSUPPORTED, /* the transport has no return path (no send_control) */
+    PK_SC_APPLIED,     /* the agent applied the desired generation */
+    PK_SC_PENDING,     /* sent or to be sent, not yet applied */
+    PK_SC_REFUSED,     /* the agent refused the desired generation (its filter did not compile) */
+    PK_SC_STATES
+};
+
+extern const char *const pk_source_control_names[PK_SC_STATES]; /* "off", "unsupported", ... */
+
+/* A source is sent the same desired generation again at most this often (its hellos and stats
+ * bring it back to mind), a new one at once. */
+#define PK_CONTROL_RESEND_NS 1000000000ull
+
+/** The state of s's control for desired generation `desired`; plane_on: a control plane is
+ *  open; return_path: the transport can send control messages. */
+enum pk_source_control pk_source_control_state(const struct pk_source *s, uint64_t desired,
+                                               int plane_on, int return_path);
+
+/**
+ * 1 when s should be sent `desired` now: it takes control, applied another generation and did
+ * not refuse this one (refused_gen 0 is none), and the latest push carried another generation
+ * or was PK_CONTROL_RESEND_NS or more before now_ns. Pure: the caller has a return path.
+ */
+int pk_source_control_due(const struct pk_source *s, uint64_t desired, uint64_t now_ns);
+
+/** Books a push of `desired` tried at now_ns: rc 0 (sent) or a negative errno (failed). */
+void pk_source_control_sent(struct pk_source *s, uint64_t desired, uint64_t now_ns, int rc);
 
 /**
  * Applies a stats or goodbye message. Its index (pk_stats_index) closes the books: packets the

@@ -51,6 +51,10 @@ pk_source_apply_hello(struct pk_source *s, const struct pk_hello *h)
     s->heartbeat_ms = h->heartbeat_ms;
     s->sample_n = h->sample_n ? h->sample_n : 1;
     s->start_ns = h->start_ns;
+    /* Control: not a redescription (a pause changes no interface); a new filter in force
+     * arrives as the hello's filter and is one (above). */
+    s->takes_control = (h->control & PK_HELLO_TAKES_CONTROL) != 0;
+    s->applied_gen = h->applied_gen;
     s->have_hello = 1;
     return changed;
 }
@@ -137,7 +141,8 @@ merge_agent_stats(struct pk_source *s, const struct pk_stats *st)
     int lower = st->captured < a->captured || st->kernel_drops < a->kernel_drops ||
                 st->if_drops < a->if_drops || st->relay_drops < a->relay_drops ||
                 st->relayed < a->relayed || st->rate_limited < a->rate_limited ||
-                st->sampled_out < a->sampled_out || st->delivery_failed < a->delivery_failed;
+                st->sampled_out < a->sampled_out || st->delivery_failed < a->delivery_failed ||
+                st->paused < a->paused;
 
 #define PK_KEEP_MAX(field) a->field = st->field > a->field ? st->field : a->field
     PK_KEEP_MAX(captured);
@@ -148,7 +153,14 @@ merge_agent_stats(struct pk_source *s, const struct pk_stats *st)
     PK_KEEP_MAX(rate_limited);
     PK_KEEP_MAX(sampled_out);
     PK_KEEP_MAX(delivery_failed);
+    PK_KEEP_MAX(paused);
 #undef PK_KEEP_MAX
+    /* Generations are not counters: clearing desired state moves one down. The latest wins
+     * (messages arrive in sequence order; older ones were dropped). */
+    a->applied_gen = st->applied_gen;
+    a->refused_gen = st->refused_gen;
+    s->applied_gen = st->applied_gen;
+    s->refused_gen = st->refused_gen;
     a->unconfirmed = st->unconfirmed;
     s->confirms |= st->delivery_failed != 0 || st->unconfirmed != 0;
     a->queued = st->queued;
