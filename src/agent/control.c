@@ -7,7 +7,7 @@
  * relay's exclusion, its sampling and rate limit only make the agent's stricter. The pure rules
  * are control_policy.c's. Loop thread only.
  */
-#define PK_LOG_MODULE "control"
+#define PK_LOG_MODULE "agent"
 #include "agent_int.h"
 #include "capture.h"
 #include "control_policy.h"

@@ -6,8 +6,10 @@
 # break out of its parentheses ("udp) or (tcp") is refused (stats: refused gen) and nothing
 # changes; a good generation with pause applies at once (hello: applied gen, the central filter
 # ANDed into the filter in force; stats: packets counted as paused, none relayed); the same
-# generation again is acknowledged again; a generation without pause relays again. /status's
-# control object agrees.
+# generation again is acknowledged again; a generation without pause relays again, and what
+# the central filter leaves out is not captured; central sampling and rate limit narrow the
+# agent's own; a SIGHUP that changes FILTER_FILE recombines with the central filter, and its
+# SAMPLE and RELAY_RATE_LIMIT are narrowed by control's still. /status and /metrics agree.
 # Not registered in ctest yet (tests/CMakeLists.txt): it needs tcp-raw's sender to read its
 # connection (the return path), which lands separately.
 source "$(dirname "$0")/lib.sh"
@@ -77,9 +79,9 @@ def until(pred, what, limit=10):
         if pred(f): return f
     raise SystemExit("timed out waiting for " + what)
 
-def burst():
+def burst(p=uport):
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    for _ in range(n): u.sendto(b"x", ("127.0.0.1", uport))
+    for _ in range(n): u.sendto(b"x", ("127.0.0.1", p))
 
 h = until(lambda f: f["kind"] == 1, "the first hello")
 assert h["control"] == 1 and h["applied"] == 0, h
@@ -99,9 +101,18 @@ control(sid, name, 6, flags=1, filt="udp port %d" % uport)  # again: acknowledge
 until(lambda f: f["kind"] == 1 and f["applied"] == 6, "the hello acknowledging gen 6 again")
 control(sid, name, 7, filt="udp port %d" % uport)
 until(lambda f: f["kind"] == 3 and f["applied"] == 7, "stats with applied gen 7")
+burst(uport + 1)  # the agent's own filter takes it, the central one does not
 burst()
 s = until(lambda f: f["kind"] == 3 and f["relayed"] >= n, "stats with %d relayed" % n)
 assert s["paused"] == n, s
+control(sid, name, 8, sample_n=4, rate=1000000, filt="udp port %d" % uport)
+h = until(lambda f: f["kind"] == 1 and f["applied"] == 8, "hello with applied gen 8")
+assert h["sample_n"] == 4, h
+# The shell changes FILTER_FILE (SAMPLE=1/8, RELAY_RATE_LIMIT=2M) and sends SIGHUP.
+h = until(lambda f: f["kind"] == 1 and "or udp port %d)" % (uport + 2) in f["filter"],
+          "the hello after SIGHUP", 20)
+assert "and (udp port %d) and " % uport in h["filter"], h["filter"]
+assert h["sample_n"] == 8 and h["applied"] == 8, h
 print("ok")
 time.sleep(30)  # the agent keeps its connection while the shell reads /status
 PY
@@ -111,9 +122,13 @@ for ((i = 0; i < 100; i++)); do
     ss -Htln "( sport = :$port )" | grep -q . && break
     sleep 0.05
 done
-MODE=capture DEVICE=lo FILTER="udp port $uport or udp port $((uport + 1))" SOURCE_NAME=ctl-agent \
-    HEARTBEAT_INTERVAL=200ms METRICS_ADDRPORT=127.0.0.1:$mport \
+echo "udp port $uport or udp port $((uport + 1))" >"$W/filter"
+MODE=capture DEVICE=lo FILTER_FILE="$W/filter" SOURCE_NAME=ctl-agent HEARTBEAT_INTERVAL=200ms METRICS_ADDRPORT=127.0.0.1:$mport \
     RELAY_ENDPOINT=tcp://127.0.0.1:$port bg agent "$PCKTR"
+AGENT=$BG_PID
+wait_log agent 'control: generation 8 applied: .*sample 1/4, rate limit 1000000 bytes/s' 20
+printf 'udp port %s or udp port %s\nSAMPLE=1/8\nRELAY_RATE_LIMIT=2M\n' "$uport" "$((uport + 2))" >"$W/filter"
+kill -HUP "$AGENT"
 for ((i = 0; i < 300; i++)); do
     [ -s "$W/fake.out" ] && break
     kill -0 "$FAKE" 2>/dev/null || break
@@ -123,17 +138,22 @@ grep -qx ok "$W/fake.out" || fail "the fake collector: $(tail -n 3 "$W/fake.log"
 wait_log agent 'control: generation 5 refused: filter "udp\) or \(tcp"'
 wait_log agent 'control: generation 6 applied: filter "udp port '"$uport"'".*paused=yes'
 wait_log agent 'control: generation 7 applied: .*paused=no'
+wait_log agent 'SIGHUP: FILTER_FILE=.*the filter is now'
 wait_log agent 'control: ignored 1 message'
 curl -sf --max-time 2 "http://127.0.0.1:$mport/status" >"$W/status.json" || fail "/status"
 /usr/bin/python3 - "$W/status.json" "$uport" "$N" <<'PY' || fail "/status control: $(cat "$W/status.json")"
 import json, sys
 s = json.load(open(sys.argv[1]))
 c, n = s["control"], int(sys.argv[3])
-assert c["enabled"] is True and c["applied_generation"] == 7 and c["refused_generation"] == 5, c
+assert c["enabled"] is True and c["applied_generation"] == 8 and c["refused_generation"] == 5, c
 assert c["paused"] is False and c["central_filter"] == "udp port " + sys.argv[2], c
 assert c["paused_packets"] == n and c["rejected_messages"] == 1, c
-assert s["capture"]["paused"] == n, s["capture"]
+assert s["capture"]["paused"] == n and s["capture"]["captured"] == 2 * n, s["capture"]
+assert s["capture"]["sample_n"] == 8 and s["relay"]["rate_limit_bytes"] == 1000000, s
+f = s["capture"]["filter"]
+assert f.startswith("(udp port %s or udp port %d) and (udp port %s) and not " % (
+    sys.argv[2], int(sys.argv[2]) + 2, sys.argv[2])), f
 PY
-curl -sf --max-time 2 "http://127.0.0.1:$mport/metrics" | grep -qx 'packeteur_control_generation 7' ||
+curl -sf --max-time 2 "http://127.0.0.1:$mport/metrics" | grep -qx 'packeteur_control_generation 8' ||
     fail "/metrics: packeteur_control_generation"
-pass "control on the agent: rejected, refused, applied with pause, acknowledged again, resumed"
+pass "control on the agent: rejected, refused, applied with pause, acknowledged again, resumed, narrowed, kept over SIGHUP"
