@@ -177,8 +177,10 @@ note_rate_limited(struct agent *a, int limited)
     if (limited) {
         if (!a->limiting)
             pk_warn_with(&(struct pk_log_fields){.event = "rate_limited"},
-                         "rate limit of %llu bytes/s reached (RELAY_RATE_LIMIT, or control's): "
-                         "batches over it are not sent, see rate limited (%llu packets so far)",
+                         "%s%llu bytes/s reached: batches over it are not sent, see rate "
+                         "limited (%llu packets so far)",
+                         a->rate_limit == a->cfg->relay_rate_limit ? "RELAY_RATE_LIMIT="
+                                                                   : "control's rate limit of ",
                          (unsigned long long)a->rate_limit,
                          (unsigned long long)a->st.rate_limited);
         a->limiting = 1;
