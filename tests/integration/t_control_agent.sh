@@ -87,6 +87,7 @@ h = until(lambda f: f["kind"] == 1, "the first hello")
 assert h["control"] == 1 and h["applied"] == 0, h
 sid, name = h["id"], h["name"]
 control(sid + 1, name, 3, filt="udp")                 # another source: ignored, counted
+control(sid, name + "x", 3, filt="udp")               # another name: so too, not logged again
 control(sid, name, 5, filt="udp) or (tcp")            # the injection: refused
 s = until(lambda f: f["kind"] == 3 and f["refused"] == 5, "stats with refused gen 5")
 assert s["applied"] == 0, s
@@ -140,6 +141,7 @@ wait_log agent 'control: generation 6 applied: filter "udp port '"$uport"'".*pau
 wait_log agent 'control: generation 7 applied: .*paused=no'
 wait_log agent 'SIGHUP: FILTER_FILE=.*the filter is now'
 wait_log agent 'control: ignored 1 message'
+expect_eq "$(grep -c 'control: ignored' "$W/agent.log")" 1 "warnings for ignored messages"
 curl -sf --max-time 2 "http://127.0.0.1:$mport/status" >"$W/status.json" || fail "/status"
 /usr/bin/python3 - "$W/status.json" "$uport" "$N" <<'PY' || fail "/status control: $(cat "$W/status.json")"
 import json, sys
@@ -147,7 +149,7 @@ s = json.load(open(sys.argv[1]))
 c, n = s["control"], int(sys.argv[3])
 assert c["enabled"] is True and c["applied_generation"] == 8 and c["refused_generation"] == 5, c
 assert c["paused"] is False and c["central_filter"] == "udp port " + sys.argv[2], c
-assert c["paused_packets"] == n and c["rejected_messages"] == 1, c
+assert c["paused_packets"] == n and c["rejected_messages"] == 2, c
 assert s["capture"]["paused"] == n and s["capture"]["captured"] == 2 * n, s["capture"]
 assert s["capture"]["sample_n"] == 8 and s["relay"]["rate_limit_bytes"] == 1000000, s
 f = s["capture"]["filter"]
