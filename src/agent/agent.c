@@ -33,12 +33,12 @@ on_transport_closed(void *data, int flushed)
 {
     struct agent *a = data;
     /* Sampled-out, rate-limited and paused packets were never meant to be delivered. */
-    uint64_t undelivered = a->st.captured - a->st.relayed - a->st.sampled_out -
-                           a->st.rate_limited - a->st.paused;
+    uint64_t meant = a->st.captured - a->st.sampled_out - a->st.rate_limited - a->st.paused;
+    uint64_t undelivered = meant - a->st.relayed;
 
     if ((a->tr->counters.connects == 0 || undelivered == 0) && a->tr->counters.messages_sent > 0 &&
         !flushed)
-        undelivered = a->st.captured; /* nothing ever reached a collector */
+        undelivered = meant; /* nothing ever reached a collector */
     if (!flushed)
         pk_warn("collector %s did not take everything within the linger time: up to %llu of "
                 "%llu packets not delivered",
