@@ -30,16 +30,17 @@ struct pk_codec;
 
 /* The control plane on the agent (control.c, docs/CONTROL.md): what the collector set. */
 struct agent_control {
-    int enabled;          /* CONTROL=on and a live capture: control messages are applied */
+    int enabled; /* CONTROL=on and a live capture: control messages are applied */
     uint8_t prefix[PK_CONTROL_PREFIX_LEN]; /* how every control message for this agent starts */
-    uint64_t applied_gen; /* the generation in force (0: none) */
-    uint64_t refused_gen; /* the latest refused (0: none) */
-    int paused;           /* PK_CONTROL_PAUSED in force: captured packets are not relayed */
-    uint32_t sample_n;    /* central; 0: none */
-    uint64_t rate_limit;  /* central, bytes/s; 0: none */
+    uint64_t applied_gen;                  /* the generation in force (0: none) */
+    uint64_t refused_gen;                  /* the latest refused (0: none) */
+    int paused;          /* PK_CONTROL_PAUSED in force: captured packets are not relayed */
+    uint32_t sample_n;   /* central; 0: none */
+    uint64_t rate_limit; /* central, bytes/s; 0: none */
     char filter[PK_CONTROL_FILTER_MAX + 1]; /* central; "": none */
-    char exclude[CENTRAL_EXCLUDE_MAX]; /* what the capture's filter is combined with: the
-                                          central filter and the relay's exclusion */
+    /* What the capture's filter is combined with: the central filter and the relay's
+     * exclusion (used while filter is not ""). */
+    char exclude[CENTRAL_EXCLUDE_MAX];
     uint64_t rejected;        /* messages on the return path not taken (not ours, malformed) */
     uint64_t rejected_logged; /* of those, already summarised in a log line */
     uint64_t reject_log_ns;   /* when the latest summary was logged */

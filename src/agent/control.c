@@ -19,7 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define REJECT_LOG_INTERVAL_NS (60ull * 1000000000ull) /* a peer can send these: one line a minute */
+/* Any peer on the return path can send these: one line a minute at most. */
+#define REJECT_LOG_INTERVAL_NS (60ull * 1000000000ull)
 
 const char *
 pk_agent_exclude(const struct agent *a)

@@ -137,8 +137,7 @@ control_metrics(struct pk_buf *b, const struct pk_capture_report *r)
                       "Packets captured while the collector's control paused the relay, not sent.",
                       r->stats.paused);
     pk_metrics_single(b, "packeteur_control_generation", "gauge",
-                      "The control generation in force (0: none applied).",
-                      r->control.applied_gen);
+                      "The control generation in force (0: none applied).", r->control.applied_gen);
 }
 
 void

@@ -20,8 +20,11 @@ static size_t
 control_for(uint8_t *buf, size_t cap, uint64_t id, const char *name, const char *filter)
 {
     struct pk_frame_source src = {id, name};
-    struct pk_control c = {.generation = 7, .flags = PK_CONTROL_PAUSED, .sample_n = 4,
-                           .rate_limit = 1000, .filter = {filter, (uint16_t)strlen(filter)}};
+    struct pk_control c = {.generation = 7,
+                           .flags = PK_CONTROL_PAUSED,
+                           .sample_n = 4,
+                           .rate_limit = 1000,
+                           .filter = {filter, (uint16_t)strlen(filter)}};
     size_t n = pk_frame_encode_control(buf, cap, &src, &c);
 
     assert_true(n > 0);
@@ -32,7 +35,7 @@ static void
 test_prefix(void **state)
 {
     uint8_t prefix[PK_CONTROL_PREFIX_LEN], buf[512];
-    const uint8_t want[PK_CONTROL_PREFIX_LEN] = {'P', 'K', 'T', 'R', 1, 5, 9, 0,
+    const uint8_t want[PK_CONTROL_PREFIX_LEN] = {'P',  'K',  'T',  'R',  1,    5,    9,    0,
                                                  0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11};
 
     (void)state;
@@ -112,7 +115,8 @@ test_filter_alone(void **state)
     assert_string_equal(out, "");
     /* Why alone: in its parentheses it compiles, as "udp or (tcp and not ...)": wider. */
     assert_int_equal(pk_control_exclude(combined, sizeof(combined), inject,
-                                        "not (tcp port 7386 and (host 127.0.0.1))"), 0);
+                                        "not (tcp port 7386 and (host 127.0.0.1))"),
+                     0);
     assert_int_equal(pcap_compile(p, &prog, combined, 1, PCAP_NETMASK_UNKNOWN), 0);
     pcap_freecode(&prog);
     /* A NUL would cut it short of what the collector sent; a filter past the buffer is cut. */
