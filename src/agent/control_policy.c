@@ -62,7 +62,8 @@ pk_control_filter_check(struct pcap *p, struct pk_str filter, char *out, size_t 
     /* A NUL would cut the expression short of what the collector shows as sent. */
     if (filter.len > 0 && memchr(filter.ptr, '\0', filter.len) != NULL)
         return pk_seterr(errbuf, -EINVAL, "the filter holds a NUL byte");
-    memcpy(out, filter.ptr, filter.len);
+    if (filter.len > 0)
+        memcpy(out, filter.ptr, filter.len);
     out[filter.len] = '\0';
     if (pcap_compile(p, &prog, out, 1, PCAP_NETMASK_UNKNOWN) != 0) {
         pk_seterr(errbuf, -EINVAL, "%s", pcap_geterr(p));
