@@ -32,12 +32,13 @@ static void
 on_transport_closed(void *data, int flushed)
 {
     struct agent *a = data;
-    /* Sampled-out and rate-limited packets were never meant to be delivered. */
-    uint64_t undelivered = a->st.captured - a->st.relayed - a->st.sampled_out - a->st.rate_limited;
+    /* Sampled-out, rate-limited and paused packets were never meant to be delivered. */
+    uint64_t meant = a->st.captured - a->st.sampled_out - a->st.rate_limited - a->st.paused;
+    uint64_t undelivered = meant - a->st.relayed;
 
     if ((a->tr->counters.connects == 0 || undelivered == 0) && a->tr->counters.messages_sent > 0 &&
         !flushed)
-        undelivered = a->st.captured; /* nothing ever reached a collector */
+        undelivered = meant; /* nothing ever reached a collector */
     if (!flushed)
         pk_warn("collector %s did not take everything within the linger time: up to %llu of "
                 "%llu packets not delivered",
@@ -49,12 +50,13 @@ on_transport_closed(void *data, int flushed)
     if (a->replay != NULL && a->replay_error[0] != '\0')
         a->exit_code = PK_EXIT_RUNTIME;
     pk_info("done: captured %llu, relayed %llu, relay drops %llu, kernel drops %llu, "
-            "interface drops %llu, rate limited %llu, sampled out %llu, delivery failed %llu, "
-            "unconfirmed %llu; batch bytes %llu, on the wire %llu",
+            "interface drops %llu, rate limited %llu, sampled out %llu, paused %llu, delivery "
+            "failed %llu, unconfirmed %llu; batch bytes %llu, on the wire %llu",
             (unsigned long long)a->st.captured, (unsigned long long)a->st.relayed,
             (unsigned long long)a->st.relay_drops, (unsigned long long)a->st.kernel_drops,
             (unsigned long long)a->st.if_drops, (unsigned long long)a->st.rate_limited,
-            (unsigned long long)a->st.sampled_out, (unsigned long long)a->st.delivery_failed,
+            (unsigned long long)a->st.sampled_out, (unsigned long long)a->st.paused,
+            (unsigned long long)a->st.delivery_failed,
             (unsigned long long)a->st.unconfirmed, (unsigned long long)a->batch_plain_bytes,
             (unsigned long long)a->batch_wire_bytes);
     a->tr = NULL;
@@ -182,6 +184,7 @@ agent_new(const struct pk_config *cfg, struct pk_transport_config *tc)
     a->hello.start_ns = a->start_ns = pk_now_ns();
     if (gethostname(a->host, sizeof(a->host)) != 0)
         strcpy(a->host, "unknown");
+    pk_agent_control_init(a);
     uv_loop_init(&a->loop);
     return a;
 }
@@ -254,6 +257,10 @@ open_transport(struct agent *a, const struct pk_endpoint *ep)
                                       .uri = cfg->relay_endpoint};
     char errbuf[PK_ERRBUF_SIZE];
 
+    /* The return path: only a live capture with CONTROL=on takes control (control.c). */
+    topts.control = a->ctl.enabled;
+    topts.control_prefix = a->ctl.enabled ? a->ctl.prefix : NULL;
+    topts.control_prefix_len = a->ctl.enabled ? sizeof(a->ctl.prefix) : 0;
     if (cfg->transport->open(&a->tr, &a->loop, ep, &topts, errbuf) != 0) {
         pk_error("RELAY_ENDPOINT=\"%s\": %s", cfg->relay_endpoint, errbuf);
         return failed(a, PK_EXIT_RUNTIME);
@@ -262,6 +269,7 @@ open_transport(struct agent *a, const struct pk_endpoint *ep)
     a->tr->on_writable = pk_relay_on_writable;
     a->tr->on_delivered = pk_delivery_on_delivered;
     a->tr->on_peer = pk_relay_on_peer;
+    a->tr->on_control = pk_agent_on_control;
     return PK_EXIT_OK;
 }
 

@@ -8,6 +8,7 @@
 
 #include "afamily.h"
 #include "config.h"
+#include "control_policy.h"
 #include "filterfile.h"
 #include "frame.h"
 #include "ratelimit.h"
@@ -24,6 +25,27 @@ struct pk_replay;
 struct pk_codec;
 
 #define CONTROL_BUF_SIZE (64 * 1024) /* hello: 4 strings of at most 8 KiB + header */
+/* The relay's exclusion (1 KiB) with a central filter before it: "(central) and exclude". */
+#define CENTRAL_EXCLUDE_MAX (PK_CONTROL_FILTER_MAX + 1024 + 16)
+
+/* The control plane on the agent (control.c, docs/CONTROL.md): what the collector set. */
+struct agent_control {
+    int enabled; /* CONTROL=on and a live capture: control messages are applied */
+    uint8_t prefix[PK_CONTROL_PREFIX_LEN]; /* how every control message for this agent starts */
+    uint64_t applied_gen;                  /* the generation in force (0: none) */
+    uint64_t refused_gen;                  /* the latest refused (0: none) */
+    int paused;          /* PK_CONTROL_PAUSED in force: captured packets are not relayed */
+    uint32_t sample_n;   /* central; 0: none */
+    uint64_t rate_limit; /* central, bytes/s; 0: none */
+    char filter[PK_CONTROL_FILTER_MAX + 1]; /* central; "": none */
+    /* What the capture's filter is combined with: the central filter and the relay's
+     * exclusion (used while filter is not ""). */
+    char exclude[CENTRAL_EXCLUDE_MAX];
+    uint64_t rejected;        /* messages on the return path not taken (not ours, malformed) */
+    uint64_t rejected_logged; /* of those, already summarised in a log line */
+    uint64_t reject_log_ns;   /* when the latest summary was logged */
+    uint64_t refusal_logged;  /* the generation whose refusal was logged last */
+};
 
 struct agent {
     uv_loop_t loop;
@@ -74,8 +96,11 @@ struct agent {
                                                      before and after compression */
     uint64_t batches_compressed;                  /* of those, sent compressed */
     struct pk_bucket bucket;
+    uint64_t rate_limit; /* in force: RELAY_RATE_LIMIT narrowed by control (0: none) */
     int limiting;        /* in an episode of rate-limited batches */
     uint64_t limited_ns; /* when the latest batch was over the limit */
+
+    struct agent_control ctl;
 
     int stopping, replay_ended, exit_code;
     int goodbye_pending;          /* stopping, the goodbye waits for room in the relay queue */
@@ -103,6 +128,19 @@ void pk_agent_close_transport(struct agent *a, uint64_t linger_ms);
 
 /** FILTER, or FILTER_FILE's expression read at start (agent_reload.c): 0, or -errno + errbuf. */
 int pk_agent_user_filter(struct agent *a, const char **filter, char *errbuf);
+
+/** The agent's own filter: FILTER, or FILTER_FILE's expression in force. */
+const char *pk_agent_own_filter(const struct agent *a);
+
+/** What the capture's filter is combined with: the central filter (when control set one) and
+ *  the relay's exclusion (control.c). */
+const char *pk_agent_exclude(const struct agent *a);
+
+/** Sets up the control plane before the transport opens: its prefix, the hello (control.c). */
+void pk_agent_control_init(struct agent *a);
+
+/** The transport's on_control: one message from the collector (control.c). */
+void pk_agent_on_control(struct pk_transport *t, const uint8_t *buf, size_t len);
 
 /** SIGHUP: FILTER_FILE read again (agent_reload.c); the transport reads again what it can. */
 void pk_agent_on_hup(void *data);

@@ -40,7 +40,14 @@ keep_settings(struct agent *a, struct pk_config *next,
     if (next->sample == values[PK_FF_SAMPLE])
         next->sample = a->ff_values[PK_FF_SAMPLE];
     a->own_cfg = *next;
-    a->hello.sample_n = next->sample_n;
+    /* Control's central sampling still narrows the file's (control.c). */
+    a->hello.sample_n = pk_control_sample_n(next->sample_n, a->ctl.sample_n);
+}
+
+const char *
+pk_agent_own_filter(const struct agent *a)
+{
+    return a->cfg->filter_file[0] != '\0' ? a->user_filter : a->cfg->filter;
 }
 
 int
@@ -80,7 +87,7 @@ apply(struct agent *a, const struct pk_filter_file *ff, struct pk_config *next,
 
     pk_relay_flush(a); /* what the open batch holds goes as it was captured */
     if (strcmp(ff->filter, a->user_filter) != 0) {
-        if ((rc = pk_capture_set_filter(a->cap, ff->filter, a->exclude, errbuf)) != 0)
+        if ((rc = pk_capture_set_filter(a->cap, ff->filter, pk_agent_exclude(a), errbuf)) != 0)
             return rc;
         memcpy(a->user_filter, ff->filter, sizeof(a->user_filter));
         a->filter = pk_capture_filter(a->cap);

@@ -36,6 +36,12 @@ pk_agent_fill_report(void *data, union pk_report *u)
     r->batch_plain_bytes = a->batch_plain_bytes;
     r->batch_wire_bytes = a->batch_wire_bytes;
     r->batches_compressed = a->batches_compressed;
-    r->rate_limit = a->cfg->relay_rate_limit;
+    r->rate_limit = a->rate_limit; /* RELAY_RATE_LIMIT narrowed by control */
     r->sample_n = a->hello.sample_n;
+    r->control.enabled = a->ctl.enabled;
+    r->control.paused = a->ctl.paused;
+    r->control.applied_gen = a->ctl.applied_gen;
+    r->control.refused_gen = a->ctl.refused_gen;
+    r->control.rejected = a->ctl.rejected;
+    r->control.central_filter = a->ctl.filter;
 }

@@ -120,15 +120,19 @@ pk_capture_set_filter(struct pk_capture *cap, const char *filter, const char *ex
     pcap_t *p = cap->pcap;
     struct bpf_program prog;
     char combined[sizeof(cap->filter)];
-    int rc = 0;
+    int rc = 0, n;
 
     if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0)
         return pk_seterr(errbuf, -EINVAL, "FILTER=\"%s\" is invalid: %s", filter, pcap_geterr(p));
     pcap_freecode(&prog);
     if (filter[0] != '\0' && exclude[0] != '\0')
-        snprintf(combined, sizeof(combined), "(%s) and %s", filter, exclude);
+        n = snprintf(combined, sizeof(combined), "(%s) and %s", filter, exclude);
     else
-        snprintf(combined, sizeof(combined), "%s", filter[0] ? filter : exclude);
+        n = snprintf(combined, sizeof(combined), "%s", filter[0] ? filter : exclude);
+    /* A cut filter may still compile, and capture more than meant: refuse it instead. */
+    if (n < 0 || (size_t)n >= sizeof(combined))
+        return pk_seterr(errbuf, -E2BIG, "the combined filter is longer than %zu bytes",
+                         sizeof(combined) - 1);
     if (pcap_compile(p, &prog, combined, 1, PCAP_NETMASK_UNKNOWN) != 0)
         return pk_seterr(errbuf, -EINVAL, "filter \"%s\" is invalid: %s", combined,
                          pcap_geterr(p));
@@ -138,6 +142,12 @@ pk_capture_set_filter(struct pk_capture *cap, const char *filter, const char *ex
         memcpy(cap->filter, combined, sizeof(combined));
     pcap_freecode(&prog);
     return rc;
+}
+
+struct pcap *
+pk_capture_pcap(const struct pk_capture *cap)
+{
+    return cap->pcap;
 }
 
 static int

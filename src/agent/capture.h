@@ -36,6 +36,7 @@ struct pk_capture_opts {
 };
 
 struct pk_capture;
+struct pcap;
 
 /**
  * Opens and activates the device and starts polling. Returns 0, or a negative errno with a
@@ -60,10 +61,14 @@ const char *pk_capture_filter(const struct pk_capture *cap);
 
 /**
  * Replaces the filter: filter (the user's, may be "") combined with exclude. 0, or -EINVAL
- * (libpcap's words in errbuf) / -EIO, and the filter in force stays.
+ * (libpcap's words in errbuf) / -E2BIG (longer than 8191 bytes) / -EIO, and the filter in
+ * force stays.
  */
 int pk_capture_set_filter(struct pk_capture *cap, const char *filter, const char *exclude,
                           char *errbuf);
+
+/** The pcap handle, to compile a filter on (control_policy.h). Borrowed until close. */
+struct pcap *pk_capture_pcap(const struct pk_capture *cap);
 
 /** Stops polling; the pcap handle is closed once libuv has released its fd. */
 void pk_capture_close(struct pk_capture *cap);

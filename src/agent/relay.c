@@ -1,8 +1,9 @@
 /*
  * The agent's relay: packets go into one batch message until BATCH_BYTES or the end of a
  * wake-up, then to the transport, each message with the next sequence number. Accounting:
- * captured = relayed + relay_drops + rate_limited + sampled_out + queued (in the open batch).
- * SAMPLE leaves flows out before batching. A finished batch is compressed (RELAY_COMPRESSION)
+ * captured = relayed + relay_drops + rate_limited + sampled_out + paused + queued (in the open
+ * batch). While control pauses the relay (control.c) nothing is batched; then SAMPLE leaves
+ * flows out before batching. A finished batch is compressed (RELAY_COMPRESSION)
  * when that makes it shorter, then checked against RELAY_RATE_LIMIT's bucket: over it, it is
  * not sent. A batch the transport refuses is dropped and counted (live capture), or kept with the file paused (READ_FILE) until the
  * transport is writable again or RELAY_TIMEOUT passes. Control messages (hello, stats, goodbye)
@@ -61,7 +62,8 @@ pk_relay_init(struct agent *a)
     if ((a->batch_buf = malloc(batch_cap)) == NULL)
         return -ENOMEM;
     pk_batch_init(&a->batch, a->batch_buf, batch_cap);
-    init_bucket(a, a->cfg->relay_rate_limit);
+    a->rate_limit = pk_control_rate_limit(a->cfg->relay_rate_limit, a->ctl.rate_limit);
+    init_bucket(a, a->rate_limit);
     return open_codec(a, a->cfg, &a->codec);
 }
 
@@ -79,9 +81,17 @@ pk_relay_retune(struct agent *a, const struct pk_config *next)
         pk_codec_free(a->codec);
     }
     a->codec = codec;
-    if (next->relay_rate_limit != a->cfg->relay_rate_limit)
-        init_bucket(a, next->relay_rate_limit);
+    pk_relay_set_rate(a, pk_control_rate_limit(next->relay_rate_limit, a->ctl.rate_limit));
     return 0;
+}
+
+void
+pk_relay_set_rate(struct agent *a, uint64_t rate)
+{
+    if (rate == a->rate_limit)
+        return; /* the bucket keeps what it holds */
+    a->rate_limit = rate;
+    init_bucket(a, rate);
 }
 
 void
@@ -120,6 +130,8 @@ pk_agent_fill_stats(struct agent *a, struct pk_stats *s)
         pk_capture_stats(a->cap, &a->st.kernel_drops, &a->st.if_drops);
     *s = a->st;
     s->queued = a->batch_open ? a->batch.count : 0;
+    s->applied_gen = a->ctl.applied_gen;
+    s->refused_gen = a->ctl.refused_gen;
 }
 
 int
@@ -165,9 +177,11 @@ note_rate_limited(struct agent *a, int limited)
     if (limited) {
         if (!a->limiting)
             pk_warn_with(&(struct pk_log_fields){.event = "rate_limited"},
-                         "RELAY_RATE_LIMIT=%llu bytes/s reached: batches over it are not sent, "
-                         "see rate limited (%llu packets so far)",
-                         (unsigned long long)a->cfg->relay_rate_limit,
+                         "%s%llu bytes/s reached: batches over it are not sent, see rate "
+                         "limited (%llu packets so far)",
+                         a->rate_limit == a->cfg->relay_rate_limit ? "RELAY_RATE_LIMIT="
+                                                                   : "control's rate limit of ",
+                         (unsigned long long)a->rate_limit,
                          (unsigned long long)a->st.rate_limited);
         a->limiting = 1;
         a->limited_ns = now;
@@ -273,6 +287,10 @@ pk_relay_add(struct agent *a, const struct pk_packet *pkt)
     a->st.captured++;
     pk_af_hist_add(&a->hist, pk_af_classify(a->hello.linktype, pkt->data, pkt->caplen),
                    pkt->origlen);
+    if (a->ctl.paused) {
+        a->st.paused++; /* control's choice: counted, not relayed, no gap in the index */
+        return;
+    }
     if (!pk_sample_keep(a->hello.sample_n, a->hello.linktype, pkt->data, pkt->caplen)) {
         a->st.sampled_out++; /* by design: not a drop, and no gap in the packet index */
         return;

@@ -17,8 +17,12 @@ struct pk_packet;
 int pk_relay_init(struct agent *a);
 
 /** FILTER_FILE's settings on SIGHUP: another RELAY_COMPRESSION or RELAY_RATE_LIMIT from now
- *  on (next is the configuration to be). 0, or -ENOMEM and nothing changed. */
+ *  on (next is the configuration to be; control's limit still narrows it). 0, or -ENOMEM and nothing changed. */
 int pk_relay_retune(struct agent *a, const struct pk_config *next);
+
+/** The rate limit in force (bytes/s, 0: none), RELAY_RATE_LIMIT narrowed by control; a new
+ *  one starts a full bucket. */
+void pk_relay_set_rate(struct agent *a, uint64_t rate);
 
 /** Frees the batch buffers and the codec (after the loop ended). */
 void pk_relay_free(struct agent *a);

@@ -145,6 +145,17 @@ thin_metrics(struct pk_buf *b, const struct pk_capture_report *r)
                       "RELAY_RATE_LIMIT in bytes per second (0: none).", r->rate_limit);
 }
 
+/* The control plane: packets held back by a pause (by design, not drops), the generation. */
+static void
+agent_control_metrics(struct pk_buf *b, const struct pk_capture_report *r)
+{
+    pk_metrics_single(b, "packeteur_paused_total", "counter",
+                      "Packets captured while the collector's control paused the relay, not sent.",
+                      r->stats.paused);
+    pk_metrics_single(b, "packeteur_control_generation", "gauge",
+                      "The control generation in force (0: none applied).", r->control.applied_gen);
+}
+
 void
 pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
 {
@@ -185,6 +196,7 @@ pk_metrics_capture(struct pk_buf *b, const struct pk_capture_report *r)
     pk_metrics_single(b, "packeteur_relay_encrypted", "gauge", "1 when the relay is encrypted.",
                       (uint64_t)r->encrypted);
     thin_metrics(b, r);
+    agent_control_metrics(b, r);
     transport_stats(b, &r->own);
     http_metrics(b, r->http);
     pk_procstat_render(b);

@@ -44,6 +44,14 @@ struct pk_capture_report {
     const char *compression;
     uint64_t batch_plain_bytes, batch_wire_bytes, batches_compressed, rate_limit;
     uint32_t sample_n;
+    /* The control plane (docs/CONTROL.md): whether the agent takes control, the generations
+     * applied and refused, pause, the central filter ("": none) and messages not taken;
+     * stats.paused counts the packets captured while paused. */
+    struct {
+        int enabled, paused;
+        uint64_t applied_gen, refused_gen, rejected;
+        const char *central_filter;
+    } control;
 };
 
 struct pk_collect_report {

@@ -152,6 +152,22 @@ add_control(cJSON *o, const struct pk_control_plane *cp)
         cJSON_AddNumberToObject(req, pk_control_result_names[i], n != NULL ? (double)n[i] : 0);
 }
 
+/* The agent's control plane: what the collector set, and what it sent that was not taken. */
+static void
+add_agent_control(cJSON *o, const struct pk_capture_report *r)
+{
+    cJSON *c = cJSON_AddObjectToObject(o, "control");
+
+    cJSON_AddBoolToObject(c, "enabled", r->control.enabled);
+    cJSON_AddNumberToObject(c, "applied_generation", (double)r->control.applied_gen);
+    cJSON_AddNumberToObject(c, "refused_generation", (double)r->control.refused_gen);
+    cJSON_AddBoolToObject(c, "paused", r->control.paused);
+    cJSON_AddStringToObject(c, "central_filter",
+                            r->control.central_filter ? r->control.central_filter : "");
+    cJSON_AddNumberToObject(c, "paused_packets", (double)r->stats.paused);
+    cJSON_AddNumberToObject(c, "rejected_messages", (double)r->control.rejected);
+}
+
 static char *
 print_and_free(cJSON *o)
 {
@@ -187,6 +203,8 @@ pk_status_capture(const struct pk_capture_report *r)
     cJSON_AddNumberToObject(relay, "batch_wire_bytes", (double)r->batch_wire_bytes);
     cJSON_AddNumberToObject(relay, "batches_compressed", (double)r->batches_compressed);
     cJSON_AddNumberToObject(relay, "rate_limit_bytes", (double)r->rate_limit);
+    cJSON_AddNumberToObject(cap, "paused", (double)r->stats.paused);
+    add_agent_control(o, r);
     add_transport_fields(o, &r->own);
     add_http(o, r->http);
     return print_and_free(o);
