@@ -3,8 +3,10 @@
  * for each transport that has one: a receiver and a sender on one loop over 127.0.0.1, one
  * message up so the receiver learns the peer, then control messages down. Loop thread only.
  */
+#include "access.h"
 #include "endpoint.h"
 #include "transport.h"
+#include "zmq_keys.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zmq.h>
 
 #define WAIT_MS 5000
 
@@ -28,22 +31,42 @@ struct pair {
     struct pk_transport *rx, *tx;
     char peer[64];          /* what on_message said */
     uint8_t got[512];       /* the last control message */
+    const uint8_t *prefix;  /* zmq: what every control message delivered must start with */
+    size_t prefix_len;
+    int off_prefix;         /* zmq: delivered messages that do not */
     size_t got_len;
     int controls, messages, downs, ups, closed;
+    struct pk_access access; /* zero: every address and key, refusals counted */
 };
 
+static int
+port_free(uint16_t port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+    assert_true(fd >= 0);
+    ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+/* A port P with P + 1 free too (zmq's control socket), below the ephemeral range, where the
+ * kernel's own choices for outgoing connections do not land on it. */
 static uint16_t
 free_port(void)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    uint32_t r = 0;
 
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    for (int i = 0; i < 200; i++) {
+        uv_random(NULL, NULL, &r, sizeof(r), 0, NULL);
+        uint16_t port = (uint16_t)(20000 + r % 10000);
+        if (port_free(port) && port_free((uint16_t)(port + 1)))
+            return port;
+    }
+    fail_msg("no free port pair");
+    return 0;
 }
 
 static int
@@ -65,6 +88,8 @@ on_control(struct pk_transport *t, const uint8_t *buf, size_t len)
     struct pair *p = t->data;
 
     p->controls++;
+    if (p->prefix != NULL && (len < p->prefix_len || memcmp(buf, p->prefix, p->prefix_len) != 0))
+        p->off_prefix++;
     p->got_len = len < sizeof(p->got) ? len : sizeof(p->got);
     memcpy(p->got, buf, p->got_len);
 }
@@ -152,6 +177,7 @@ open_pair(struct pair *p, const char *name, uint16_t port, const struct pk_trans
     assert_non_null(ops);
     assert_non_null(ops->send_control);
     memset(p, 0, sizeof(*p));
+    ro.access = &p->access;
     assert_int_equal(uv_loop_init(&p->loop), 0);
     snprintf(ep.host, sizeof(ep.host), "127.0.0.1");
     assert_int_equal(pk_endpoint_resolve(&ep, err), 0);
@@ -257,12 +283,105 @@ test_tcp_raw_oversized_frame(void **state)
     assert_int_equal(uv_loop_close(&p.loop), 0);
 }
 
+/* The zmq configs of both sides, with a fresh CURVE key pair each (pcktr keygen's kind). */
+static void
+zmq_configs(struct pk_transport_config **rc, struct pk_transport_config **sc)
+{
+    static char spub[41], ssec[41], apub[41], asec[41];
+    const struct pk_transport_ops *ops = pk_transport_find("zmq");
+    struct zmq_settings rs = {.max_message = 384 << 10, .max_peers = 64}, ss = rs;
+    char err[256] = "";
+
+    assert_int_equal(zmq_curve_keypair(spub, ssec), 0);
+    assert_int_equal(zmq_curve_keypair(apub, asec), 0);
+    rs.collect_curve_secretkey = ssec;
+    rs.collect_curve_allowed = rs.relay_curve_serverkey = rs.relay_curve_secretkey = "";
+    rs.relay_curve_publickey = rs.control_endpoint = "";
+    ss = rs;
+    ss.collect_curve_secretkey = "";
+    ss.relay_curve_serverkey = spub;
+    ss.relay_curve_secretkey = asec;
+    if (ops->configure(&rs, PK_TRANSPORT_RECEIVER, rc, err) != 0)
+        fail_msg("collector config: %s", err);
+    if (ops->configure(&ss, PK_TRANSPORT_SENDER, sc, err) != 0)
+        fail_msg("agent config: %s", err);
+}
+
+static void
+on_tick(uv_timer_t *h)
+{
+    uv_stop(h->loop);
+}
+
+/* Publishes wrong then right every 20 ms until the agent has `want` control messages: PUB/SUB
+ * drops what is sent before the subscription reaches the collector (the slow joiner). */
+static void
+publish_until(struct pair *p, const uint8_t *wrong, const uint8_t *right, size_t len, int want)
+{
+    uint64_t end = uv_now(&p->loop) + WAIT_MS;
+    uv_timer_t tick;
+
+    uv_timer_init(&p->loop, &tick);
+    while (p->controls < want && uv_now(&p->loop) < end) {
+        assert_int_equal(p->rx->ops->send_control(p->rx, p->peer, wrong, len), 0);
+        assert_int_equal(p->rx->ops->send_control(p->rx, p->peer, right, len), 0);
+        uv_timer_start(&tick, on_tick, 20, 0);
+        uv_run(&p->loop, UV_RUN_DEFAULT);
+        uv_update_time(&p->loop);
+    }
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_run(&p->loop, UV_RUN_NOWAIT);
+    assert_true(p->controls >= want);
+}
+
+static void
+test_zmq_round_trip(void **state)
+{
+    static const uint8_t prefix[8] = {'P', 'K', 'T', 'R', 'c', 't', 'l', 1};
+    struct pk_transport_config *rc, *sc;
+    const struct pk_transport_ops *ops = pk_transport_find("zmq");
+    uint8_t right[200], wrong[200], big[PK_CONTROL_MESSAGE_MAX + 1];
+    struct pair p;
+
+    (void)state;
+    zmq_configs(&rc, &sc);
+    open_pair(&p, "zmq", free_port(), rc, sc, prefix, sizeof(prefix));
+    p.prefix = prefix;
+    p.prefix_len = sizeof(prefix);
+    learn_peer(&p);
+    make_msg(right, sizeof(right), 3);
+    memcpy(right, prefix, sizeof(prefix));
+    memcpy(wrong, right, sizeof(right));
+    wrong[7] = 2; /* another agent's source */
+    assert_int_equal(p.rx->ops->send_control(p.rx, p.peer, right, 0), -EINVAL);
+    make_msg(big, sizeof(big), 0);
+    assert_int_equal(p.rx->ops->send_control(p.rx, p.peer, big, sizeof(big)), -EMSGSIZE);
+    publish_until(&p, wrong, right, sizeof(right), 1);
+    /* subscribed now: one more pair, in order on one connection, and only `right` arrives */
+    int before = p.controls;
+    publish_until(&p, wrong, right, sizeof(right), before + 1);
+    assert_int_equal(p.off_prefix, 0);
+    assert_int_equal(p.got_len, sizeof(right));
+    assert_memory_equal(p.got, right, sizeof(right));
+    struct pk_transport_report r = {0};
+    pk_transport_get_report(p.rx, &r);
+    int found = 0;
+    for (size_t i = 0; i < r.n; i++)
+        found += r.stat[i].field != NULL && strcmp(r.stat[i].field, "control_sent") == 0 &&
+                 r.stat[i].value >= 4;
+    assert_int_equal(found, 1);
+    close_pair(&p);
+    ops->config_free(rc);
+    ops->config_free(sc);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tcp_raw_round_trip),
         cmocka_unit_test(test_tcp_raw_oversized_frame),
+        cmocka_unit_test(test_zmq_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
