@@ -22,6 +22,7 @@
 
 #define CONTROL_SNDHWM 1024 /* collector: control messages queued per agent before -EAGAIN */
 #define CONTROL_RCVHWM 64   /* agent: control messages queued before libzmq stops reading */
+#define CONTROL_SUBSCRIPTION_MAX 1024 /* collector: the largest subscription message taken */
 #define CONTROL_RECONNECT_IVL_MS 100
 #define CONTROL_RECONNECT_IVL_MAX_MS 5000
 
@@ -194,10 +195,15 @@ pk_zmq_control_open(struct zmq_transport *zt, const struct pk_endpoint *ep,
     if ((rc = pk_zmq_setopt_must(zt->ctl, ZMQ_LINGER, "ZMQ_LINGER", 0, errbuf)) != 0 ||
         (rc = pk_zmq_setopt_must(zt->ctl, ZMQ_IPV6, "ZMQ_IPV6", 1, errbuf)) != 0)
         return rc;
-    if (sender)
+    if (sender) {
         rc = set_sub_options(zt, opts, errbuf);
-    else
+    } else {
+        /* What an agent sends up here is only its subscription (a prefix): bound it. */
+        int64_t max = CONTROL_SUBSCRIPTION_MAX;
         rc = pk_zmq_setopt_must(zt->ctl, ZMQ_SNDHWM, "ZMQ_SNDHWM", CONTROL_SNDHWM, errbuf);
+        if (rc == 0 && zmq_setsockopt(zt->ctl, ZMQ_MAXMSGSIZE, &max, sizeof(max)) != 0)
+            rc = pk_zmq_fail(errbuf, "zmq: cannot set", "ZMQ_MAXMSGSIZE");
+    }
     if (rc != 0 || (rc = secure(zt, errbuf)) != 0 || (rc = attach(zt, ep, errbuf)) != 0)
         return rc;
     return sender ? watch(zt, errbuf) : 0; /* a PUB socket has nothing to read */
@@ -217,6 +223,12 @@ pk_zmq_send_control(struct pk_transport *t, const char *peer, const void *buf, s
         return -EINVAL;
     if (len > PK_CONTROL_MESSAGE_MAX)
         return -EMSGSIZE;
+    /*
+     * A PUB socket does not block or say EAGAIN for one subscriber at its ZMQ_SNDHWM: libzmq
+     * drops the message for that subscriber alone (doc/zmq_socket.adoc), so that an agent that
+     * stopped reading does not hold up the others' control; EAGAIN is still passed on should
+     * libzmq say it.
+     */
     rc = zmq_send(zt->ctl, buf, len, ZMQ_DONTWAIT);
     err = rc < 0 ? zmq_errno() : 0;
     /* ZMQ_EVENTS after each send (doc/zmq_getsockopt.adoc), though nothing polls this fd. */
