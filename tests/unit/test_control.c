@@ -285,7 +285,8 @@ test_tcp_raw_oversized_frame(void **state)
 
 /* The zmq configs of both sides, with a fresh CURVE key pair each (pcktr keygen's kind). */
 static void
-zmq_configs(struct pk_transport_config **rc, struct pk_transport_config **sc)
+zmq_configs(struct pk_transport_config **rc, struct pk_transport_config **sc, const char *bind,
+            const char *connect)
 {
     static char spub[41], ssec[41], apub[41], asec[41];
     const struct pk_transport_ops *ops = pk_transport_find("zmq");
@@ -298,6 +299,8 @@ zmq_configs(struct pk_transport_config **rc, struct pk_transport_config **sc)
     rs.collect_curve_allowed = rs.relay_curve_serverkey = rs.relay_curve_secretkey = "";
     rs.relay_curve_publickey = rs.control_endpoint = "";
     ss = rs;
+    rs.control_endpoint = bind;
+    ss.control_endpoint = connect;
     ss.collect_curve_secretkey = "";
     ss.relay_curve_serverkey = spub;
     ss.relay_curve_secretkey = asec;
@@ -335,7 +338,7 @@ publish_until(struct pair *p, const uint8_t *wrong, const uint8_t *right, size_t
 }
 
 static void
-test_zmq_round_trip(void **state)
+zmq_round_trip(const char *bind, const char *connect, uint16_t port)
 {
     static const uint8_t prefix[8] = {'P', 'K', 'T', 'R', 'c', 't', 'l', 1};
     struct pk_transport_config *rc, *sc;
@@ -343,9 +346,10 @@ test_zmq_round_trip(void **state)
     uint8_t right[200], wrong[200], big[PK_CONTROL_MESSAGE_MAX + 1];
     struct pair p;
 
-    (void)state;
-    zmq_configs(&rc, &sc);
-    open_pair(&p, "zmq", free_port(), rc, sc, prefix, sizeof(prefix));
+    zmq_configs(&rc, &sc, bind, connect);
+    open_pair(&p, "zmq", port, rc, sc, prefix, sizeof(prefix));
+    /* the PUB socket is bound where ZMQ_CONTROL_ENDPOINT says, or else on port + 1 */
+    assert_int_equal(port_free((uint16_t)(port + 1)), bind[0] != '\0');
     p.prefix = prefix;
     p.prefix_len = sizeof(prefix);
     learn_peer(&p);
@@ -375,6 +379,30 @@ test_zmq_round_trip(void **state)
     ops->config_free(sc);
 }
 
+/* ZMQ_CONTROL_ENDPOINT empty: the data endpoint's port + 1 */
+static void
+test_zmq_round_trip(void **state)
+{
+    (void)state;
+    zmq_round_trip("", "", free_port());
+}
+
+/* ZMQ_CONTROL_ENDPOINT set: where it says, on both sides */
+static void
+test_zmq_control_endpoint(void **state)
+{
+    uint16_t port = free_port(), ctl;
+    char bind[64], connect[64];
+
+    (void)state;
+    do
+        ctl = free_port();
+    while (ctl == port || ctl == port + 1 || ctl + 1 == port);
+    snprintf(bind, sizeof(bind), "tcp://127.0.0.1:%u", ctl);
+    snprintf(connect, sizeof(connect), "tcp://127.0.0.1:%u", ctl);
+    zmq_round_trip(bind, connect, port);
+}
+
 int
 main(void)
 {
@@ -382,6 +410,7 @@ main(void)
         cmocka_unit_test(test_tcp_raw_round_trip),
         cmocka_unit_test(test_tcp_raw_oversized_frame),
         cmocka_unit_test(test_zmq_round_trip),
+        cmocka_unit_test(test_zmq_control_endpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
