@@ -94,7 +94,8 @@ on_sink_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(ts->read_sink, sizeof(ts->read_sink));
 }
 
-/* The collector sends nothing: a read ends only with its end of the connection. */
+/* Without control the collector sends nothing: a read ends only with its end of the connection
+ * (with control, pk_tcp_raw_control_read passes its end here). */
 void
 pk_tcp_raw_peer_end(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
