@@ -46,6 +46,12 @@ tcp_send(struct pk_transport *t, const void *buf, size_t len)
     return is_sender(t) ? pk_tcp_raw_sender_send(t, buf, len) : -ENOTSUP;
 }
 
+static int
+tcp_send_control(struct pk_transport *t, const char *peer, const void *buf, size_t len)
+{
+    return is_sender(t) ? -ENOTSUP : pk_tcp_raw_receiver_send_control(t, peer, buf, len);
+}
+
 static void
 tcp_set_receiving(struct pk_transport *t, int on)
 {
@@ -81,6 +87,7 @@ const struct pk_transport_ops pk_transport_tcp_raw = {
     /* clear text: for trusted networks or inside a tunnel (no settings, no keys) */
     .open = tcp_open,
     .send = tcp_send,
+    .send_control = tcp_send_control,
     .set_receiving = tcp_set_receiving,
     .connected = tcp_connected,
     .report = tcp_report,

@@ -42,6 +42,9 @@ int pk_tcp_raw_receiver_open(struct pk_transport **out, uv_loop_t *loop,
 void pk_tcp_raw_receiver_set_receiving(struct pk_transport *t, int on);
 int pk_tcp_raw_receiver_connected(struct pk_transport *t);
 void pk_tcp_raw_receiver_report(struct pk_transport *t, struct pk_transport_report *r);
+/* tcp_raw_control.c: the return path towards one agent's connection */
+int pk_tcp_raw_receiver_send_control(struct pk_transport *t, const char *peer, const void *buf,
+                                     size_t len);
 void pk_tcp_raw_receiver_close(struct pk_transport *t, uint64_t linger_ms,
                                pk_transport_closed_cb cb, void *data);
 

@@ -94,9 +94,10 @@ on_sink_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(ts->read_sink, sizeof(ts->read_sink));
 }
 
-/* The collector sends nothing: a read ends only with its end of the connection. */
-static void
-on_peer_end(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Without control the collector sends nothing: a read ends only with its end of the connection
+ * (with control, pk_tcp_raw_control_read passes its end here). */
+void
+pk_tcp_raw_peer_end(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct tcp_sender *ts = s->data;
 
@@ -133,7 +134,11 @@ on_connect(uv_connect_t *req, int status)
     }
     ts->connected = 1;
     ts->connected_at = uv_now(ts->loop);
-    uv_read_start((uv_stream_t *)ts->sock, on_sink_alloc, on_peer_end);
+    ts->clen = 0; /* a new connection: no partial control frame */
+    if (ts->control)
+        uv_read_start((uv_stream_t *)ts->sock, pk_tcp_raw_control_alloc, pk_tcp_raw_control_read);
+    else
+        uv_read_start((uv_stream_t *)ts->sock, on_sink_alloc, pk_tcp_raw_peer_end);
     uv_tcp_nodelay(ts->sock, 1);
     uv_tcp_keepalive(ts->sock, 1, 30);
     ts->raw.base.counters.connects++;
@@ -267,6 +272,7 @@ pk_tcp_raw_sender_step(struct tcp_sender *ts)
         free(m);
     }
     report_closed(ts, flushed);
+    free(ts->cbuf);
     free(ts);
 }
 

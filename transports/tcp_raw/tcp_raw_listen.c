@@ -369,6 +369,7 @@ pk_tcp_raw_receiver_open(struct pk_transport **out, uv_loop_t *loop,
     tt->capture_streams = opts->capture_streams;
     tt->is_message = opts->is_message;
     tt->receiving = 1;
+    tt->control = opts->control;
     tt->max_conns = connection_limit();
     if ((rc = uv_timer_init(loop, &tt->sweep_timer)) != 0) {
         free(tt);
@@ -418,7 +419,9 @@ pk_tcp_raw_receiver_report(struct pk_transport *t, struct pk_transport_report *r
                 "timed_out_budget_held", 0},
         silent = {TIMED_OUT, "reason=\"silent\"", "security.connections", "timed_out_silent", 0},
         max = {"packeteur_connections_limit", "gauge", "The connection limit in force.", "",
-               "security.connections", "limit", 0};
+               "security.connections", "limit", 0},
+        ctl_sent = {NULL, "counter", "", "", "relay", "control_sent", 0},
+        ctl_full = {NULL, "counter", "", "", "relay", "control_full", 0};
 #undef REFUSED
 #undef TIMED_OUT
     const struct tcp_receiver *tt = (const struct tcp_receiver *)t;
@@ -431,4 +434,8 @@ pk_tcp_raw_receiver_report(struct pk_transport *t, struct pk_transport_report *r
     pk_transport_stat_add(r, &held, tt->closed[CLOSE_HELD]);
     pk_transport_stat_add(r, &silent, tt->closed[CLOSE_SILENT]);
     pk_transport_stat_add(r, &max, tt->max_conns);
+    if (tt->control) {
+        pk_transport_stat_add(r, &ctl_sent, tt->control_sent);
+        pk_transport_stat_add(r, &ctl_full, tt->control_full);
+    }
 }

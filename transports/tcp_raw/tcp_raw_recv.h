@@ -56,6 +56,8 @@
 #define CONN_FREE_BUFFER (192u << 10)
 #define READ_CHUNK (64u << 10)
 #define RECEIVE_BUDGET (64u << 20)
+/* Control messages (the return path) pending in writes on one connection: past it, -EAGAIN. */
+#define CONTROL_PENDING_MAX (256u << 10)
 
 struct conn; /* receiver side: one accepted connection */
 
@@ -88,6 +90,8 @@ struct tcp_receiver {
     size_t max_conns;   /* MAX_CONNECTIONS, or less under a low open-file limit */
     size_t ncapstreams; /* connections with a capture-stream decoder */
     int receiving;
+    int control; /* opts->control: send_control may write to connections */
+    uint64_t control_sent, control_bytes, control_full; /* counted (pk_tcp_raw_report) */
     uv_idle_t resume_idle;  /* parses what connections buffered while intake was paused */
     struct conn *resume_at; /* where the next resume starts: round-robin; NULL: the head */
     uv_timer_t sweep_timer; /* deadlines (FIRST_MESSAGE_MS, STALL_MS, HOLD_MS) */
@@ -124,6 +128,7 @@ struct conn {
     uint64_t silent_ms;             /* reading, and no byte arrived (SILENT_MS) */
     int starved;                    /* waiting for budget: in tt's wait queue */
     struct conn *wait_next;
+    size_t control_pending; /* control bytes in writes not yet called back */
 };
 
 /* tcp_raw_listen.c */

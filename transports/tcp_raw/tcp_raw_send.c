@@ -116,6 +116,7 @@ pk_tcp_raw_sender_open(struct pk_transport **out, uv_loop_t *loop, const struct 
     ts->raw.role = PK_TRANSPORT_SENDER;
     ts->loop = loop;
     ts->queue_limit = opts->queue_limit;
+    ts->control = opts->control;
     ts->backoff_ms = BACKOFF_MIN_MS;
     if ((rc = uv_timer_init(loop, &ts->reconnect_timer)) != 0) {
         free(ts);

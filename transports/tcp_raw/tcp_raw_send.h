@@ -52,7 +52,10 @@ struct tcp_sender {
     int shutting_down;     /* our end is sent: waiting for the collector's */
     int peer_confirmed;    /* the collector ended in order after our end */
     uint64_t written;      /* messages written on this connection */
-    char read_sink[64];    /* the collector sends nothing: what it would is discarded */
+    char read_sink[64];    /* without control the collector sends nothing: discarded */
+    int control;           /* opts->control: the collector's bytes are control messages */
+    uint8_t *cbuf;         /* control: LEN_PREFIX + PK_CONTROL_MESSAGE_MAX, or NULL */
+    size_t clen;           /* bytes in cbuf, of this connection */
     uint64_t connected_at; /* uv_now */
     uint64_t messages_unconfirmed; /* written on connections the collector ended first, or reset */
     uint64_t conns_ended_at_once;  /* connections the collector ended within QUICK_END_MS */
@@ -72,5 +75,11 @@ void pk_tcp_raw_start_connect(struct tcp_sender *ts); /* also once while closing
 void pk_tcp_raw_disconnect(struct tcp_sender *ts);    /* and try again later */
 /** The next step of closing, from every callback that may end one (no-op until closing). */
 void pk_tcp_raw_sender_step(struct tcp_sender *ts);
+/** The read callback without control: the collector's end of the connection. */
+void pk_tcp_raw_peer_end(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* tcp_raw_control.c: control messages from the collector (opts->control) */
+void pk_tcp_raw_control_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+void pk_tcp_raw_control_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 #endif

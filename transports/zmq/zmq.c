@@ -92,6 +92,7 @@ on_idle(uv_idle_t *h)
     if (zt->zap != NULL)
         pk_zap_process(zt->zap);
     process(zt);
+    pk_zmq_control_drain(zt); /* its fd, too, may have fired before it was watched */
 }
 
 static void
@@ -216,7 +217,8 @@ zmq_open(struct pk_transport **out, uv_loop_t *loop, const struct pk_endpoint *e
         goto fail;
     if ((rc = init_timers(zt, errbuf)) != 0 ||
         (rc = watch_fd(zt, zt->sock, &zt->sock_poll, H_SOCK, on_sock_poll, "socket", errbuf)) != 0 ||
-        (rc = watch_fd(zt, zt->mon, &zt->mon_poll, H_MON, on_mon_poll, "the monitor", errbuf)) != 0)
+        (rc = watch_fd(zt, zt->mon, &zt->mon_poll, H_MON, on_mon_poll, "the monitor", errbuf)) != 0 ||
+        (rc = pk_zmq_control_open(zt, ep, opts, errbuf)) != 0)
         goto fail;
     /* Both fds may have been signalled before they were watched: look once on the first turn. */
     uv_idle_start(&zt->idle, on_idle);
@@ -230,6 +232,8 @@ fail:
         close_handles(zt);
         return rc;
     }
+    if (zt->ctl)
+        zmq_close(zt->ctl);
     if (zt->mon)
         zmq_close(zt->mon);
     if (zt->sock)
@@ -320,6 +324,8 @@ on_closed(struct zmq_transport *zt)
     if (pk_zmq_setopt_int(zt->sock, ZMQ_LINGER, (int)zt->linger_ms) != 0)
         zt->linger_ms = 0; /* libzmq keeps linger 0: what is queued is dropped, "not flushed" */
     zt->closed_at_ns = uv_hrtime();
+    if (zt->ctl)
+        zmq_close(zt->ctl); /* its poll handle is closed too: ZMQ_LINGER 0 since open */
     if (zt->mon)
         zmq_close(zt->mon);
     zmq_close(zt->sock); /* the ZAP handler closed its own socket before it called back */
@@ -344,7 +350,7 @@ close_handles(struct zmq_transport *zt)
 {
     uv_handle_t *const handles[] = {(uv_handle_t *)&zt->idle, (uv_handle_t *)&zt->retry_timer,
                                     (uv_handle_t *)&zt->sock_poll, (uv_handle_t *)&zt->mon_poll,
-                                    (uv_handle_t *)&zt->guard_timer};
+                                    (uv_handle_t *)&zt->guard_timer, (uv_handle_t *)&zt->ctl_poll};
 
     for (size_t i = 0; i < PK_ARRAY_LEN(handles); i++)
         if (zt->handles & (1u << i))
@@ -388,6 +394,7 @@ const struct pk_transport_ops pk_transport_zmq = {
     .keygen = pk_keygen,
     .open = zmq_open,
     .send = zmq_send_message,
+    .send_control = pk_zmq_send_control,
     .set_receiving = zmq_set_receiving,
     .connected = zmq_connected,
     .report = pk_zmq_report,

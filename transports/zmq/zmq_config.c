@@ -49,6 +49,12 @@ const struct pk_setting pk_zmq_settings[ZMQ_NSETTINGS] = {
     {"RELAY_CURVE_PUBLICKEY", PK_SETTING_STRING, S(relay_curve_publickey), "", 0, 0,
      "capture (zmq): this agent's CURVE public key; optional, it is derived from "
      "RELAY_CURVE_SECRETKEY and, when set, must match it", CANNOT_ENCRYPT, PK_TRANSPORT_SENDER},
+    {"ZMQ_CONTROL_ENDPOINT", PK_SETTING_STRING, S(control_endpoint), "", 0, 0,
+     "zmq, the control plane's return path (collector to agents, under the same CURVE keys and "
+     "allow-lists): collect: where its PUB socket binds; capture: where the agent's SUB socket "
+     "connects (a ZeroMQ endpoint, tcp://HOST:PORT); empty: the relay endpoint's address on its "
+     "port + 1 (COLLECT_ENDPOINT tcp://*:7386 binds tcp://*:7387; RELAY_ENDPOINT "
+     "tcp://collector:7386 connects tcp://collector:7387)", NULL, PK_TRANSPORT_RECEIVER},
 };
 
 #undef S

@@ -20,6 +20,7 @@ struct zmq_settings {
     uint64_t max_peers;   /* COLLECT_MAX_PEERS: connections at once */
     const char *collect_curve_secretkey, *collect_curve_allowed;
     const char *relay_curve_serverkey, *relay_curve_secretkey, *relay_curve_publickey;
+    const char *control_endpoint; /* ZMQ_CONTROL_ENDPOINT: "" is the endpoint's port + 1 */
 };
 
 struct pk_curve_keys {

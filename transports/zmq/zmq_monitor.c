@@ -297,4 +297,5 @@ pk_zmq_report(struct pk_transport *t, struct pk_transport_report *r)
     pk_transport_stat_add(r, &failures, zt->handshake_failures);
     pk_transport_stat_add(r, &per_addr, zt->conns_refused_per_addr);
     pk_transport_stat_add(r, &first, zt->conns_no_first_message);
+    pk_zmq_control_report(zt, r);
 }

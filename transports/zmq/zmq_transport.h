@@ -26,13 +26,16 @@ struct zmq_conn { /* receiver: a connection the guard watches (zmq_guard.c) */
 };
 
 /* uv handles initialised, in the order of close_handles() */
-enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_GUARD = 16 };
+enum { H_IDLE = 1, H_TIMER = 2, H_SOCK = 4, H_MON = 8, H_GUARD = 16, H_CTL = 32 };
 
 struct zmq_transport {
     struct pk_transport base; /* first: casts to struct pk_transport * are valid */
     enum pk_transport_role role;
     void *ctx, *sock, *mon;
     uv_poll_t sock_poll, mon_poll;
+    void *ctl;          /* opts->control: collector PUB, agent SUB (zmq_control.c); or NULL */
+    uv_poll_t ctl_poll; /* agent: the SUB socket's ZMQ_FD */
+    uint64_t control_sent, control_full; /* collector: published, refused (-EAGAIN) */
     uv_idle_t idle;
     uv_timer_t retry_timer; /* sender: connects again after a failed handshake */
     char connect_uri[300];
@@ -63,7 +66,7 @@ struct zmq_transport {
 };
 
 /* zmq_config.c: the settings rows and the config ops (transport.h). */
-#define ZMQ_NSETTINGS 7
+#define ZMQ_NSETTINGS 8
 extern const struct pk_setting pk_zmq_settings[ZMQ_NSETTINGS];
 int pk_zmq_configure(const void *settings, enum pk_transport_role role,
                      struct pk_transport_config **out, char *errbuf);
@@ -76,6 +79,16 @@ void pk_zmq_reload(struct pk_transport_config *zc, struct pk_access *access);
 void pk_zmq_set_allowed_keys(const struct pk_transport_config *zc, struct pk_access *access);
 /** zmq_monitor.c: its own counters, for /metrics and /status. */
 void pk_zmq_report(struct pk_transport *t, struct pk_transport_report *r);
+
+/* zmq_control.c: the return path of the control plane (transport.h). */
+/** With opts->control: the control socket, bound or connected, and (agent) polled. 0 or -errno. */
+int pk_zmq_control_open(struct zmq_transport *zt, const struct pk_endpoint *ep,
+                        const struct pk_transport_opts *opts, char *errbuf);
+/** Agent: delivers every control message queued (to on_control), until EAGAIN. */
+void pk_zmq_control_drain(struct zmq_transport *zt);
+/** Collector: publishes one control message to every agent (peer is ignored). */
+int pk_zmq_send_control(struct pk_transport *t, const char *peer, const void *buf, size_t len);
+void pk_zmq_control_report(const struct zmq_transport *zt, struct pk_transport_report *r);
 
 /** zmq_options.c: libzmq's error as -errno, with errbuf "what uri: reason". */
 int pk_zmq_fail(char *errbuf, const char *what, const char *uri);
