@@ -133,7 +133,11 @@ pk_capture_set_filter(struct pk_capture *cap, const char *filter, const char *ex
     if (n < 0 || (size_t)n >= sizeof(combined))
         return pk_seterr(errbuf, -E2BIG, "the combined filter is longer than %zu bytes",
                          sizeof(combined) - 1);
-    if (pcap_compile(p, &prog, combined, 1, PCAP_NETMASK_UNKNOWN) != 0)
+    /* The optimiser refuses a filter that matches nothing ("expression rejects all packets"),
+     * which a central filter narrowing an agent to nothing legitimately is: unoptimised, it is
+     * a valid program that keeps nothing. */
+    if (pcap_compile(p, &prog, combined, 1, PCAP_NETMASK_UNKNOWN) != 0 &&
+        pcap_compile(p, &prog, combined, 0, PCAP_NETMASK_UNKNOWN) != 0)
         return pk_seterr(errbuf, -EINVAL, "filter \"%s\" is invalid: %s", combined,
                          pcap_geterr(p));
     if (pcap_setfilter(p, &prog) != 0)

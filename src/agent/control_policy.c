@@ -65,7 +65,8 @@ pk_control_filter_check(struct pcap *p, struct pk_str filter, char *out, size_t 
     if (filter.len > 0)
         memcpy(out, filter.ptr, filter.len);
     out[filter.len] = '\0';
-    if (pcap_compile(p, &prog, out, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    /* Unoptimised: only its syntax counts here (one that keeps nothing is a valid narrowing). */
+    if (pcap_compile(p, &prog, out, 0, PCAP_NETMASK_UNKNOWN) != 0) {
         pk_seterr(errbuf, -EINVAL, "%s", pcap_geterr(p));
         out[0] = '\0';
         return -EINVAL;
