@@ -1,16 +1,22 @@
 # The status page's control form in headless Chromium (driven over the DevTools protocol,
 # tests/cdp.py): hidden while the control API is off; with it on, Set with a wrong token shows
 # the 401, Set with the token PUTs the entry (GET /control then has it), Clear DELETEs it, and
-# the form survives the page's 2 s redraws.
+# the form survives the page's 2 s redraws, and the row of the agent "web 1" comes to show the
+# generation it applied.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/browser.sh"
 
 printf 'page-token\n' >"$W/token"
 chmod 600 "$W/token"
 mcol=$(free_port)
-MODE=collect COLLECT_ENDPOINT="tcp://127.0.0.1:$(free_port)" OUTPUT=none \
+port=$(free_port)
+MODE=collect COLLECT_ENDPOINT="tcp://127.0.0.1:$port" OUTPUT=none \
     METRICS_ADDRPORT=127.0.0.1:$mcol CONTROL_TOKEN_FILE="$W/token" bg collector "$PCKTR"
 wait_log collector "collecting on"
+# An agent called "web 1", whose row shows the generation it applied.
+MODE=capture DEVICE=lo FILTER="udp dst port $(free_port)" SOURCE_NAME="web 1" \
+    RELAY_ENDPOINT="tcp://127.0.0.1:$port" HEARTBEAT_INTERVAL=500ms bg agent "$PCKTR"
+wait_log collector 'source "web 1": host'
 U=http://127.0.0.1:$mcol
 AUTH=(-H "Authorization: Bearer page-token")
 
@@ -40,11 +46,16 @@ read -r -d '' JS <<'EOS' || true
   const wrong = await answer('c-set');
   $('c-token').value = 'page-token';
   const set = await answer('c-set');
-  await sleep(2500); /* one redraw of the view: the form keeps what was typed */
-  const kept = $('c-name').value;
+  const gen = (set.match(/"generation":([0-9]+)/) || [])[1];
+  const cell = () => { const c = document.querySelector('tr[data-source="web 1"] td.ctl');
+    return c ? c.textContent : ''; };
+  /* The page redraws every 2 s: the row of "web 1" comes to show the generation it applied. */
+  for (let i = 0; i < 120 && cell() !== `applied · gen ${gen}`; i++) await sleep(50);
+  const row = cell();
+  const kept = $('c-name').value; /* the redraws kept what was typed in the form */
   const state = await (await fetch('control', {headers: {Authorization: 'Bearer page-token'}})).json();
   const clear = await answer('c-clear');
-  return {shown, wrong, set, kept, entry: state.sources['web 1'] || null, clear};
+  return {shown, wrong, set, gen, row, kept, entry: state.sources['web 1'] || null, clear};
 })()
 EOS
 python3 "$TESTS_DIR/cdp.py" "$dport" "$U/" "$JS" >"$W/result.json" || fail "the page script"
@@ -55,6 +66,7 @@ print(r)
 assert r["shown"], r
 assert ": 401 " in r["wrong"], r
 assert ": 200 " in r["set"] and '"generation"' in r["set"], r
+assert r["gen"] and r["row"] == "applied · gen " + r["gen"], r
 assert r["kept"] == "web 1", r
 e = r["entry"]
 assert e["filter"] == "tcp port 443" and e["paused"] and e["sample"] == "1/8", e
