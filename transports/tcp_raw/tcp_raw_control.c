@@ -65,7 +65,7 @@ pk_tcp_raw_receiver_send_control(struct pk_transport *t, const char *peer, const
         return -ENOTCONN;
     if (c->kind == CONN_CAPTURE_STREAM)
         return -EOPNOTSUPP; /* tcpdump | nc reads nothing back */
-    if (c->control_pending + LEN_PREFIX + len > CONTROL_PENDING_MAX) {
+    if (c->control_pending > 0 && c->control_pending + LEN_PREFIX + len > CONTROL_PENDING_MAX) {
         tt->control_full++;
         return -EAGAIN;
     }

@@ -56,8 +56,11 @@
 #define CONN_FREE_BUFFER (192u << 10)
 #define READ_CHUNK (64u << 10)
 #define RECEIVE_BUDGET (64u << 20)
-/* Control messages (the return path) pending in writes on one connection: past it, -EAGAIN. */
-#define CONTROL_PENDING_MAX (256u << 10)
+/* Control messages (the return path) pending in writes on one connection: past it, -EAGAIN (the
+ * owner sends again later), but one message is always taken when none waits. The collector's
+ * are at most ~4.4 KiB, so an agent that never reads holds about 20 KiB, 20 MiB over
+ * MAX_CONNECTIONS (docs/SECURITY.md). */
+#define CONTROL_PENDING_MAX (16u << 10)
 
 struct conn; /* receiver side: one accepted connection */
 

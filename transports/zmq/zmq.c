@@ -234,6 +234,8 @@ fail:
     }
     if (zt->ctl)
         zmq_close(zt->ctl);
+    if (zt->ctl_mon)
+        zmq_close(zt->ctl_mon);
     if (zt->mon)
         zmq_close(zt->mon);
     if (zt->sock)
@@ -326,6 +328,8 @@ on_closed(struct zmq_transport *zt)
     zt->closed_at_ns = uv_hrtime();
     if (zt->ctl)
         zmq_close(zt->ctl); /* its poll handle is closed too: ZMQ_LINGER 0 since open */
+    if (zt->ctl_mon)
+        zmq_close(zt->ctl_mon);
     if (zt->mon)
         zmq_close(zt->mon);
     zmq_close(zt->sock); /* the ZAP handler closed its own socket before it called back */

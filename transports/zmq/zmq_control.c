@@ -7,6 +7,7 @@
  * what is not for it. ZMQ_CONTROL_ENDPOINT says where; empty: the data endpoint's port + 1.
  * Loop thread only; the socket is closed with the data socket (zmq.c, on_closed).
  */
+#include "access.h"
 #include "endpoint.h"
 #include "pcktr.h"
 #include "zmq_keys.h"
@@ -20,7 +21,14 @@
 #include <string.h>
 #include <zmq.h>
 
-#define CONTROL_SNDHWM 1024 /* collector: control messages queued per agent before -EAGAIN */
+/* Collector: control messages queued per agent; past it that agent misses one, and is sent it
+ * again at its next stats. Small: an agent that never reads holds at most this many messages
+ * (each at most ~4.4 KiB) and the kernel's send buffer. */
+#define CONTROL_SNDHWM 16
+#define CONTROL_SNDBUF (64 * 1024)
+/* Collector: a subscriber that has not finished its handshake by then is dropped, so that idle
+ * TCP connections hold no subscriber slot for long (libzmq's default is 30 s). */
+#define CONTROL_HANDSHAKE_MS 5000
 #define CONTROL_RCVHWM 64   /* agent: control messages queued before libzmq stops reading */
 #define CONTROL_SUBSCRIPTION_MAX 1024 /* collector: the largest subscription message taken */
 #define CONTROL_RECONNECT_IVL_MS 100
@@ -136,9 +144,15 @@ set_sub_options(struct zmq_transport *zt, const struct pk_transport_opts *opts, 
  * Agent: every message queued, until EAGAIN, after a look at ZMQ_EVENTS (the fd is edge-
  * triggered: RECIPES.md section 2). No budget: ZMQ_RCVHWM and ZMQ_MAXMSGSIZE bound a turn.
  */
+static void ctl_monitor_drain(struct zmq_transport *zt);
+
 void
 pk_zmq_control_drain(struct zmq_transport *zt)
 {
+    if (zt->ctl_mon != NULL) {
+        ctl_monitor_drain(zt); /* collector: its PUB socket's accepts and disconnects */
+        return;
+    }
     for (;;) {
         int events = 0;
         size_t len = sizeof(events);
@@ -162,19 +176,115 @@ on_ctl_poll(uv_poll_t *h, int status, int events)
     pk_zmq_control_drain(container_of(h, struct zmq_transport, ctl_poll));
 }
 
-/* Agent: polls the SUB socket's ZMQ_FD on the loop (H_CTL once initialised). */
+/*
+ * Collector: the PUB socket's subscribers, bounded like the data socket's peers (zmq_monitor.c
+ * says why at accept): an address outside COLLECT_ALLOW, or one past COLLECT_MAX_PEERS
+ * subscribers, is reset at once (libzmq then closes it: DISCONNECTED, same fd) and counted.
+ */
+static void
+ctl_event(struct zmq_transport *zt, uint16_t event, uint32_t fd)
+{
+    uint8_t bit = (uint8_t)(1u << (fd % 8));
+    int tracked = fd < REFUSED_FD_MAX;
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    char addr[INET6_ADDRSTRLEN];
+    enum pk_refusal why = PK_REFUSALS;
+
+    if (event == ZMQ_EVENT_DISCONNECTED) {
+        if (tracked && (zt->ctl_refused_fds[fd / 8] & bit))
+            zt->ctl_refused_fds[fd / 8] &= (uint8_t)~bit;
+        else if (zt->ctl_subscribers > 0)
+            zt->ctl_subscribers--;
+        return;
+    }
+    if (getpeername((int)fd, (struct sockaddr *)&ss, &sslen) != 0)
+        ss.ss_family = 0;
+    if (zt->access != NULL && zt->access->nallow > 0 && ss.ss_family != 0 &&
+        !pk_cidr_match(zt->access->allow, zt->access->nallow, (struct sockaddr *)&ss))
+        why = PK_REFUSED_ADDRESS;
+    else if (zt->max_peers > 0 && zt->ctl_subscribers >= zt->max_peers)
+        why = PK_REFUSED_PEER_LIMIT;
+    if (why == PK_REFUSALS || !tracked) { /* an fd past the bitmap stays counted until gone */
+        zt->ctl_subscribers++;
+        if (why == PK_REFUSALS)
+            return;
+    }
+    pk_zmq_peer_addr((int)fd, addr, sizeof(addr));
+    pk_zmq_abort((int)fd);
+    zt->ctl_refused++;
+    if (zt->access != NULL)
+        pk_access_refuse(zt->access, why, addr, "");
+    if (tracked)
+        zt->ctl_refused_fds[fd / 8] |= bit;
+}
+
+static void
+ctl_monitor_drain(struct zmq_transport *zt)
+{
+    for (;;) {
+        int zevents = 0;
+        size_t len = sizeof(zevents);
+        zmq_msg_t head, addr;
+
+        if (zmq_getsockopt(zt->ctl_mon, ZMQ_EVENTS, &zevents, &len) != 0 ||
+            !(zevents & ZMQ_POLLIN))
+            return;
+        zmq_msg_init(&head);
+        zmq_msg_init(&addr);
+        /* An event is two frames: [u16 event, u32 value (the fd)] and the endpoint. */
+        if (zmq_msg_recv(&head, zt->ctl_mon, ZMQ_DONTWAIT) >= 0) {
+            if (zmq_msg_more(&head))
+                zmq_msg_recv(&addr, zt->ctl_mon, 0);
+            if (zmq_msg_size(&head) >= 6) {
+                uint16_t event;
+                uint32_t value;
+                memcpy(&event, zmq_msg_data(&head), sizeof(event));
+                memcpy(&value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof(value));
+                ctl_event(zt, event, value);
+            }
+        }
+        zmq_msg_close(&head);
+        zmq_msg_close(&addr);
+    }
+}
+
+static void
+on_ctl_mon_poll(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    ctl_monitor_drain(container_of(h, struct zmq_transport, ctl_poll));
+}
+
+static int
+open_monitor(struct zmq_transport *zt, char *errbuf)
+{
+    char uri[64];
+
+    snprintf(uri, sizeof(uri), "inproc://pk-ctl-monitor-%p", (void *)zt);
+    if (zmq_socket_monitor(zt->ctl, uri, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        (zt->ctl_mon = zmq_socket(zt->ctx, ZMQ_PAIR)) == NULL || zmq_connect(zt->ctl_mon, uri) != 0)
+        return pk_zmq_fail(errbuf, "zmq: cannot monitor", "the control socket");
+    return pk_zmq_setopt_must(zt->ctl_mon, ZMQ_LINGER, "ZMQ_LINGER", 0, errbuf);
+}
+
+/* Polls the ZMQ_FD of the agent's SUB socket, or of the collector's monitor of its PUB socket,
+ * on the loop (H_CTL once initialised). */
 static int
 watch(struct zmq_transport *zt, char *errbuf)
 {
+    int sender = zt->role == PK_TRANSPORT_SENDER;
+    void *sock = sender ? zt->ctl : zt->ctl_mon;
     uv_os_sock_t fd;
     size_t fdlen = sizeof(fd);
     int rc;
 
-    if (zmq_getsockopt(zt->ctl, ZMQ_FD, &fd, &fdlen) != 0)
+    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &fdlen) != 0)
         return pk_zmq_fail(errbuf, "zmq: cannot get ZMQ_FD of", "the control socket");
     if ((rc = uv_poll_init_socket(zt->loop, &zt->ctl_poll, fd)) == 0) {
         zt->handles |= H_CTL;
-        rc = uv_poll_start(&zt->ctl_poll, UV_READABLE, on_ctl_poll);
+        rc = uv_poll_start(&zt->ctl_poll, UV_READABLE, sender ? on_ctl_poll : on_ctl_mon_poll);
     }
     if (rc != 0)
         return pk_seterr(errbuf, rc, "zmq: cannot watch the control socket: %s", uv_strerror(rc));
@@ -201,12 +311,22 @@ pk_zmq_control_open(struct zmq_transport *zt, const struct pk_endpoint *ep,
         /* What an agent sends up here is only its subscription (a prefix): bound it. */
         int64_t max = CONTROL_SUBSCRIPTION_MAX;
         rc = pk_zmq_setopt_must(zt->ctl, ZMQ_SNDHWM, "ZMQ_SNDHWM", CONTROL_SNDHWM, errbuf);
+        if (rc == 0)
+            rc = pk_zmq_setopt_must(zt->ctl, ZMQ_SNDBUF, "ZMQ_SNDBUF", CONTROL_SNDBUF, errbuf);
+        if (rc == 0)
+            rc = pk_zmq_setopt_must(zt->ctl, ZMQ_HANDSHAKE_IVL, "ZMQ_HANDSHAKE_IVL",
+                                    CONTROL_HANDSHAKE_MS, errbuf);
         if (rc == 0 && zmq_setsockopt(zt->ctl, ZMQ_MAXMSGSIZE, &max, sizeof(max)) != 0)
             rc = pk_zmq_fail(errbuf, "zmq: cannot set", "ZMQ_MAXMSGSIZE");
     }
-    if (rc != 0 || (rc = secure(zt, errbuf)) != 0 || (rc = attach(zt, ep, errbuf)) != 0)
+    if (rc != 0 || (rc = secure(zt, errbuf)) != 0)
         return rc;
-    return sender ? watch(zt, errbuf) : 0; /* a PUB socket has nothing to read */
+    /* The collector's monitor first, so that no accept goes unseen. */
+    if (!sender && (rc = open_monitor(zt, errbuf)) != 0)
+        return rc;
+    if ((rc = attach(zt, ep, errbuf)) != 0)
+        return rc;
+    return watch(zt, errbuf); /* agent: the SUB socket; collector: its PUB socket's monitor */
 }
 
 int
@@ -246,10 +366,14 @@ pk_zmq_control_report(const struct zmq_transport *zt, struct pk_transport_report
 {
     static const struct pk_transport_stat
         sent = {NULL, NULL, NULL, NULL, "relay", "control_sent", 0},
-        full = {NULL, NULL, NULL, NULL, "relay", "control_full", 0};
+        full = {NULL, NULL, NULL, NULL, "relay", "control_full", 0},
+        subs = {NULL, NULL, NULL, NULL, "relay", "control_subscribers", 0},
+        refused = {NULL, NULL, NULL, NULL, "relay", "control_refused", 0};
 
     if (zt->ctl == NULL || zt->role != PK_TRANSPORT_RECEIVER)
         return;
     pk_transport_stat_add(r, &sent, zt->control_sent);
     pk_transport_stat_add(r, &full, zt->control_full);
+    pk_transport_stat_add(r, &subs, zt->ctl_subscribers);
+    pk_transport_stat_add(r, &refused, zt->ctl_refused);
 }

@@ -34,8 +34,12 @@ struct zmq_transport {
     void *ctx, *sock, *mon;
     uv_poll_t sock_poll, mon_poll;
     void *ctl;          /* opts->control: collector PUB, agent SUB (zmq_control.c); or NULL */
-    uv_poll_t ctl_poll; /* agent: the SUB socket's ZMQ_FD */
+    uv_poll_t ctl_poll; /* agent: the SUB socket's ZMQ_FD; collector: its monitor's (ctl_mon) */
+    void *ctl_mon;      /* collector: the PUB socket's monitor (accepts, disconnects) */
     uint64_t control_sent, control_full; /* collector: published, refused (-EAGAIN) */
+    uint64_t ctl_subscribers, ctl_refused; /* collector: agents on the PUB socket; refused at
+                                              accept (COLLECT_ALLOW, COLLECT_MAX_PEERS) */
+    uint8_t ctl_refused_fds[REFUSED_FD_MAX / 8]; /* reset at accept, until DISCONNECTED */
     uv_idle_t idle;
     uv_timer_t retry_timer; /* sender: connects again after a failed handshake */
     char connect_uri[300];
@@ -84,7 +88,8 @@ void pk_zmq_report(struct pk_transport *t, struct pk_transport_report *r);
 /** With opts->control: the control socket, bound or connected, and (agent) polled. 0 or -errno. */
 int pk_zmq_control_open(struct zmq_transport *zt, const struct pk_endpoint *ep,
                         const struct pk_transport_opts *opts, char *errbuf);
-/** Agent: delivers every control message queued (to on_control), until EAGAIN. */
+/** Agent: delivers every control message queued (to on_control), until EAGAIN; collector:
+ *  acts on its control socket's monitor events (the subscriber bound). */
 void pk_zmq_control_drain(struct zmq_transport *zt);
 /** Collector: publishes one control message to every agent (peer is ignored). */
 int pk_zmq_send_control(struct pk_transport *t, const char *peer, const void *buf, size_t len);
