@@ -39,20 +39,35 @@ vg agent-read-file-missing 1 MODE=capture READ_FILE="$W/missing.pcap" RELAY_ENDP
 echo "not a capture" >"$W/junk.pcap"
 vg agent-read-file-junk 1 MODE=capture READ_FILE="$W/junk.pcap" RELAY_ENDPOINT=tcp://127.0.0.1:$(free_port)
 vg agent-bad-filter 2 MODE=capture FILTER="tcp port" RELAY_ENDPOINT=tcp://127.0.0.1:$(free_port)
+# The control plane's: a state file that is no state, an empty token file, and (zmq) the control
+# port (COLLECT_ENDPOINT's + 1) in use, which fails after the data socket and its handles are up.
+printf 'token\n' >"$W/token"; chmod 600 "$W/token"; : >"$W/empty-token"; echo '{"version": 9' >"$W/bad-state"
+vg collector-control-bad-state 2 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$(free_port) CONTROL_STATE="$W/bad-state"
+vg collector-control-empty-token 2 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$(free_port) CONTROL_TOKEN_FILE="$W/empty-token"
+vg collector-control-port-in-use 1 MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$((busy - 1)) CONTROL_TOKEN_FILE="$W/token"
 pass "start-up failures of both modes: no memory error, no definite leak"
 
-# Clean SIGTERM shutdowns, without traffic and with it, both modes under valgrind at once.
-for traffic in 0 1; do
+# Clean SIGTERM shutdowns, without traffic and with it, both modes under valgrind at once; with
+# traffic, the control plane is on and the agent applies a filter sent on its return path (zmq,
+# then tcp-raw: run 2).
+for run in 0 1 2; do
+    traffic=$((run > 0)); export RELAY_TRANSPORT=zmq
+    [ $run = 2 ] && export RELAY_TRANSPORT=tcp-raw
     port=$(free_port); udp=$(free_port); mport=$(free_port)
     MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port METRICS_ADDRPORT=127.0.0.1:$mport \
-        OUTPUT="$W/out$traffic.pcap" bg "collector-sigterm-$traffic" "${VG[@]}" "$PCKTR"
+        CONTROL_TOKEN_FILE="$([ $traffic = 1 ] && echo "$W/token")" \
+        OUTPUT="$W/out$run.pcap" bg "collector-sigterm-$run" "${VG[@]}" "$PCKTR"
     col=$BG_PID
-    wait_log "collector-sigterm-$traffic" "collecting on" 30
+    wait_log "collector-sigterm-$run" "collecting on" 30
     MODE=capture FILTER="udp dst port $udp" RELAY_ENDPOINT=tcp://127.0.0.1:$port \
-        METRICS_ADDRPORT=127.0.0.1:$(free_port) bg "agent-sigterm-$traffic" "${VG[@]}" "$PCKTR"
+        METRICS_ADDRPORT=127.0.0.1:$(free_port) bg "agent-sigterm-$run" "${VG[@]}" "$PCKTR"
     ag=$BG_PID
-    wait_log "agent-sigterm-$traffic" "connected to collector" 30
+    wait_log "agent-sigterm-$run" "connected to collector" 30
     if [ $traffic = 1 ]; then
+        wait_log "collector-sigterm-$run" "source .*: host" 30
+        curl -sf -X PUT -H "Authorization: Bearer token" -d '{"filter": "udp"}' \
+            "http://127.0.0.1:$mport/control/all" >/dev/null || fail "PUT /control/all under valgrind"
+        wait_log "agent-sigterm-$run" "control: generation [0-9]+ applied" 30
         udp_burst "$udp" 50
         curl -sf "http://127.0.0.1:$mport/status" >/dev/null || fail "no /status under valgrind"
         MODE=capture READ_FILE="$W/in.pcap" RELAY_ENDPOINT=tcp://127.0.0.1:$port SOURCE_NAME=file \
@@ -60,11 +75,12 @@ for traffic in 0 1; do
     fi
     sleep 0.5
     kill -TERM "$ag"; wait_exit "$ag" 30
-    [ "$EXIT_CODE" = 99 ] && fail "agent SIGTERM (traffic $traffic): $(grep -m5 '==[0-9]*== ' "$W/agent-sigterm-$traffic.log")"
-    expect_eq "$EXIT_CODE" 0 "agent exit status after SIGTERM (traffic $traffic)"
+    [ "$EXIT_CODE" = 99 ] && fail "agent SIGTERM (run $run): $(grep -m5 '==[0-9]*== ' "$W/agent-sigterm-$run.log")"
+    expect_eq "$EXIT_CODE" 0 "agent exit status after SIGTERM (run $run)"
     kill -TERM "$col"; wait_exit "$col" 30
-    [ "$EXIT_CODE" = 99 ] && fail "collector SIGTERM (traffic $traffic): $(grep -m5 '==[0-9]*== ' "$W/collector-sigterm-$traffic.log")"
-    expect_eq "$EXIT_CODE" 0 "collector exit status after SIGTERM (traffic $traffic)"
+    [ "$EXIT_CODE" = 99 ] && fail "collector SIGTERM (run $run): $(grep -m5 '==[0-9]*== ' "$W/collector-sigterm-$run.log")"
+    expect_eq "$EXIT_CODE" 0 "collector exit status after SIGTERM (run $run)"
 done
-expect_eq "$(pcap_count "$W/out1.pcap")" 250 "packets written under valgrind"
-pass "SIGTERM shutdowns of both modes, idle and with traffic (live, READ_FILE, /status): valgrind-clean"
+expect_eq "$(pcap_count "$W/out1.pcap")" 250 "packets written under valgrind (zmq)"
+expect_eq "$(pcap_count "$W/out2.pcap")" 250 "packets written under valgrind (tcp-raw)"
+pass "SIGTERM shutdowns of both modes, idle and with traffic (live, READ_FILE, /status, a control change on zmq and tcp-raw): valgrind-clean"
