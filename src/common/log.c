@@ -165,6 +165,12 @@ write_record(enum pk_log_level level, const char *module, const struct pk_log_fi
         len = sizeof(line) - 1;
         line[len - 1] = '\n';
     }
+    /* One record, one line: a control character in what a peer or client gave (a filter with a
+     * newline, an escape sequence) is shown as '?' in text (JSON escapes it). */
+    if (log_format != PK_LOG_JSON)
+        for (size_t i = 0; i + 1 < len; i++)
+            if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+                line[i] = '?';
     /* Best effort: a log line that cannot be written is not worth failing the capture for. */
     if (write(STDERR_FILENO, line, len) < 0)
         (void)0;

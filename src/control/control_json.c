@@ -7,6 +7,7 @@
 #include "control.h"
 #include "control_int.h"
 #include "pcktr.h"
+#include "text.h"
 #include "units.h"
 
 #include <cjson/cJSON.h>
@@ -32,9 +33,14 @@ pk_control_check_filter(const char *filter, char *errbuf)
     if ((p = pcap_open_dead(DLT_EN10MB, 262144)) == NULL)
         return pk_seterr(errbuf, -ENOMEM, "filter: out of memory");
     /* Unoptimised: a filter that keeps nothing is a valid narrowing, not an error. */
-    if (pcap_compile(p, &prog, filter, 0, PCAP_NETMASK_UNKNOWN) != 0)
-        rc = pk_seterr(errbuf, -EINVAL, "filter \"%.200s\": %s", filter, pcap_geterr(p));
-    else
+    if (pcap_compile(p, &prog, filter, 0, PCAP_NETMASK_UNKNOWN) != 0) {
+        /* The error is one line, whatever the filter holds: its control characters become '?'. */
+        char shown[201], why[201];
+        const char *e = pcap_geterr(p);
+        pk_text_copy_clean(shown, sizeof(shown), filter, strlen(filter));
+        pk_text_copy_clean(why, sizeof(why), e, strlen(e));
+        rc = pk_seterr(errbuf, -EINVAL, "filter \"%s\": %s", shown, why);
+    } else
         pcap_freecode(&prog);
     pcap_close(p);
     return rc;
@@ -119,10 +125,10 @@ parse_field(const cJSON *v, struct pk_control_entry *e, char *by, char *errbuf)
         return parse_rate(v, &e->rate_limit, errbuf);
     if (strcmp(k, "by") == 0)
         return parse_by(v, by, errbuf);
+    char shown[65];
+    pk_text_copy_clean(shown, sizeof(shown), k, strlen(k)); /* one line, whatever k holds */
     return pk_seterr(errbuf, -EINVAL,
-                     "unknown field \"%.64s\" (filter, paused, sample, "
-                     "rate_limit, by)",
-                     k);
+                     "unknown field \"%s\" (filter, paused, sample, rate_limit, by)", shown);
 }
 
 int

@@ -408,7 +408,9 @@ pk_frame_decode(const uint8_t *buf, size_t len, struct pk_frame *f)
     case PK_KIND_STATS:
     case PK_KIND_GOODBYE:
         return decode_stats(buf, len, off, f->version, &f->u.stats);
-    case PK_KIND_CONTROL:
+    case PK_KIND_CONTROL: /* version 1 only: no version 2 form exists */
+        if (f->version != PK_PROTO_VERSION)
+            return -EBADMSG;
         return decode_control(buf, len, off, &f->u.control);
     default:
         return -EBADMSG;

@@ -9,7 +9,7 @@ seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 work=${FUZZ_WORK:-$build/fuzz-work}
 status=0
-for target in frame inflate capstream config; do
+for target in frame inflate capstream config control; do
     rm -rf "$work/$target"
     mkdir -p "$work/$target/corpus" "$work/$target/findings"
     # New inputs go to a scratch corpus; the seeds in the tree stay as they are.
