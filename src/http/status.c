@@ -1,6 +1,6 @@
 /* /status rendering with cJSON; see status.h and docs/STATUS.md. */
 #include "status.h"
-#include "control.h"
+#include "status_int.h"
 #include "http.h"
 
 #include <cjson/cJSON.h>
@@ -138,36 +138,6 @@ add_http(cJSON *o, const struct pk_http_counters *c)
     cJSON_AddNumberToObject(h, "held_limit_bytes", (double)c->held_limit);
 }
 
-/* The control plane: on or off, its newest generation, the API's answers by result. */
-static void
-add_control(cJSON *o, const struct pk_control_plane *cp)
-{
-    const uint64_t *n = cp != NULL ? pk_control_plane_counters(cp) : NULL;
-    cJSON *c = cJSON_AddObjectToObject(o, "control"), *req;
-
-    cJSON_AddBoolToObject(c, "enabled", pk_control_plane_enabled(cp));
-    cJSON_AddNumberToObject(c, "generation", (double)pk_control_plane_generation(cp));
-    req = cJSON_AddObjectToObject(c, "requests");
-    for (int i = 0; i < PK_CONTROL_RESULTS; i++)
-        cJSON_AddNumberToObject(req, pk_control_result_names[i], n != NULL ? (double)n[i] : 0);
-}
-
-/* The agent's control plane: what the collector set, and what it sent that was not taken. */
-static void
-add_agent_control(cJSON *o, const struct pk_capture_report *r)
-{
-    cJSON *c = cJSON_AddObjectToObject(o, "control");
-
-    cJSON_AddBoolToObject(c, "enabled", r->control.enabled);
-    cJSON_AddNumberToObject(c, "applied_generation", (double)r->control.applied_gen);
-    cJSON_AddNumberToObject(c, "refused_generation", (double)r->control.refused_gen);
-    cJSON_AddBoolToObject(c, "paused", r->control.paused);
-    cJSON_AddStringToObject(c, "central_filter",
-                            r->control.central_filter ? r->control.central_filter : "");
-    cJSON_AddNumberToObject(c, "paused_packets", (double)r->stats.paused);
-    cJSON_AddNumberToObject(c, "rejected_messages", (double)r->control.rejected);
-}
-
 static char *
 print_and_free(cJSON *o)
 {
@@ -204,29 +174,10 @@ pk_status_capture(const struct pk_capture_report *r)
     cJSON_AddNumberToObject(relay, "batches_compressed", (double)r->batches_compressed);
     cJSON_AddNumberToObject(relay, "rate_limit_bytes", (double)r->rate_limit);
     cJSON_AddNumberToObject(cap, "paused", (double)r->stats.paused);
-    add_agent_control(o, r);
+    pk_status_add_agent_control(o, r);
     add_transport_fields(o, &r->own);
     add_http(o, r->http);
     return print_and_free(o);
-}
-
-/* A source's control: what the plane wants of it, what its agent applied or refused, pushes. */
-static void
-add_source_control(cJSON *o, const struct pk_collect_report *r, const struct pk_source *s)
-{
-    cJSON *ctl = cJSON_AddObjectToObject(o, "control");
-    uint64_t desired = r->control_desired ? r->control_desired(r->control_data, s->name) : 0;
-    enum pk_source_control st =
-        pk_source_control_state(s, desired, r->control_on, r->control_return_path);
-
-    cJSON_AddBoolToObject(ctl, "takes_control", s->takes_control);
-    cJSON_AddNumberToObject(ctl, "desired_generation", (double)desired);
-    cJSON_AddNumberToObject(ctl, "applied_generation", (double)s->applied_gen);
-    cJSON_AddNumberToObject(ctl, "refused_generation", (double)s->refused_gen);
-    cJSON_AddStringToObject(ctl, "state", pk_source_control_names[st]);
-    cJSON_AddNumberToObject(ctl, "paused_packets", (double)s->agent.paused);
-    cJSON_AddNumberToObject(ctl, "sends", (double)s->control_sends);
-    cJSON_AddNumberToObject(ctl, "send_failures", (double)s->control_send_failures);
 }
 
 static cJSON *
@@ -286,7 +237,7 @@ source_json(const struct pk_collect_report *r, const struct pk_source *s)
     cJSON_AddNumberToObject(o, "inconsistent_stats", (double)s->inconsistent_stats);
     agent = cJSON_AddObjectToObject(o, "agent");
     add_stats(agent, &s->agent);
-    add_source_control(o, r, s);
+    pk_status_add_source_control(o, r, s);
     return o;
 }
 
@@ -446,7 +397,7 @@ pk_status_collect(const struct pk_collect_report *r)
         cJSON_AddNumberToObject(refused, pk_refusal_names[i], (double)pk_access_refused_count(r->access, i));
     add_transport_fields(o, &r->own);
     add_http(o, r->http);
-    add_control(o, r->control);
+    pk_status_add_plane(o, r->control);
     add_readers(o, r);
     if (r->forward_endpoint != NULL) {
         cJSON *fw = cJSON_AddObjectToObject(o, "forward");
