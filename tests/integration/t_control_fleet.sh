@@ -12,7 +12,8 @@
 source "$(dirname "$0")/lib.sh"
 
 K=40 # datagrams per host, port and phase
-NS=(pkcf1 pkcf2 pkcf3)
+T=c$((RANDOM % 10000)) # names of its own: another run may be beside it
+NS=(pk${T}n1 pk${T}n2 pk${T}n3)
 fleet_cleanup() {
     local rc=$? p n
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -25,12 +26,12 @@ for i in 1 2 3; do
     n=${NS[$((i - 1))]}
     ip netns del "$n" 2>/dev/null || true
     ip netns add "$n"
-    ip link add "pkcf${i}r" type veth peer name "pkcf$i"
-    ip link set "pkcf$i" netns "$n"
-    ip addr add "10.77.$i.1/24" dev "pkcf${i}r"
-    ip link set "pkcf${i}r" up
-    ip -n "$n" addr add "10.77.$i.2/24" dev "pkcf$i"
-    ip -n "$n" link set "pkcf$i" up
+    ip link add "pk${T}v${i}r" type veth peer name "pk${T}v$i"
+    ip link set "pk${T}v$i" netns "$n"
+    ip addr add "10.77.$i.1/24" dev "pk${T}v${i}r"
+    ip link set "pk${T}v${i}r" up
+    ip -n "$n" addr add "10.77.$i.2/24" dev "pk${T}v$i"
+    ip -n "$n" link set "pk${T}v$i" up
     ip -n "$n" link set lo up
 done
 
@@ -41,7 +42,7 @@ port=$(free_port); mport=$(free_port); lport=$(free_port)
 U=http://127.0.0.1:$mport
 start_collector() {
     MODE=collect COLLECT_ENDPOINT="tcp://*:$port" METRICS_ADDRPORT=":$mport" \
-        CONTROL_TOKEN_FILE="$W/token" CONTROL_STATE="$W/state.json" \
+        CONTROL_TOKEN_FILE="$W/token" CONTROL_STATE="$W/state.json" OUTPUT_FORMAT=pcapng \
         bg "collector$1" "$PCKTR" >"$W/out$1.pcap"
     col=$BG_PID
     wait_log "collector$1" "collecting on"
@@ -49,7 +50,7 @@ start_collector() {
 declare -a agent
 start_agent() { # N [ENV...]
     local i=$1; shift
-    bg "agent$i" ip netns exec "${NS[$((i - 1))]}" env MODE=capture DEVICE="pkcf$i" PROMISC=false \
+    bg "agent$i" ip netns exec "${NS[$((i - 1))]}" env MODE=capture DEVICE="pk${T}v$i" PROMISC=false \
         SOURCE_NAME="host-$i" RELAY_ENDPOINT="tcp://10.77.$i.1:$port" HEARTBEAT_INTERVAL=500ms \
         "$@" "$PCKTR"
     agent[$i]=$BG_PID
@@ -148,7 +149,7 @@ send 41005 # E: every agent paused but the CONTROL=off one
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' \
     -X PUT -d '{}' "$U/control/all")" 401 "a wrong token"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$U/control/all")" 401 "no token"
-expect_eq "$(ip netns exec pkcf1 curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" \
+expect_eq "$(ip netns exec "${NS[0]}" curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" \
     -X DELETE "http://10.77.1.1:$mport/control/all")" 403 "a foreign address"
 curl -sf "$U/metrics" >"$W/metrics"
 grep -q '^packeteur_control_requests_total{result="unauthorized"} 2$' "$W/metrics" ||
@@ -198,6 +199,35 @@ check out1.pcap 41004 "$K $K $K" "$K $K $K" "$K $K 0" "$K"
 check out1.pcap 41005 "0 0 0" "0 0 0" "0 0 0" "$K"
 check out2.pcap 41006 "0 0 0" "0 0 0" "0 0 0" "$K"
 check out2.pcap 41007 "$K $K $K" "$K $K $K" "$K $K 0" "$K"
+# pcapng says which filter produced which packets: host-2's interface is described anew when it
+# applied its filter (the filter in force, the central one ANDed in) and again when it was
+# cleared; a pause alone describes nothing anew (host-1: one description in the first run).
+python3 - "$W/out1.pcap" <<'PY' || fail "interface descriptions in the pcapng output"
+import struct, sys
+data, off, idbs = open(sys.argv[1], "rb").read(), 0, []
+while off + 12 <= len(data):
+    btype, blen = struct.unpack_from("<II", data, off)
+    if btype == 1:  # an interface description: options after link type, reserved, snaplen
+        o, name, filt = off + 16, "", ""
+        while o + 4 <= off + blen - 4:
+            code, olen = struct.unpack_from("<HH", data, o)
+            if code == 0:
+                break
+            val = data[o + 4:o + 4 + olen]
+            if code == 2:
+                name = val.decode()
+            elif code == 11:
+                filt = val[1:].decode()  # the first byte says the filter's kind: 0, a string
+            o += 4 + (olen + 3) // 4 * 4
+        idbs.append((name, filt))
+    off += blen
+def of(h):
+    return [f for n, f in idbs if n.startswith(h + "@") or n == h or n.startswith(h + ":")]
+h2, h1 = of("host-2"), of("host-1")
+assert len(h2) == 3, idbs
+assert "udp dst port 53" not in h2[0] and "(udp dst port 53)" in h2[1] and "udp dst port 53" not in h2[2], h2
+assert len(h1) == 1, h1
+PY
 # Paused packets are counted as paused, never lost: host-1 was paused in C, E and F (3K each),
 # host-3 in E and F (2K each: its own FILTER excludes port 5002), the restarted host-2 in F.
 [ "$paused_1" = $((3 * K)) ] || fail "host-1's paused packets after C: $paused_1"
