@@ -40,7 +40,9 @@ struct rate {
 static struct rate rates[RATE_KINDS];
 
 /* Records of these are bounded by design and all wanted: one per source at exit. */
-static const char *const unlimited_events[] = {"source_totals"};
+/* Never suppressed: a source's closing totals, and every change of the control plane (who
+ * changed what is its audit trail; only token holders from CONTROL_ALLOW make them). */
+static const char *const unlimited_events[] = {"source_totals", "control_set", "control_cleared"};
 
 void
 pk_log_setup(enum pk_log_level level, enum pk_log_format format)

@@ -148,9 +148,8 @@ check_name(const char *name, char *errbuf)
 
     if (len == 0 || len > PK_CONTROL_NAME_MAX)
         return pk_seterr(errbuf, -EINVAL, "a source name has 1 to %d bytes", PK_CONTROL_NAME_MAX);
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-            return pk_seterr(errbuf, -EINVAL, "a source name has no control characters");
+    if (!pk_control_text_ok(name, len))
+        return pk_seterr(errbuf, -EINVAL, "a source name is UTF-8 text without control characters");
     return 0;
 }
 

@@ -41,6 +41,10 @@ struct src_entry *pk_control_find(const struct pk_control_plane *cp, const char 
 /** A copy of e with its own filter ("" when e has none); -ENOMEM. */
 int pk_control_entry_copy(struct pk_control_entry *dst, const struct pk_control_entry *e);
 
+/** 1 when s (len bytes) is valid UTF-8 without control characters: what a name, a filter and
+ *  "by" may hold, so that the state file, JSON answers and log lines stay well formed. */
+int pk_control_text_ok(const char *s, size_t len);
+
 /** 0, or -EINVAL + errbuf when the filter does not compile (pcap_compile on DLT_EN10MB). */
 int pk_control_check_filter(const char *filter, char *errbuf);
 

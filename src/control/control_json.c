@@ -22,6 +22,17 @@
 #define SAMPLE_MAX 2147483648.0 /* 2^31 */
 
 int
+pk_control_text_ok(const char *s, size_t len)
+{
+    for (size_t i = 0, n; i < len; i += n) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+            (n = pk_utf8_len((const uint8_t *)s + i, len - i)) == 0)
+            return 0;
+    }
+    return 1;
+}
+
+int
 pk_control_check_filter(const char *filter, char *errbuf)
 {
     struct bpf_program prog;
@@ -30,6 +41,8 @@ pk_control_check_filter(const char *filter, char *errbuf)
 
     if (filter[0] == '\0')
         return 0;
+    if (!pk_control_text_ok(filter, strlen(filter)))
+        return pk_seterr(errbuf, -EINVAL, "filter: UTF-8 text without control characters");
     if ((p = pcap_open_dead(DLT_EN10MB, 262144)) == NULL)
         return pk_seterr(errbuf, -ENOMEM, "filter: out of memory");
     /* Unoptimised: a filter that keeps nothing is a valid narrowing, not an error. */
@@ -92,9 +105,8 @@ parse_by(const cJSON *v, char *by, char *errbuf)
     if (!cJSON_IsString(v) || (len = strlen(v->valuestring)) > PK_CONTROL_BY_MAX)
         return pk_seterr(errbuf, -EINVAL, "by: a string of at most %d printable bytes",
                          PK_CONTROL_BY_MAX);
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)v->valuestring[i] < 0x20 || v->valuestring[i] == 0x7f)
-            return pk_seterr(errbuf, -EINVAL, "by: printable bytes only");
+    if (!pk_control_text_ok(v->valuestring, len))
+        return pk_seterr(errbuf, -EINVAL, "by: UTF-8 text without control characters");
     memcpy(by, v->valuestring, len + 1);
     return 0;
 }

@@ -96,7 +96,9 @@ read_entry(const cJSON *o, struct pk_control_entry *e, const char *what, char *e
     if (!cJSON_IsObject(o) || !cJSON_IsString(f) || !cJSON_IsBool(p) || !cJSON_IsNumber(s) ||
         !cJSON_IsNumber(r) || !cJSON_IsNumber(g) || !cJSON_IsString(by) || !cJSON_IsNumber(at) ||
         s->valuedouble < 0 || s->valuedouble > 2147483648.0 || r->valuedouble < 0 ||
-        g->valuedouble < 1 || strlen(f->valuestring) > PK_CONTROL_FILTER_MAX)
+        g->valuedouble < 1 || strlen(f->valuestring) > PK_CONTROL_FILTER_MAX ||
+        strlen(by->valuestring) >= PK_CONTROL_WHO_MAX ||
+        !pk_control_text_ok(by->valuestring, strlen(by->valuestring)))
         return pk_seterr(errbuf, -EINVAL,
                          "%s: not an entry (filter, paused, sample_n, "
                          "rate_limit, generation, changed_by, changed_at)",
@@ -138,8 +140,10 @@ load_json(struct pk_control_plane *cp, const cJSON *root, char *errbuf)
     cJSON_ArrayForEach(it, srcs)
     {
         if (it->string == NULL || strlen(it->string) == 0 ||
-            strlen(it->string) > PK_CONTROL_NAME_MAX || pk_control_find(cp, it->string) != NULL)
-            return pk_seterr(errbuf, -EINVAL, "a source name is empty, too long or repeated");
+            strlen(it->string) > PK_CONTROL_NAME_MAX || pk_control_find(cp, it->string) != NULL ||
+            !pk_control_text_ok(it->string, strlen(it->string)))
+            return pk_seterr(errbuf, -EINVAL,
+                             "a source name is empty, too long, repeated or not UTF-8 text");
         if (cp->nsrc >= PK_CONTROL_ENTRIES_MAX)
             return pk_seterr(errbuf, -EINVAL, "more than %d source entries",
                              PK_CONTROL_ENTRIES_MAX);

@@ -47,6 +47,13 @@ grep -q '"error":"filter' "$W/body" || fail "the 400 names the filter: $(cat "$W
 expect_eq "$(code PUT /control/sources/web "${AUTH[@]}" -d '{"colour":"red"}')" 400 "unknown field"
 grep -q 'colour' "$W/body" || fail "the 400 names the field: $(cat "$W/body")"
 expect_eq "$(code PUT /control/sources/web "${AUTH[@]}" -d '{"paused":"yes"}')" 400 "wrong type"
+# What the state file, the JSON answers and the log lines would carry must be UTF-8 text without
+# control characters: bytes that are not UTF-8 in "by" or a name, a newline in a filter.
+printf '{"filter":"udp","by":"\xff\xfe"}' >"$W/not-utf8"
+expect_eq "$(code PUT /control/sources/web "${AUTH[@]}" --data-binary @"$W/not-utf8")" 400 "by not UTF-8"
+expect_eq "$(code PUT /control/sources/web%FF "${AUTH[@]}" -d '{}')" 400 "a name not UTF-8"
+expect_eq "$(code PUT /control/sources/web "${AUTH[@]}" -d '{"filter":"udp\nor tcp"}')" 400 \
+    "a filter with a newline"
 expect_eq "$(code PUT /control/sources/web%20one "${AUTH[@]}" \
     -d '{"filter":"tcp port 80","paused":true,"sample":"1/10","rate_limit":"1M","by":"alice"}')" \
     200 "PUT a source"
@@ -79,7 +86,7 @@ assert acts == [("set", "web one"), ("set", None), ("set", "gone"), ("clear", "g
 PY
 curl -sf "$U/metrics" >"$W/metrics.txt"
 curl -sf "$U/status" >"$W/status.json"
-for r in ok:5 unauthorized:4 invalid:5 not_found:1 forbidden:0 full:0; do
+for r in ok:5 unauthorized:4 invalid:8 not_found:1 forbidden:0 full:0; do
     grep -qx "packeteur_control_requests_total{result=\"${r%%:*}\"} ${r#*:}" "$W/metrics.txt" ||
         fail "metric $r: $(grep control_requests "$W/metrics.txt")"
 done
@@ -131,3 +138,15 @@ rc=0; MODE=collect COLLECT_ENDPOINT="tcp://127.0.0.1:$(free_port)" OUTPUT=none \
 expect_eq "$rc" 2 "an empty CONTROL_TOKEN_FILE"
 grep -q 'CONTROL_TOKEN_FILE=' "$W/bad.log" || fail "the error names CONTROL_TOKEN_FILE"
 pass "bad state and token files"
+
+# Every change is logged (its audit trail), also past the log's rate limit of 20 per 10 s for
+# other events; refusals stay summarised.
+start audit CONTROL_TOKEN_FILE="$W/token"
+for i in $(seq 30); do
+    expect_eq "$(code PUT "/control/sources/n$i" "${AUTH[@]}" -d "{\"by\":\"op $i\"}")" 200 "PUT n$i"
+done
+for i in $(seq 30); do code GET /control -H 'Authorization: Bearer wrong' >/dev/null; done
+stop
+expect_eq "$(grep -c 'source "n[0-9]*" set by .*(op [0-9]*)' "$W/audit.log")" 30 "changes logged"
+[ "$(grep -c 'request(s) refused' "$W/audit.log")" -le 2 ] || fail "refusals not summarised"
+pass "every change logged, refusals summarised"
