@@ -14,14 +14,8 @@ source "$(dirname "$0")/lib.sh"
 K=40 # datagrams per host, port and phase
 T=c$((RANDOM % 10000)) # names of its own: another run may be beside it
 NS=(pk${T}n1 pk${T}n2 pk${T}n3)
-fleet_cleanup() {
-    local rc=$? p n
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-    (exit $rc)
-    cleanup
-}
-trap fleet_cleanup EXIT
+NETNS_PAIR=("${NS[@]}") # netns_cleanup (lib.sh) deletes them, and their veth pairs, on exit
+trap netns_cleanup EXIT
 for i in 1 2 3; do
     n=${NS[$((i - 1))]}
     ip netns del "$n" 2>/dev/null || true

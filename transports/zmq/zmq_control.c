@@ -222,31 +222,12 @@ ctl_event(struct zmq_transport *zt, uint16_t event, uint32_t fd)
 static void
 ctl_monitor_drain(struct zmq_transport *zt)
 {
-    for (;;) {
-        int zevents = 0;
-        size_t len = sizeof(zevents);
-        zmq_msg_t head, addr;
+    uint16_t event;
+    uint32_t value;
+    char peer[128];
 
-        if (zmq_getsockopt(zt->ctl_mon, ZMQ_EVENTS, &zevents, &len) != 0 ||
-            !(zevents & ZMQ_POLLIN))
-            return;
-        zmq_msg_init(&head);
-        zmq_msg_init(&addr);
-        /* An event is two frames: [u16 event, u32 value (the fd)] and the endpoint. */
-        if (zmq_msg_recv(&head, zt->ctl_mon, ZMQ_DONTWAIT) >= 0) {
-            if (zmq_msg_more(&head))
-                zmq_msg_recv(&addr, zt->ctl_mon, 0);
-            if (zmq_msg_size(&head) >= 6) {
-                uint16_t event;
-                uint32_t value;
-                memcpy(&event, zmq_msg_data(&head), sizeof(event));
-                memcpy(&value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof(value));
-                ctl_event(zt, event, value);
-            }
-        }
-        zmq_msg_close(&head);
-        zmq_msg_close(&addr);
-    }
+    while (pk_zmq_monitor_read(zt->ctl_mon, &event, &value, peer, sizeof(peer)))
+        ctl_event(zt, event, value);
 }
 
 static void

@@ -209,41 +209,47 @@ on_monitor_event(struct zmq_transport *zt, uint16_t event, uint32_t value, const
     }
 }
 
-void
-pk_zmq_monitor_drain(struct zmq_transport *zt)
+int
+pk_zmq_monitor_read(void *mon, uint16_t *event, uint32_t *value, char *peer, size_t peerlen)
 {
     for (;;) {
-        int zevents = 0;
+        int zevents = 0, got = 0;
         size_t len = sizeof(zevents);
         zmq_msg_t head, addr;
-        uint16_t event;
-        char peer[128] = "";
 
-        if (zmq_getsockopt(zt->mon, ZMQ_EVENTS, &zevents, &len) != 0 || !(zevents & ZMQ_POLLIN))
-            return;
+        if (zmq_getsockopt(mon, ZMQ_EVENTS, &zevents, &len) != 0 || !(zevents & ZMQ_POLLIN))
+            return 0;
         zmq_msg_init(&head);
         zmq_msg_init(&addr);
-        if (zmq_msg_recv(&head, zt->mon, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&head);
-            zmq_msg_close(&addr);
-            continue;
-        }
+        peer[0] = '\0';
         /* A monitor event is two frames: [u16 event, u32 value] and the endpoint string. */
-        if (zmq_msg_more(&head) && zmq_msg_recv(&addr, zt->mon, 0) >= 0) {
-            size_t n =
-                zmq_msg_size(&addr) < sizeof(peer) - 1 ? zmq_msg_size(&addr) : sizeof(peer) - 1;
-            memcpy(peer, zmq_msg_data(&addr), n);
-            peer[n] = '\0';
-        }
-        if (zmq_msg_size(&head) >= 6) {
-            uint32_t value;
-            memcpy(&event, zmq_msg_data(&head), sizeof(event));
-            memcpy(&value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof(value));
-            on_monitor_event(zt, event, value, peer);
+        if (zmq_msg_recv(&head, mon, ZMQ_DONTWAIT) >= 0) {
+            if (zmq_msg_more(&head) && zmq_msg_recv(&addr, mon, 0) >= 0) {
+                size_t n = zmq_msg_size(&addr) < peerlen - 1 ? zmq_msg_size(&addr) : peerlen - 1;
+                memcpy(peer, zmq_msg_data(&addr), n);
+                peer[n] = '\0';
+            }
+            if ((got = zmq_msg_size(&head) >= 6)) {
+                memcpy(event, zmq_msg_data(&head), sizeof(*event));
+                memcpy(value, (const uint8_t *)zmq_msg_data(&head) + 2, sizeof(*value));
+            }
         }
         zmq_msg_close(&head);
         zmq_msg_close(&addr);
+        if (got)
+            return 1;
     }
+}
+
+void
+pk_zmq_monitor_drain(struct zmq_transport *zt)
+{
+    uint16_t event;
+    uint32_t value;
+    char peer[128];
+
+    while (pk_zmq_monitor_read(zt->mon, &event, &value, peer, sizeof(peer)))
+        on_monitor_event(zt, event, value, peer);
 }
 
 int

@@ -113,6 +113,9 @@ int pk_zmq_configure_security(struct zmq_transport *zt, uv_loop_t *loop,
 /** Starts the monitor of zt->sock on an inproc PAIR socket (zt->mon). 0, or -errno + errbuf. */
 int pk_zmq_monitor_open(struct zmq_transport *zt, char *errbuf);
 
+/** Reads one pending event of a monitor socket: 1 with the event, its value (an fd for
+ *  accepts and disconnects) and endpoint; 0 when none is pending. */
+int pk_zmq_monitor_read(void *mon, uint16_t *event, uint32_t *value, char *peer, size_t peerlen);
 /** Reads and acts on every pending monitor event (connects, handshakes, the peer limit). */
 void pk_zmq_monitor_drain(struct zmq_transport *zt);
 
