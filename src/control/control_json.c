@@ -13,7 +13,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,11 +58,12 @@ pk_control_check_filter(const char *filter, char *errbuf)
     return rc;
 }
 
+/* v is a whole number in min..max (both within 0..2^53, where a double is exact). */
 static int
 whole(const cJSON *v, double min, double max)
 {
     return cJSON_IsNumber(v) && v->valuedouble >= min && v->valuedouble <= max &&
-           floor(v->valuedouble) == v->valuedouble;
+           (double)(uint64_t)v->valuedouble == v->valuedouble;
 }
 
 static int
