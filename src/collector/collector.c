@@ -173,30 +173,6 @@ on_sighup(uv_signal_t *h, int signum)
         pk_info("SIGHUP: nothing to reload");
 }
 
-/* Says at start how the relay is protected, and warns where it is not. */
-static void
-log_security(struct collector *c, const struct pk_endpoint *ep)
-{
-    const struct pk_config *cfg = c->cfg;
-    int public_listener = ep->host[0] == '\0';
-
-    for (int i = 0; i < ep->naddrs; i++)
-        if (!pk_endpoint_is_loopback(ep, i))
-            public_listener = 1;
-    if (cfg->transport->log_security != NULL)
-        cfg->transport->log_security(c->tc);
-    else if (public_listener && cfg->nallow == 0)
-        pk_warn("%s carries captured packets in clear text and listens beyond loopback on %s "
-                "with no COLLECT_ALLOW: anyone who reaches it can send; use it on a trusted "
-                "network or in a tunnel, and set COLLECT_ALLOW",
-                cfg->relay_transport, cfg->collect_endpoint);
-    else
-        pk_warn("the relay is not encrypted (%s): use it on a trusted network or in a tunnel",
-                cfg->relay_transport);
-    if (cfg->nallow > 0)
-        pk_info("only peers in COLLECT_ALLOW=%s may send", cfg->collect_allow);
-}
-
 /* The state before any start-up step: nothing open yet but the loop. */
 static struct collector *
 collector_new(const struct pk_config *cfg, struct pk_transport_config *tc)
@@ -398,7 +374,7 @@ start_up(struct collector *c, struct pk_endpoint *ep)
         return rc;
     if ((rc = open_transport(c, ep)) != 0)
         return rc;
-    log_security(c, ep);
+    pk_collector_log_security(c, ep);
     if ((rc = start_serve(c)) != 0) { /* before RUN_AS: SERVE_ENDPOINT may be a low port */
         c->tr->ops->close(c->tr, 0, on_transport_closed, c);
         c->tr = NULL;

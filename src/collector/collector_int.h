@@ -114,4 +114,7 @@ void pk_collector_start_rotation_and_stream(struct collector *c);
 /** The collector's report for /metrics and /status (a pk_report_fill_cb). */
 void pk_collector_fill_report(void *data, union pk_report *r);
 
+/** Says at start how the relay is protected, and warns where it is not. */
+void pk_collector_log_security(struct collector *c, const struct pk_endpoint *ep);
+
 #endif

@@ -1,8 +1,12 @@
-/* The collector's snapshot of its counters (collector_int.h), which reports.c renders for HTTP. */
+/* What the collector says of itself (collector_int.h): the snapshot of its counters, which
+ * reports.c renders for HTTP, and at start how the relay is protected. */
+#define PK_LOG_MODULE "collector"
 #include "collector_int.h"
 #include "config.h"
 #include "control_push.h"
+#include "endpoint.h"
 #include "http.h"
+#include "log.h"
 #include "pcktr.h"
 
 #include <string.h>
@@ -65,4 +69,28 @@ pk_collector_fill_report(void *data, union pk_report *u)
         r->out_files_recovered = k->recovered;
         r->out_rotate_failures = k->failures;
     }
+}
+
+/* Says at start how the relay is protected, and warns where it is not. */
+void
+pk_collector_log_security(struct collector *c, const struct pk_endpoint *ep)
+{
+    const struct pk_config *cfg = c->cfg;
+    int public_listener = ep->host[0] == '\0';
+
+    for (int i = 0; i < ep->naddrs; i++)
+        if (!pk_endpoint_is_loopback(ep, i))
+            public_listener = 1;
+    if (cfg->transport->log_security != NULL)
+        cfg->transport->log_security(c->tc);
+    else if (public_listener && cfg->nallow == 0)
+        pk_warn("%s carries captured packets in clear text and listens beyond loopback on %s "
+                "with no COLLECT_ALLOW: anyone who reaches it can send; use it on a trusted "
+                "network or in a tunnel, and set COLLECT_ALLOW",
+                cfg->relay_transport, cfg->collect_endpoint);
+    else
+        pk_warn("the relay is not encrypted (%s): use it on a trusted network or in a tunnel",
+                cfg->relay_transport);
+    if (cfg->nallow > 0)
+        pk_info("only peers in COLLECT_ALLOW=%s may send", cfg->collect_allow);
 }

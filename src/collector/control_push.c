@@ -22,53 +22,25 @@
 /* The largest control message: header, the longest name, the body, the longest filter. */
 #define CONTROL_MESSAGE_CAP (PK_FRAME_HEADER_LEN + PK_FRAME_NAME_MAX + 26 + PK_CONTROL_FILTER_MAX)
 
-/* The plane is the store's (src/control/control.h); push follows its changes. */
-static int
-plane_open(struct collector *c, char *errbuf)
+int
+pk_control_push_open(struct collector *c)
 {
     const struct pk_config *cfg = c->cfg;
     struct pk_control_settings cs = {cfg->control_state, cfg->control_token_file,
                                      cfg->control_allow, cfg->ncontrol_allow};
-    int rc;
-
-    if ((rc = pk_control_plane_open(&c->control, &cs, errbuf)) != 0)
-        return rc;
-    pk_control_plane_on_change(c->control, pk_control_push_on_changed, c);
-    return 0;
-}
-
-static void
-plane_free(struct collector *c)
-{
-    pk_control_plane_free(c->control);
-}
-
-static void
-desired_of(const struct collector *c, const char *name, struct pk_control_desired *d)
-{
-    pk_control_plane_desired(c->control, name, d);
-}
-
-static void
-message_of(const struct pk_control_desired *d, struct pk_control *msg)
-{
-    pk_control_message_of(d, msg);
-}
-
-int
-pk_control_push_open(struct collector *c)
-{
     char errbuf[PK_ERRBUF_SIZE];
     int rc;
 
     c->control = NULL;
     if (c->cfg->control_token_file[0] == '\0' && c->cfg->control_state[0] == '\0')
         return PK_EXIT_OK; /* the control plane is off: no return path is opened either */
-    if ((rc = plane_open(c, errbuf)) != 0) {
+    if ((rc = pk_control_plane_open(&c->control, &cs, errbuf)) != 0) {
         pk_error("%s", errbuf);
         c->control = NULL;
         return pk_exit_code(rc);
     }
+    /* The plane is the store's (src/control/control.h); push follows its changes. */
+    pk_control_plane_on_change(c->control, pk_control_push_on_changed, c);
     return PK_EXIT_OK;
 }
 
@@ -76,7 +48,7 @@ void
 pk_control_push_free(struct collector *c)
 {
     if (c->control != NULL)
-        plane_free(c);
+        pk_control_plane_free(c->control);
     c->control = NULL;
 }
 
@@ -88,7 +60,7 @@ pk_control_push_desired_gen(const void *data, const char *name)
 
     if (c->control == NULL)
         return 0;
-    desired_of(c, name, &d);
+    pk_control_plane_desired(c->control, name, &d);
     return d.generation;
 }
 
@@ -102,7 +74,7 @@ send_to(struct collector *c, struct pk_source *s, const struct pk_control_desire
     size_t len;
     int rc = -EMSGSIZE; /* a filter the store should not have taken: counted, not sent */
 
-    message_of(d, &msg);
+    pk_control_message_of(d, &msg);
     len =
         pk_frame_encode_control(buf, sizeof(buf), &(struct pk_frame_source){s->id, s->name}, &msg);
     if (len > 0) {
@@ -135,7 +107,7 @@ push(struct collector *c, struct pk_source *s, uint64_t now_ns)
 
     if (c->control == NULL || c->tr == NULL || c->tr->ops->send_control == NULL || c->stopping)
         return;
-    desired_of(c, s->name, &d);
+    pk_control_plane_desired(c->control, s->name, &d);
     if (pk_source_control_due(s, d.generation, now_ns))
         (void)send_to(c, s, &d, now_ns);
 }

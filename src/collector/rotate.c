@@ -2,6 +2,7 @@
 #define PK_LOG_MODULE "collector"
 #include "rotate.h"
 #include "log.h"
+#include "loop.h"
 #include "pcktr.h"
 #include "rotname.h"
 
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define RETRY_MS 1000 /* after a failure to create a file, records go on into the current one */
@@ -29,15 +29,6 @@ struct pk_rotate {
     uv_timer_t timer;
     struct pk_rotate_counters counters;
 };
-
-static uint64_t
-wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 failed(struct pk_rotate *r, const char *errbuf)
@@ -90,7 +81,7 @@ static void
 rotate_now(struct pk_rotate *r)
 {
     char errbuf[PK_ERRBUF_SIZE], part[PATH_MAX];
-    uint64_t now = wall_ms(), stamp;
+    uint64_t now = pk_wall_ms(), stamp;
     int fd;
 
     if (!r->started || r->closed || now < r->retry_ms)
@@ -129,7 +120,7 @@ arm_timer(struct pk_rotate *r)
     uint64_t now, iv = r->policy.interval_ms;
 
     uv_update_time(r->loop); /* the timer counts from the loop's time, which may lag */
-    now = wall_ms();
+    now = pk_wall_ms();
     uv_timer_start(&r->timer, on_timer, (now / iv + 1) * iv - now, 0);
 }
 
@@ -140,7 +131,7 @@ on_timer(uv_timer_t *t)
     struct pk_rotate *r = container_of(t, struct pk_rotate, timer);
     uint64_t iv = r->policy.interval_ms;
 
-    if (wall_ms() % iv < iv - EARLY_MS && r->records > 0) /* not just short of the boundary */
+    if (pk_wall_ms() % iv < iv - EARLY_MS && r->records > 0) /* not just short of the boundary */
         rotate_now(r);
     arm_timer(r);
 }
@@ -167,7 +158,7 @@ pk_rotate_open(struct pk_rotate **out, uv_loop_t *loop, const char *output,
                      "they were (the last: \"%s\")",
                      rc, last);
     r->counters.recovered = (uint64_t)rc;
-    if ((r->fd = pk_rotname_create(&r->names, wall_ms(), r->part, &r->stamp_ms, errbuf)) < 0) {
+    if ((r->fd = pk_rotname_create(&r->names, pk_wall_ms(), r->part, &r->stamp_ms, errbuf)) < 0) {
         rc = r->fd;
         goto fail;
     }

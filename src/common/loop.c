@@ -151,3 +151,9 @@ pk_now_ns(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+uint64_t
+pk_wall_ms(void)
+{
+    return pk_now_ns() / 1000000u;
+}

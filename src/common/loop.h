@@ -58,4 +58,7 @@ void pk_loop_finish(uv_loop_t *loop);
 /** The wall clock in ns since the Unix epoch (for timestamps that leave the process). */
 uint64_t pk_now_ns(void);
 
+/** The wall clock in ms since the Unix epoch (file names, changes that are kept). */
+uint64_t pk_wall_ms(void);
+
 #endif

@@ -1,6 +1,7 @@
-/* UTF-8 validation and cleaning of outside text (see text.h). */
+/* UTF-8 validation and cleaning of outside text, percent-decoding (see text.h). */
 #include "text.h"
 
+#include <errno.h>
 #include <string.h>
 
 size_t
@@ -44,4 +45,38 @@ pk_text_copy_clean(char *dst, size_t cap, const char *src, size_t len)
     }
     dst[o] = '\0';
     return o;
+}
+
+static int
+hex_digit(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+int
+pk_url_decode(const char *src, size_t len, char *out, size_t cap, int plus_is_space)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+        if (c == '+' && plus_is_space) {
+            c = ' ';
+        } else if (c == '%') {
+            int hi = i + 2 < len ? hex_digit(src[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit(src[i + 2]) : -1;
+            if (lo < 0)
+                return -EINVAL;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (c == '\0' || o + 1 >= cap)
+            return -EINVAL;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return (int)o;
 }

@@ -1,6 +1,6 @@
 /*
  * Text that comes from outside (the network, the environment) on its way into logs, JSON and
- * pcapng: UTF-8 validation and cleaning. Pure functions, no state.
+ * pcapng: UTF-8 validation and cleaning, and percent-decoding. Pure functions, no state.
  */
 #ifndef PK_TEXT_H
 #define PK_TEXT_H
@@ -18,5 +18,13 @@ size_t pk_utf8_len(const uint8_t *p, size_t n);
  * does not fit whole is left out. Returns the length written.
  */
 size_t pk_text_copy_clean(char *dst, size_t cap, const char *src, size_t len);
+
+/**
+ * Percent-decodes src (len bytes) into out (cap >= 1 bytes, always terminated); with
+ * plus_is_space a '+' is a space (a query string's form), otherwise itself (a path). Returns
+ * the decoded length, or -EINVAL for a bad escape, an escaped or literal NUL, or a result that
+ * does not fit in cap - 1 bytes.
+ */
+int pk_url_decode(const char *src, size_t len, char *out, size_t cap, int plus_is_space);
 
 #endif

@@ -8,6 +8,7 @@
 #include "control.h"
 #include "control_int.h"
 #include "log.h"
+#include "loop.h"
 #include "pcktr.h"
 
 #include <errno.h>
@@ -15,27 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 const char *const pk_control_result_names[PK_CONTROL_RESULTS] = {
     "ok", "unauthorized", "forbidden", "invalid", "not_found", "full", "error",
 };
-
-static uint64_t
-wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The wall clock keeps generations new across a restart that lost its state file; last + 1
  * keeps them increasing when the clock steps back or two changes share a millisecond. */
 static uint64_t
 next_generation(const struct pk_control_plane *cp)
 {
-    uint64_t now = wall_ms();
+    uint64_t now = pk_wall_ms();
 
     return now > cp->last_gen ? now : cp->last_gen + 1;
 }
@@ -212,7 +203,7 @@ pk_control_plane_set(struct pk_control_plane *cp, const char *name,
         return pk_seterr(errbuf, -ENOMEM, "out of memory");
     }
     ne.generation = next_generation(cp);
-    ne.changed_at_ms = wall_ms();
+    ne.changed_at_ms = pk_wall_ms();
     snprintf(ne.changed_by, sizeof(ne.changed_by), "%s", who != NULL ? who : "");
     old = *slot;
     *slot = ne;
@@ -247,7 +238,7 @@ pk_control_plane_clear(struct pk_control_plane *cp, const char *name, const char
         return pk_seterr(errbuf, -ENOENT, "no entry for %s", name ? name : "all sources");
     old = name != NULL ? s->e : cp->all;
     gone.generation = cp->last_gen = cp->cleared_gen = next_generation(cp);
-    gone.changed_at_ms = wall_ms();
+    gone.changed_at_ms = pk_wall_ms();
     snprintf(gone.changed_by, sizeof(gone.changed_by), "%s", who != NULL ? who : "");
     if (name != NULL)
         memmove(&cp->src[at], &cp->src[at + 1], (cp->nsrc - at - 1) * sizeof(*cp->src));

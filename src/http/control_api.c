@@ -9,6 +9,7 @@
 #include "control.h"
 #include "log.h"
 #include "pcktr.h"
+#include "text.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -120,37 +121,12 @@ note_refused(struct pk_control_api *api, const char *peer, const char *why)
     api->refused_logged = 1;
 }
 
-static int
-hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* Percent-decodes [s, s+len) into out (PK_CONTROL_NAME_MAX + 1); -EINVAL on a bad escape, an
- * empty or too long name, or a NUL. */
+/* Percent-decodes a name of the path into out (PK_CONTROL_NAME_MAX + 1); -EINVAL on a bad
+ * escape, an empty or too long name, or a NUL. */
 static int
 decode_name(const char *s, size_t len, char *out)
 {
-    size_t n = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? hexval(s[i + 1]) : -1, lo = i + 2 < len ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return -EINVAL;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (c == 0 || n >= PK_CONTROL_NAME_MAX)
-            return -EINVAL;
-        out[n++] = (char)c;
-    }
-    out[n] = '\0';
-    return n > 0 ? 0 : -EINVAL;
+    return pk_url_decode(s, len, out, PK_CONTROL_NAME_MAX + 1, 0) > 0 ? 0 : -EINVAL;
 }
 
 static void

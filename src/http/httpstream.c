@@ -14,6 +14,7 @@
 #include "pcktr.h"
 #include "sink.h"
 #include "sinkset.h"
+#include "text.h"
 
 #include <errno.h>
 #include <h2o.h>
@@ -126,42 +127,6 @@ on_dispose(void *p)
         r->next->prev = r->prev;
 }
 
-static int
-hex_digit(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* %XX and + in a query value; -1 for a bad escape, a NUL, or a value too long. */
-static int
-url_decode(const char *in, size_t len, char *out, size_t outlen)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)in[i];
-        if (o + 1 >= outlen)
-            return -1;
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            int hi = i + 2 < len ? hex_digit(in[i + 1]) : -1, lo = hi >= 0 ? hex_digit(in[i + 2]) : -1;
-            if (lo < 0)
-                return -1;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (c == 0)
-            return -1;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
 struct query {
     enum pk_output_format format;
     char filter[MAX_VALUE];
@@ -184,7 +149,7 @@ parse_query(const h2o_req_t *req, struct query *q, char *why, size_t whylen)
         const char *amp = memchr(p, '&', (size_t)(end - p)), *stop = amp ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(stop - p));
         size_t nlen = (size_t)((eq ? eq : stop) - p);
-        if (eq == NULL || url_decode(eq + 1, (size_t)(stop - eq - 1), value, sizeof(value)) != 0)
+        if (eq == NULL || pk_url_decode(eq + 1, (size_t)(stop - eq - 1), value, sizeof(value), 1) < 0)
             return snprintf(why, whylen, "bad query parameter \"%.*s\"", (int)(stop - p), p), -EINVAL;
         if (nlen == 6 && memcmp(p, "format", 6) == 0) {
             if (pk_format_reader_parse(value, &q->format) != 0)

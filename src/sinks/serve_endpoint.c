@@ -2,41 +2,12 @@
 #include "filter.h"
 #include "pcktr.h"
 #include "serve.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-static int
-hex(int c)
-{
-    return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
-}
-
-/* Decodes n bytes of URL-encoded text (%XX, + for a space) into out (cap bytes). */
-static int
-url_decode(const char *s, size_t n, char *out, size_t cap)
-{
-    size_t j = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= n || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0)
-                return -EINVAL;
-            c = hex(s[i + 1]) * 16 + hex(s[i + 2]);
-            i += 2;
-        }
-        if (c == '\0' || j + 1 >= cap)
-            return -EINVAL;
-        out[j++] = (char)c;
-    }
-    out[j] = '\0';
-    return 0;
-}
 
 /* One key=value of the query. */
 static int
@@ -46,7 +17,7 @@ query_pair(const char *p, size_t n, struct pk_serve_endpoint *out, char *errbuf)
     char value[PK_SERVE_FILTER_MAX];
     size_t klen = eq ? (size_t)(eq - p) : n;
 
-    if (eq == NULL || url_decode(eq + 1, n - klen - 1, value, sizeof(value)) != 0)
+    if (eq == NULL || pk_url_decode(eq + 1, n - klen - 1, value, sizeof(value), 1) < 0)
         return pk_seterr(errbuf, -EINVAL, "bad query \"%.*s\" (accepted: filter=BPF, format=F, "
                          "URL-encoded, at most %d bytes each)", (int)n, p, PK_SERVE_FILTER_MAX - 1);
     if (klen == 6 && strncmp(p, "filter", 6) == 0) {
