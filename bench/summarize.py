@@ -198,35 +198,55 @@ def main():
             targets.append(("p99 latency <= 1.25 ms at 1000 pkt/s (today's)", s["latency_p99_us"]["median"] <= 1250,
                             "%.0f us" % s["latency_p99_us"]["median"]))
 
-    # 4. readers besides stdout
+    # 4. readers besides stdout, next to the fan-out ceiling with as many readers
     rd = [r for r in raw if r["kind"] == "readers"]
+    ceil = [r for r in raw if r["kind"] == "readers_ceiling"]
     if rd:
         print("\n4. Readers: zmq file relay at 1500 bytes, stdout's throughput with N PCAP-over-IP "
-              "readers (median (min-max))")
-        print("%-8s %12s %12s %10s %14s %18s" % ("readers", "Mpkt/s", "MB/s", "x 0 readers",
-                                                 "coll. cpu s/M", "readers' drops"))
-        base = None
+              "readers (median (min-max)); the ceiling: bench/fanout's 1 MiB copy of the file to "
+              "the same sink and N readers")
+        print("%-8s %12s %12s %10s %14s %18s %12s %10s %10s" % (
+            "readers", "Mpkt/s", "MB/s", "x 0 readers", "coll. cpu s/M", "readers' drops",
+            "ceiling MB/s", "ceil. x 0", "x ceil."))
+        base = cbase = None
         summary["readers"] = {}
+
+        def mbs(rs):
+            return med([r["sink"]["bytes"] / r["sink"]["seconds"] / 1e6 for r in rs if r["sink"]["seconds"] > 0])
+
         for n in sorted({r["readers"] for r in rd}):
             rs = [r for r in rd if r["readers"] == n]
+            cs = [r for r in ceil if r["readers"] == n]
             row = {"pps": med([r["packets"] / r["sink"]["seconds"] for r in rs if r["sink"]["seconds"] > 0]),
-                   "mb_s": med([r["sink"]["bytes"] / r["sink"]["seconds"] / 1e6 for r in rs if r["sink"]["seconds"] > 0]),
+                   "mb_s": mbs(rs),
                    "collector_cpu_s_per_mpkt": med([r["collector"]["cpu_s"] / (r["packets"] / 1e6) for r in rs]),
-                   "reader_drops": med([r["reader_queue_full_drops"] for r in rs])}
+                   "reader_drops": med([r["reader_queue_full_drops"] for r in rs]),
+                   "ceiling_mb_s": mbs(cs) if cs else None}
             if n == 0:
                 base = row["pps"]["median"]
+                cbase = row["ceiling_mb_s"]["median"] if row["ceiling_mb_s"] else None
             if base:
                 row["x_0_readers"] = row["pps"]["median"] / base
+            if cbase and row["ceiling_mb_s"]:
+                row["ceiling_x_0_readers"] = row["ceiling_mb_s"]["median"] / cbase
+                row["x_ceiling_ratio"] = row.get("x_0_readers", 0) / row["ceiling_x_0_readers"]
             summary["readers"][str(n)] = row
-            print("%-8d %12s %12s %10s %14s %18s" % (n, fmt(row["pps"], 1e6), fmt(row["mb_s"], 1, 0),
-                  "%.2f" % row.get("x_0_readers", 0), fmt(row["collector_cpu_s_per_mpkt"]),
-                  fmt(row["reader_drops"], 1, 0)))
-        if base and "16" in summary["readers"]:
-            x = summary["readers"]["16"]["x_0_readers"]
+            print("%-8d %12s %12s %10s %14s %18s %12s %10s %10s" % (
+                n, fmt(row["pps"], 1e6), fmt(row["mb_s"], 1, 0), "%.2f" % row.get("x_0_readers", 0),
+                fmt(row["collector_cpu_s_per_mpkt"]), fmt(row["reader_drops"], 1, 0),
+                fmt(row["ceiling_mb_s"], 1, 0), "%.2f" % row.get("ceiling_x_0_readers", 0),
+                "%.2f" % row.get("x_ceiling_ratio", 0)))
+        r16 = summary["readers"].get("16")
+        if base and r16:
+            x = r16["x_0_readers"]
             targets.append(("stdout with 16 fast readers >= 0.9x its 0-reader throughput (1500 bytes)",
                             x >= 0.9, "%.2fx" % x))
+            if "ceiling_x_0_readers" in r16:
+                print("\nThe ceiling with 16 readers keeps %.2fx of its own 0-reader throughput on this "
+                      "machine; pcktr's primary keeps %.2fx, %.2f of the ceiling's ratio."
+                      % (r16["ceiling_x_0_readers"], x, r16["x_ceiling_ratio"]))
 
-    print("\nTargets (issues 8 and 19):")
+    print("\nTargets (issues 15 and 19):")
     for name, ok, value in targets:
         print("  [%s] %s: %s" % ("met " if ok else "MISS", name, value))
     json.dump({"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "raw": raw,
