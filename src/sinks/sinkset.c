@@ -153,12 +153,18 @@ pk_sinkset_record(struct pk_sinkset *set, struct pk_source *src, uint32_t linkty
 }
 
 void
+pk_sinkset_seal(struct pk_sinkset *set)
+{
+    for (struct pk_group *g = set->groups; g != NULL; g = g->next)
+        pk_group_seal(g);
+}
+
+void
 pk_sinkset_flush(struct pk_sinkset *set)
 {
     if (set->primary != NULL && pk_output_queued(set->primary->out) > 0)
         pk_output_flush(set->primary->out); /* may close the stage (a failed write) */
-    for (struct pk_group *g = set->groups; g != NULL; g = g->next)
-        pk_group_seal(g);
+    pk_sinkset_seal(set);
     set->passes++;
     for (size_t i = 0; i < set->n; i++) {
         struct pk_sink *s = set->v[i];

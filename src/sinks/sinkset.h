@@ -63,6 +63,12 @@ int pk_sinkset_record(struct pk_sinkset *set, struct pk_source *s, uint32_t link
  */
 void pk_sinkset_flush(struct pk_sinkset *set);
 
+/**
+ * Every group's records so far become its readers' (pk_sinkset_flush does it each turn): for the
+ * end, so that readers that drain what they have before they close get the last packets too.
+ */
+void pk_sinkset_seal(struct pk_sinkset *set);
+
 /** Interface statistics blocks into the primary (pcapng). */
 void pk_sinkset_stats(struct pk_sinkset *set, const struct pk_sources *t, uint64_t now_ns);
 
