@@ -483,6 +483,53 @@ test_share_remove_outstanding(void **state)
     free(a);
 }
 
+/* The registry full: a new section, in place, in every pcapng stream of a group. */
+static void
+test_share_new_section(void **state)
+{
+    size_t nsrc = PK_IFREG_MAX / PK_SOURCE_INTERFACES, cap = 64u << 20;
+    struct pk_source *v = calloc(nsrc + 1, sizeof(*v));
+    uint8_t *out = malloc(cap), *out2 = malloc(cap), pkt[60];
+    struct pk_record r = frame(pkt, sizeof(pkt), 1);
+    struct pk_sinkset set;
+    int calls = 0;
+    struct pk_sink *x = pull("pcapng", NULL, 1 << 30, &calls);
+    struct pk_sink *y = pull("pcapng", NULL, 1 << 30, &calls);
+
+    (void)state;
+    assert_non_null(v);
+    assert_non_null(out);
+    assert_non_null(out2);
+    pk_sinkset_init(&set, "hw", "os", "app");
+    assert_int_equal(pk_sinkset_add(&set, x), 0);
+    assert_int_equal(pk_sinkset_add(&set, y), 0);
+    for (size_t i = 0; i <= nsrc; i++)
+        for (uint32_t lt = 1; lt <= (i < nsrc ? PK_SOURCE_INTERFACES : 1); lt++)
+            pk_sinkset_record(&set, &v[i], lt, &r);
+    pk_sinkset_flush(&set);
+    size_t n = drain(x, out, cap), n2 = drain(y, out2, cap);
+    assert_int_equal(n, n2);
+    assert_memory_equal(out, out2, n);
+    assert_int_equal(count_blocks(out, n, PK_PCAPNG_BT_SHB), 2);
+    assert_int_equal(count_blocks(out, n, PK_PCAPNG_BT_IDB), PK_IFREG_MAX + 1);
+    assert_int_equal(count_blocks(out, n, PK_PCAPNG_BT_EPB), PK_IFREG_MAX + 1);
+    uint32_t len, type; /* the stream ends with the new section: SHB, its IDB, its packet */
+    size_t off = 0, last[3] = {0, 0, 0};
+    while (off < n) {
+        last[0] = last[1], last[1] = last[2], last[2] = off;
+        memcpy(&len, out + off + 4, 4);
+        off += len;
+    }
+    memcpy(&type, out + last[0], 4);
+    assert_int_equal(type, PK_PCAPNG_BT_SHB);
+    memcpy(&type, out + last[1], 4);
+    assert_int_equal(type, PK_PCAPNG_BT_IDB);
+    pk_sinkset_free(&set);
+    free(v);
+    free(out);
+    free(out2);
+}
+
 /* Bounded: past PK_IFREG_MAX interfaces, a new numbering begins at 0. */
 static void
 test_registry_bound(void **state)
@@ -551,6 +598,7 @@ main(void)
         cmocka_unit_test(test_share_join_midstream),
         cmocka_unit_test(test_share_not_across),
         cmocka_unit_test(test_share_remove_outstanding),
+        cmocka_unit_test(test_share_new_section),
         cmocka_unit_test(test_registry_bound),
         cmocka_unit_test(test_gate),
     };
