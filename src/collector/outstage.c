@@ -165,6 +165,7 @@ pk_outstage_stop(struct pk_outstage *o, int final)
         release_merged(o, 1); /* nothing held is lost at exit */
     if (final)
         pk_sinkset_stats(&o->sinks, o->sources, pk_now_ns()); /* final counts, pcapng only */
+    pk_sinkset_seal(&o->sinks); /* readers that end with what they have get the last ones */
 }
 
 struct pk_sinkset *

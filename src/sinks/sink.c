@@ -27,33 +27,11 @@ sink_alloc(const struct pk_sink_opts *opts, char *errbuf)
     return s;
 }
 
-/* A reader's queue drained to half its limit: a slow episode ends. */
-static void
-on_reader_drained(struct pk_output *o, void *data)
-{
-    struct pk_sink *s = data;
-
-    (void)o;
-    if (!s->slow || pk_output_queued(s->out) > s->limit / 2)
-        return;
-    s->slow = 0;
-    pk_info_with(&(struct pk_log_fields){.event = "reader_caught_up", .peer = s->peer},
-                 "reader %s (%s) caught up: %llu packets dropped while it was too slow", s->peer,
-                 s->endpoint, (unsigned long long)s->episode_drops);
-}
-
-static void
-on_reader_error(struct pk_output *o, int err, void *data)
-{
-    (void)o, (void)err, (void)data; /* a queue without an fd has no writes that fail */
-}
-
 int
 pk_sink_new_pull(struct pk_sink **out, const struct pk_sink_opts *opts,
                  const struct pk_sink_consumer *consumer, char *errbuf)
 {
     struct pk_sink *s;
-    struct pk_output_callbacks cbs = {on_reader_drained, on_reader_error, NULL};
     int rc;
 
     *out = NULL;
@@ -63,14 +41,8 @@ pk_sink_new_pull(struct pk_sink **out, const struct pk_sink_opts *opts,
         free(s);
         return rc;
     }
-    cbs.data = s;
-    if ((s->out = pk_output_new_queue(opts->limit, &cbs)) == NULL) {
-        pk_filter_free(s->filter);
-        free(s);
-        return pk_seterr(errbuf, -ENOMEM, "out of memory");
-    }
     s->consumer = *consumer;
-    pk_writer_init(&s->w, opts->format, s->out, NULL);
+    pk_writer_init(&s->w, opts->format, NULL, NULL); /* its format; its group writes */
     *out = s;
     return 0;
 }
@@ -102,23 +74,25 @@ pk_sink_free(struct pk_sink *s)
         return;
     if (s->out != NULL)
         pk_output_close(s->out);
-    pk_filter_free(s->filter);
+    pk_chunkq_clear(&s->q); /* an in-flight write's chunk lives on in its others' references */
+    if (s->group == NULL)
+        pk_filter_free(s->filter);
     free(s);
 }
 
-/* The first drop of an episode is logged; the end, in on_reader_drained. */
+/* n packets dropped; the first drop of an episode is logged, the end in pk_sink_consume. */
 static void
-drop(struct pk_sink *s, enum pk_sink_drop why)
+drop(struct pk_sink *s, enum pk_sink_drop why, uint64_t n)
 {
-    s->dropped[why]++;
-    if (why != PK_SINK_DROP_QUEUE_FULL)
+    s->dropped[why] += n;
+    if (why != PK_SINK_DROP_QUEUE_FULL || n == 0)
         return;
-    s->episode_drops++;
+    s->episode_drops += n;
     if (s->slow)
         return;
     s->slow = 1;
     s->slow_episodes++;
-    s->episode_drops = 1;
+    s->episode_drops = n;
     pk_warn_with(&(struct pk_log_fields){.event = "reader_slow", .peer = s->peer},
                  "reader %s (%s) is too slow: its queue of %zu bytes is full, dropping whole "
                  "packets for it (counted as queue_full) until it catches up", s->peer,
@@ -126,49 +100,60 @@ drop(struct pk_sink *s, enum pk_sink_drop why)
 }
 
 void
-pk_sink_deliver(struct pk_sink *s, uint32_t linktype, int if_ok, uint32_t if_id,
-                const struct pk_record *rec)
+pk_sink_take(struct pk_sink *s, struct pk_chunk *c, uint64_t filtered, uint64_t linktype)
 {
-    if (s->w.format == PK_FORMAT_PCAPNG ? !if_ok : linktype != s->w.stream_linktype) {
-        drop(s, PK_SINK_DROP_LINKTYPE);
+    s->filtered += filtered;
+    drop(s, PK_SINK_DROP_LINKTYPE, linktype);
+    if (c == NULL || c->len == 0)
+        return;
+    if (!c->must && s->q.charge + c->len + PK_CHUNK_OVERHEAD > s->limit) {
+        drop(s, PK_SINK_DROP_QUEUE_FULL, c->packets);
         return;
     }
-    if (!pk_filter_match(s->filter, linktype, rec)) {
-        s->filtered++;
+    pk_chunkq_push(&s->q, c);
+    s->packets += c->packets;
+    s->bytes += c->bytes;
+}
+
+/* A reader's queue drained to half its limit: a slow episode ends. */
+static void
+caught_up(struct pk_sink *s)
+{
+    if (!s->slow || s->q.charge > s->limit / 2)
         return;
-    }
-    if (!s->lossless &&
-        pk_output_queued(s->out) + pk_writer_record_len(&s->w, rec->caplen) > s->limit) {
-        drop(s, PK_SINK_DROP_QUEUE_FULL);
-        return;
-    }
-    pk_writer_record(&s->w, linktype, if_id, rec);
-    s->packets++;
-    s->bytes += rec->caplen;
+    s->slow = 0;
+    pk_info_with(&(struct pk_log_fields){.event = "reader_caught_up", .peer = s->peer},
+                 "reader %s (%s) caught up: %llu packets dropped while it was too slow", s->peer,
+                 s->endpoint, (unsigned long long)s->episode_drops);
 }
 
 int
 pk_sink_peek(const struct pk_sink *s, struct iovec *iov, int max)
 {
-    return pk_output_peek(s->out, iov, max);
+    return s->out != NULL ? pk_output_peek(s->out, iov, max) : pk_chunkq_peek(&s->q, iov, max);
 }
 
 void
 pk_sink_consume(struct pk_sink *s, size_t n)
 {
-    pk_output_consume(s->out, n);
+    if (s->out != NULL) {
+        pk_output_consume(s->out, n);
+        return;
+    }
+    pk_chunkq_consume(&s->q, n);
+    caught_up(s);
 }
 
 size_t
 pk_sink_queued(const struct pk_sink *s)
 {
-    return pk_output_queued(s->out);
+    return s->out != NULL ? pk_output_queued(s->out) : s->q.queued;
 }
 
 int
 pk_sink_full(const struct pk_sink *s)
 {
-    return pk_output_full(s->out);
+    return s->out != NULL ? pk_output_full(s->out) : s->q.charge >= s->limit;
 }
 
 struct pk_output *
@@ -208,9 +193,9 @@ pk_sink_stats(const struct pk_sink *s, struct pk_sink_stats *st)
     st->bytes = s->bytes;
     st->filtered = s->filtered;
     memcpy(st->dropped, s->dropped, sizeof(st->dropped));
-    st->queue_bytes = pk_output_queued(s->out);
+    st->queue_bytes = pk_sink_queued(s);
     st->queue_limit = s->limit;
-    st->sent_bytes = pk_output_written(s->out);
+    st->sent_bytes = s->out != NULL ? pk_output_written(s->out) : s->q.taken;
     st->slow = s->slow;
     st->slow_episodes = s->slow_episodes;
 }

@@ -7,24 +7,33 @@
  * - the primary (OUTPUT or stdout): a queue in front of an fd, lossless; its owner stops
  *   taking input while pk_sink_full() says so (back-pressure up to the agents);
  * - a reader (a PCAP-over-IP connection, an HTTP /stream response): a queue drained by a
- *   pull-style consumer, lossy: a packet that does not fit whole in the queue is dropped and
- *   counted (queue_full), so that a slow or frozen reader costs its queue limit and never
- *   slows the primary or any other reader.
+ *   pull-style consumer, lossy. Readers of one format and filter share one encoding (group.h):
+ *   their queues hold references to the group's chunks of records (chunk.h), not copies. A
+ *   chunk that does not fit whole in a reader's queue is dropped for it and each of its packets
+ *   counted (queue_full), so that a slow or frozen reader costs its queue limit (the bytes it
+ *   refers to, plus a small charge per chunk) and at most one chunk more (the head one, partly
+ *   taken), and never slows the primary or any other reader.
  *
  * The pull contract: the set calls consumer->on_data(sink) once per loop turn while bytes are
- * queued (so on the turn after the sink is added too, when the stream has started: its header). The consumer takes bytes
- * when it can, now or later: pk_sink_peek gives the oldest queued bytes in place (they stay
- * valid, unmoved, until consumed: an in-flight write or an h2o_send may point into them), and
- * pk_sink_consume releases what was sent. Never more than what was peeked.
+ * queued (so on the turn after the sink is added too, when the stream has started: its
+ * header). A reader's records of a turn become its own at that pass (pk_sinkset_flush), the
+ * stream's header and interface blocks at once. The consumer takes bytes when it can, now or
+ * later: pk_sink_peek gives the oldest queued bytes in place (they stay valid, unmoved, until
+ * consumed: an in-flight write or an h2o_send may point into them; the queue's reference keeps
+ * a shared chunk alive meanwhile), and pk_sink_consume releases what was sent. Never more than
+ * what was peeked.
  *
  * Per packet a reader counts: written (packets, bytes), filtered (not matching its filter: not
  * a drop), dropped by cause: queue_full, linktype (a classic pcap reader takes the stream's
- * link type only; a pcapng reader drops packets of a source that has no interface). A slow
- * episode (from the first queue_full drop to the queue draining to half its limit) is logged
- * once at its start and once at its end, with its count.
+ * link type only; a pcapng reader drops packets of a source that has no interface). The
+ * counts are a reader's own (from its join), updated at each pass. A slow episode (from the
+ * first queue_full drop to the queue draining to half its limit) is logged once at its start
+ * and once at its end, with its count.
  *
  * Lifetime: created by pk_sink_new_*; once added to a set, the set owns it and frees it in
- * pk_sinkset_remove (never call pk_sink_free then). Loop thread only.
+ * pk_sinkset_remove (never call pk_sink_free then), dropping its references: the consumer
+ * removes it only once no write of its own points into its queue (serve_reader.c: in the
+ * handle's close callback, after libuv has called back every write). Loop thread only.
  */
 #ifndef PK_SINK_H
 #define PK_SINK_H

@@ -1,5 +1,6 @@
 /* The output stage's fan-out; see sinkset.h. */
 #include "sinkset.h"
+#include "group.h"
 #include "sink_int.h"
 
 #include <errno.h>
@@ -25,16 +26,28 @@ pk_sinkset_set_primary(struct pk_sinkset *set, struct pk_sink *primary)
 int
 pk_sinkset_add(struct pk_sinkset *set, struct pk_sink *s)
 {
+    struct pk_group *g;
+    int rc;
+
     if (set->n == PK_SINKSET_MAX)
         return -ENOSPC;
     if (set->v == NULL && (set->v = calloc(PK_SINKSET_MAX, sizeof(*set->v))) == NULL)
         return -ENOMEM;
+    g = pk_group_find(set->groups, s->w.format, pk_filter_expr(s->filter));
+    if (g != NULL) {
+        pk_filter_free(s->filter); /* the group's is the same */
+        s->filter = NULL;
+    } else {
+        if ((rc = pk_group_new(&g, s, &set->reg)) != 0)
+            return rc;
+        g->next = set->groups;
+        set->groups = g;
+    }
     s->w.reg = &set->reg;
     s->slot = set->n;
     set->v[set->n++] = s;
     set->added++;
-    if (set->started)
-        pk_writer_start_section(&s->w, set->stream_linktype);
+    pk_group_join(g, s, set->started, set->stream_linktype);
     return 0;
 }
 
@@ -57,8 +70,17 @@ compact(struct pk_sinkset *set)
 void
 pk_sinkset_remove(struct pk_sinkset *set, struct pk_sink *s)
 {
+    struct pk_group *g = s->group;
+
     set->v[s->slot] = NULL;
     set->removed++;
+    if (pk_group_leave(g, s) == 0) { /* its last member: the group goes */
+        struct pk_group **p = &set->groups;
+        while (*p != g)
+            p = &(*p)->next;
+        *p = g->next;
+        pk_group_free(g);
+    }
     pk_sink_free(s);
     if (set->passes > 0)
         set->holes = 1;
@@ -81,11 +103,11 @@ start(struct pk_sinkset *set, uint32_t linktype)
     set->stream_linktype = linktype;
     if (set->primary != NULL)
         pk_writer_start_section(&set->primary->w, linktype);
-    for (size_t i = 0; i < set->n; i++)
-        pk_writer_start_section(&set->v[i]->w, linktype);
+    for (struct pk_group *g = set->groups; g != NULL; g = g->next)
+        pk_group_start(g, linktype);
 }
 
-/* A new interface (or, the registry full, a new section) in every pcapng stream. */
+/* A new interface (or, the registry full, a new section) in the primary's pcapng stream. */
 static void
 describe(struct pk_sink *s, int verdict, uint32_t linktype, uint32_t id)
 {
@@ -109,8 +131,8 @@ pk_sinkset_record(struct pk_sinkset *set, struct pk_source *src, uint32_t linkty
     verdict = pk_ifreg_of(&set->reg, src, linktype, &id);
     if (verdict == PK_IFREG_NEW || verdict == PK_IFREG_NEW_SECTION) {
         describe(set->primary, verdict, linktype, id);
-        for (size_t i = 0; i < set->n; i++)
-            describe(set->v[i], verdict, linktype, id);
+        for (struct pk_group *g = set->groups; g != NULL; g = g->next)
+            pk_group_describe(g, verdict, linktype, id);
     }
     if (set->primary != NULL) {
         struct pk_sink *p = set->primary;
@@ -125,9 +147,16 @@ pk_sinkset_record(struct pk_sinkset *set, struct pk_source *src, uint32_t linkty
     } else if (verdict < 0) {
         rc = verdict;
     }
-    for (size_t i = 0; i < set->n; i++)
-        pk_sink_deliver(set->v[i], linktype, verdict >= 0, id, rec);
+    for (struct pk_group *g = set->groups; g != NULL; g = g->next)
+        pk_group_record(g, linktype, verdict >= 0, id, rec);
     return rc;
+}
+
+void
+pk_sinkset_seal(struct pk_sinkset *set)
+{
+    for (struct pk_group *g = set->groups; g != NULL; g = g->next)
+        pk_group_seal(g);
 }
 
 void
@@ -135,10 +164,11 @@ pk_sinkset_flush(struct pk_sinkset *set)
 {
     if (set->primary != NULL && pk_output_queued(set->primary->out) > 0)
         pk_output_flush(set->primary->out); /* may close the stage (a failed write) */
+    pk_sinkset_seal(set);
     set->passes++;
     for (size_t i = 0; i < set->n; i++) {
         struct pk_sink *s = set->v[i];
-        if (s != NULL && pk_output_queued(s->out) > 0)
+        if (s != NULL && s->q.queued > 0)
             s->consumer.on_data(s, s->consumer.data);
     }
     end_pass(set);
@@ -173,8 +203,8 @@ pk_sinkset_close(struct pk_sinkset *set)
 void
 pk_sinkset_free(struct pk_sinkset *set)
 {
-    for (size_t i = 0; i < set->n; i++)
-        pk_sink_free(set->v[i]);
+    while (set->n > 0) /* the last first: nothing to compact */
+        pk_sinkset_remove(set, set->v[set->n - 1]);
     free(set->v);
     set->v = NULL;
     set->n = 0;

@@ -24,6 +24,7 @@ struct pk_sinkset {
     struct pk_ifreg reg;
     struct pk_sink *primary; /* NULL: OUTPUT=none */
     struct pk_sink **v;      /* readers; NULL slots are removed ones (compacted after a pass) */
+    struct pk_group *groups; /* the readers by format and filter, each encoding once (group.h) */
     size_t n;
     int passes, holes;       /* delivery passes running; removed sinks waiting for compaction */
     int started;
@@ -56,8 +57,17 @@ void pk_sinkset_remove(struct pk_sinkset *set, struct pk_sink *s);
 int pk_sinkset_record(struct pk_sinkset *set, struct pk_source *s, uint32_t linktype,
                       const struct pk_record *rec);
 
-/** Once per loop turn: writes the primary's queue, tells readers' consumers of queued bytes. */
+/**
+ * Once per loop turn: writes the primary's queue, seals every group's chunk (the readers' bytes
+ * of this turn become theirs to take), tells readers' consumers of queued bytes.
+ */
 void pk_sinkset_flush(struct pk_sinkset *set);
+
+/**
+ * Every group's records so far become its readers' (pk_sinkset_flush does it each turn): for the
+ * end, so that readers that drain what they have before they close get the last packets too.
+ */
+void pk_sinkset_seal(struct pk_sinkset *set);
 
 /** Interface statistics blocks into the primary (pcapng). */
 void pk_sinkset_stats(struct pk_sinkset *set, const struct pk_sources *t, uint64_t now_ns);

@@ -1,5 +1,6 @@
 /* Capture stream writer; see writer.h. */
 #include "writer.h"
+#include "chunk.h"
 #include "pcapng.h"
 #include "pcapout.h"
 
@@ -32,6 +33,24 @@ pk_writer_init(struct pk_writer *w, enum pk_output_format format, struct pk_outp
     w->reg = reg;
 }
 
+/* Into the chunk when the writer has one (a reader group's), else into the queue. */
+static void
+put(struct pk_writer *w, const void *buf, size_t len)
+{
+    if (w->chunk != NULL)
+        pk_chunk_append(w->chunk, buf, len);
+    else
+        pk_output_append(w->out, buf, len);
+}
+
+/* A whole block ends here (only a file queue cares: a full disk cuts back to it). */
+static void
+end_block(struct pk_writer *w)
+{
+    if (w->chunk == NULL)
+        pk_output_end_block(w->out);
+}
+
 void
 pk_writer_start_section(struct pk_writer *w, uint32_t linktype)
 {
@@ -44,13 +63,13 @@ pk_writer_start_section(struct pk_writer *w, uint32_t linktype)
         if (w->format == PK_FORMAT_PCAP_US)
             pk_pcap_header_to_us(buf);
         w->stream_linktype = linktype;
-        pk_output_append(w->out, buf, PK_PCAP_FILE_HEADER_LEN);
-        pk_output_end_block(w->out);
+        put(w, buf, PK_PCAP_FILE_HEADER_LEN);
+        end_block(w);
         return;
     }
     n = pk_pcapng_shb(buf, sizeof(buf), w->reg->hardware, w->reg->os, w->reg->application);
-    pk_output_append(w->out, buf, n);
-    pk_output_end_block(w->out);
+    put(w, buf, n);
+    end_block(w);
     for (uint32_t id = 0; id < w->reg->n; id++)
         pk_writer_interface(w, id);
 }
@@ -58,8 +77,8 @@ pk_writer_start_section(struct pk_writer *w, uint32_t linktype)
 void
 pk_writer_interface(struct pk_writer *w, uint32_t id)
 {
-    pk_output_append(w->out, w->reg->v[id].idb, w->reg->v[id].len);
-    pk_output_end_block(w->out);
+    put(w, w->reg->v[id].idb, w->reg->v[id].len);
+    end_block(w);
 }
 
 size_t
@@ -83,16 +102,16 @@ pk_writer_record(struct pk_writer *w, uint32_t linktype, uint32_t if_id,
             pk_pcap_record_header_us(head, rec->ts_ns, rec->caplen, rec->origlen);
         else
             pk_pcap_record_header(head, rec->ts_ns, rec->caplen, rec->origlen);
-        pk_output_append(w->out, head, PK_PCAP_RECORD_HEADER_LEN);
-        pk_output_append(w->out, rec->data, rec->caplen);
+        put(w, head, PK_PCAP_RECORD_HEADER_LEN);
+        put(w, rec->data, rec->caplen);
     } else {
         uint8_t tail[8];
         pk_pcapng_epb_head(head, if_id, rec->ts_ns, rec->caplen, rec->origlen);
-        pk_output_append(w->out, head, sizeof(head));
-        pk_output_append(w->out, rec->data, rec->caplen);
-        pk_output_append(w->out, tail, pk_pcapng_epb_tail(tail, rec->caplen));
+        put(w, head, sizeof(head));
+        put(w, rec->data, rec->caplen);
+        put(w, tail, pk_pcapng_epb_tail(tail, rec->caplen));
     }
-    pk_output_end_block(w->out); /* a full disk cuts the file back to here at most */
+    end_block(w); /* a full disk cuts the file back to here at most */
     return 1;
 }
 
@@ -122,7 +141,7 @@ pk_writer_stats(struct pk_writer *w, const struct pk_sources *t, uint64_t now_ns
                  "relay drops %llu, lost in transit %llu, kernel drops %llu, interface drops %llu",
                  (unsigned long long)s->agent.relay_drops, (unsigned long long)s->lost_packets,
                  (unsigned long long)s->agent.kernel_drops, (unsigned long long)s->agent.if_drops);
-        pk_output_append(w->out, buf, pk_pcapng_isb(buf, sizeof(buf), id, &st));
-        pk_output_end_block(w->out);
+        put(w, buf, pk_pcapng_isb(buf, sizeof(buf), id, &st));
+        end_block(w);
     }
 }

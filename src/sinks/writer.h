@@ -2,7 +2,8 @@
  * A capture stream writer: classic pcap (one link type: a packet of another is not written;
  * nanosecond or microsecond timestamps) or pcapng (a section header, the interface blocks of
  * the shared numbering (ifreg.h), enhanced packet blocks, and interface statistics blocks on
- * request). Writes into a bounded output queue (output.h); never blocks. Loop thread only.
+ * request). Writes into a bounded output queue (output.h), or into a shared chunk (chunk.h,
+ * a reader group's); never blocks. Loop thread only.
  */
 #ifndef PK_WRITER_H
 #define PK_WRITER_H
@@ -28,9 +29,12 @@ extern const char *const pk_format_reader_names[PK_FORMATS]; /* "pcap-ns", "pcap
 /** A reader's format name ("pcap" = microseconds, "pcap-ns", "pcapng"): 0, or -EINVAL. */
 int pk_format_reader_parse(const char *name, enum pk_output_format *f);
 
+struct pk_chunk;
+
 struct pk_writer {
     enum pk_output_format format;
     struct pk_output *out;
+    struct pk_chunk *chunk; /* when set, bytes go here instead of out (a reader group's) */
     const struct pk_ifreg *reg; /* borrowed: the shared interface numbering */
     int started;
     uint32_t stream_linktype; /* pcap: the link type of the stream, once started */
