@@ -83,4 +83,28 @@ for run in 0 1 2; do
 done
 expect_eq "$(pcap_count "$W/out1.pcap")" 250 "packets written under valgrind (zmq)"
 expect_eq "$(pcap_count "$W/out2.pcap")" 250 "packets written under valgrind (tcp-raw)"
-pass "SIGTERM shutdowns of both modes, idle and with traffic (live, READ_FILE, /status, a control change on zmq and tcp-raw): valgrind-clean"
+# zmq: the collector ends first, with an idle agent connected, so that the guard is asleep and
+# its poll of a dup of the connection's fd is open (zmq_guard_idle.c): closed before the loop
+# ends, the dup closed in the handle's close callback, nothing leaked.
+export RELAY_TRANSPORT=zmq
+port=$(free_port)
+MODE=collect COLLECT_ENDPOINT=tcp://127.0.0.1:$port OUTPUT="$W/out3.pcap" \
+    bg collector-sigterm-guard "${VG[@]}" "$PCKTR"
+col=$BG_PID
+wait_log collector-sigterm-guard "collecting on" 30
+MODE=capture FILTER="udp dst port $(free_port)" RELAY_ENDPOINT=tcp://127.0.0.1:$port \
+    bg agent-guard "$PCKTR"
+ag=$BG_PID
+wait_log collector-sigterm-guard "source .*: host" 30
+dup=
+for ((i = 0; i < 100; i++)); do # one socket open twice: the guard's dup
+    dup=$(find "/proc/$col/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | sort | uniq -d)
+    [ -n "$dup" ] && break
+    sleep 0.1
+done
+[ -n "$dup" ] || fail "the guard did not sleep (no dup of the agent's connection) in 10 s"
+kill -TERM "$col"; wait_exit "$col" 30
+[ "$EXIT_CODE" = 99 ] && fail "collector SIGTERM, guard asleep: $(grep -m5 '==[0-9]*== ' "$W/collector-sigterm-guard.log")"
+expect_eq "$EXIT_CODE" 0 "collector exit status after SIGTERM, guard asleep"
+kill -TERM "$ag"; wait_exit "$ag" 30
+pass "SIGTERM shutdowns of both modes, idle and with traffic (live, READ_FILE, /status, a control change on zmq and tcp-raw; zmq with the guard asleep): valgrind-clean"

@@ -66,6 +66,8 @@ process(struct zmq_transport *zt)
             t->counters.bytes_received += zmq_msg_size(&msg);
             if (fd >= 0 && fd < REFUSED_FD_MAX)
                 zt->delivered_fds[fd / 8] |= (uint8_t)(1u << (fd % 8));
+            if (zt->guard_idle) /* bytes were taken: the guard looks every 20 ms again */
+                pk_zmq_guard_wake(zt);
             if (zmq_msg_size(&msg) > zt->max_message) {
                 t->counters.messages_oversized++; /* dropped; the connection stays */
                 zmq_msg_close(&msg);
@@ -359,6 +361,9 @@ close_handles(struct zmq_transport *zt)
     for (size_t i = 0; i < PK_ARRAY_LEN(handles); i++)
         if (zt->handles & (1u << i))
             zt->handles_open++;
+    /* The guard's polls (idle mode) are handles too: the loop must not end with them open. */
+    if (pk_zmq_guard_close(zt, on_closed))
+        zt->handles_open++;
     if (zt->zap != NULL) {
         zt->handles_open++;
         pk_zap_close(zt->zap, on_zap_closed, zt);

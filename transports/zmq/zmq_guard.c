@@ -15,6 +15,13 @@
  * (libzmq closes it) and reported to the owner as a framing error. The same check enforces
  * the first-message deadline (FIRST_MESSAGE_MS), and the list of connections tells the peer
  * limit which to displace (pk_zmq_guard_displace). Runs on the loop thread.
+ *
+ * The check runs every GUARD_CHECK_MS while anything moves. When one finds every connection
+ * proven, none closing and none taken from since the check before (all_quiet), the guard
+ * sleeps (zmq_guard_idle.c): each connection is polled for readability, and guard_timer only
+ * runs every GUARD_IDLE_CHECK_MS as a backstop. A poll's event, a new connection or a delivery
+ * wakes it (pk_zmq_guard_wake): the checks resume, the first GUARD_CHECK_MS later, and c->base
+ * was never moved, so what a hoarder gets past its bound is still one period's reading.
  */
 #include "endpoint.h"
 #include "pcktr.h"
@@ -73,18 +80,39 @@ pk_zmq_guard_add(struct zmq_transport *zt, int fd)
         zt->conns = grown;
         zt->conns_cap = cap;
     }
-    int64_t taken = pk_zmq_bytes_taken(fd);
+    int64_t taken = pk_zmq_bytes_taken(fd, NULL);
     struct zmq_conn *c = &zt->conns[zt->nconns++];
     socklen_t sslen = sizeof(c->addr);
     *c = (struct zmq_conn){.fd = fd, .base = taken > 0 ? (uint64_t)taken : 0, .seq = zt->conn_seq++};
+    c->seen = c->base;
     if (getpeername(fd, (struct sockaddr *)&c->addr, &sslen) != 0)
         c->addr.ss_family = 0;
     zt->proven_fds[fd / 8] &= (uint8_t) ~(1u << (fd % 8)); /* an earlier connection's fd */
-    if (zt->nconns == 1 && !uv_is_closing((uv_handle_t *)&zt->guard_timer)) {
-        zt->guard_last_ms = uv_now(zt->loop);
-        uv_timer_start(&zt->guard_timer, on_guard_timer, GUARD_CHECK_MS, GUARD_CHECK_MS);
-    }
+    if (zt->nconns == 1 || zt->guard_idle) /* unproven: its FIRST_MESSAGE_MS clock must run */
+        pk_zmq_guard_wake(zt);
     return 0;
+}
+
+void
+pk_zmq_guard_wake(struct zmq_transport *zt)
+{
+    if (uv_is_closing((uv_handle_t *)&zt->guard_timer))
+        return; /* closing: pk_zmq_guard_close has stopped the polls */
+    if (zt->guard_idle) {
+        zt->guard_idle = 0;
+        pk_zmq_guard_stop_polls(zt);
+        /* What woke us (a delivery, the bytes a poll saw) is taken already: the next check
+         * asks whether more came after it, so that one message costs one check, not two. The
+         * bound is not touched: it counts from c->base, the last delivery. */
+        for (size_t i = 0; i < zt->nconns; i++) {
+            int64_t taken = pk_zmq_bytes_taken(zt->conns[i].fd, NULL);
+            if (taken >= 0)
+                zt->conns[i].seen = (uint64_t)taken;
+        }
+    }
+    /* Time spent idle is no connection's: the clock of a new, unproven one starts now. */
+    zt->guard_last_ms = uv_now(zt->loop);
+    uv_timer_start(&zt->guard_timer, on_guard_timer, GUARD_CHECK_MS, GUARD_CHECK_MS);
 }
 
 void
@@ -92,10 +120,14 @@ pk_zmq_guard_remove(struct zmq_transport *zt, int fd)
 {
     for (size_t i = 0; i < zt->nconns; i++) {
         if (zt->conns[i].fd == fd) {
+            /* At once: our dup would keep the socket, and so the TCP connection, open. */
+            pk_zmq_guard_unwatch(zt, &zt->conns[i]);
             zt->nclosing -= zt->conns[i].closing;
             zt->conns[i] = zt->conns[--zt->nconns];
-            if (zt->nconns == 0 && !uv_is_closing((uv_handle_t *)&zt->guard_timer))
+            if (zt->nconns == 0 && !uv_is_closing((uv_handle_t *)&zt->guard_timer)) {
+                zt->guard_idle = 0;
                 uv_timer_stop(&zt->guard_timer);
+            }
             return;
         }
     }
@@ -159,9 +191,15 @@ static void
 check_conn(struct zmq_transport *zt, struct zmq_conn *c, uint64_t dt)
 {
     struct pk_transport *t = &zt->base;
-    int64_t taken = pk_zmq_bytes_taken(c->fd);
+    int waiting = 0;
+    int64_t taken = pk_zmq_bytes_taken(c->fd, &waiting);
     int delivered = (zt->delivered_fds[c->fd / 8] >> (c->fd % 8)) & 1;
 
+    /* Quiet: nothing taken since the previous check and nothing waiting that libzmq has not
+     * read (it may be stopped at RCVHWM: the socket stays readable, a poll would not sleep). */
+    c->quiet = taken >= 0 && (uint64_t)taken == c->seen && waiting == 0;
+    if (taken >= 0)
+        c->seen = (uint64_t)taken;
     if (delivered)
         zt->delivered_fds[c->fd / 8] &= (uint8_t) ~(1u << (c->fd % 8));
     if (zt->receiving && !proven(zt, c->fd) && (c->unproven_ms += dt) >= FIRST_MESSAGE_MS) {
@@ -185,6 +223,19 @@ check_conn(struct zmq_transport *zt, struct zmq_conn *c, uint64_t dt)
         t->on_message(t, (const uint8_t *)"", 0, &(struct pk_peer){addr, ""});
 }
 
+/* 1 when the guard may sleep: every connection proven (no FIRST_MESSAGE_MS clock runs), none
+ * closing (its DISCONNECTED must be seen: pk_zmq_monitor_drain runs here too) and all quiet. */
+static int
+all_quiet(const struct zmq_transport *zt)
+{
+    if (zt->nclosing > 0)
+        return 0;
+    for (size_t i = 0; i < zt->nconns; i++)
+        if (!zt->conns[i].quiet || !proven(zt, zt->conns[i].fd))
+            return 0;
+    return 1;
+}
+
 static void
 on_guard_timer(uv_timer_t *h)
 {
@@ -196,4 +247,19 @@ on_guard_timer(uv_timer_t *h)
     for (size_t i = 0; i < zt->nconns; i++)
         if (!zt->conns[i].closing)
             check_conn(zt, &zt->conns[i], dt);
+    if (zt->nconns == 0 || uv_is_closing((uv_handle_t *)h))
+        return;
+    if (!all_quiet(zt)) {
+        if (zt->guard_idle)
+            pk_zmq_guard_wake(zt); /* a poll missed it (libzmq read first): back to 20 ms */
+        return;
+    }
+    if (zt->guard_idle || now < zt->guard_sleep_after)
+        return;
+    if (pk_zmq_guard_sleep(zt) != 0) {
+        zt->guard_sleep_after = now + GUARD_SLEEP_RETRY_MS; /* not 50 tries a second */
+    } else {
+        zt->guard_idle = 1;
+        uv_timer_start(&zt->guard_timer, on_guard_timer, GUARD_IDLE_CHECK_MS, GUARD_IDLE_CHECK_MS);
+    }
 }

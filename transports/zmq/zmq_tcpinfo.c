@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 
 int64_t
-pk_zmq_bytes_taken(int fd)
+pk_zmq_bytes_taken(int fd, int *waiting)
 {
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
@@ -26,5 +26,7 @@ pk_zmq_bytes_taken(int fd)
         return -errno;
     if (len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
         return -ENOTSUP; /* a kernel before 4.1 */
+    if (waiting != NULL)
+        *waiting = inq;
     return (int64_t)ti.tcpi_bytes_received - inq;
 }

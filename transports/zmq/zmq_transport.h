@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+struct zmq_watch; /* zmq_guard_idle.c */
 /* Connections closed at accept for the peer limit, by fd, until libzmq reports them gone. */
 #define REFUSED_FD_MAX 65536
 
@@ -23,6 +24,9 @@ struct zmq_conn { /* receiver: a connection the guard watches (zmq_guard.c) */
     uint64_t seq;  /* order of acceptance: the oldest unproven one makes room first */
     uint64_t unproven_ms; /* intake-on time without a valid message (FIRST_MESSAGE_MS) */
     struct sockaddr_storage addr; /* the peer (ss_family 0: unknown), for the per-address cap */
+    uint64_t seen; /* bytes libzmq had taken from it at the previous check */
+    int quiet;     /* at the last check: nothing taken since the one before, nothing waiting */
+    struct zmq_watch *watch; /* idle mode: our poll of a dup of fd (zmq_guard_idle.c); or NULL */
 };
 
 /* uv handles initialised, in the order of close_handles() */
@@ -64,6 +68,11 @@ struct zmq_transport {
     uint64_t conn_seq, guard_last_ms;
     int nclosing; /* watched connections reset but not yet DISCONNECTED (counted in npeers) */
     uv_timer_t guard_timer;
+    int guard_idle;        /* guard_timer at GUARD_IDLE_CHECK_MS, each connection polled */
+    int guard_idle_warned; /* the polls could not be set up (EMFILE): logged once */
+    uint64_t guard_sleep_after; /* after a failed pk_zmq_guard_sleep: not before this loop time */
+    size_t nwatches;       /* struct zmq_watch allocated (closing ones too) */
+    void (*watches_closed)(struct zmq_transport *zt); /* closing: when nwatches reaches 0 */
     uint64_t linger_ms, closed_at_ns, term_ns;
     pk_transport_closed_cb closed_cb;
     void *closed_data;
@@ -128,12 +137,35 @@ void pk_zmq_peer_addr(int fd, char *buf, size_t len);
 /* How often the guard looks at each connection (zmq_guard.c): what a hoarding peer gets past
  * its bound is what libzmq reads from it in this time. */
 #define GUARD_CHECK_MS 20
+/* Idle mode (zmq_guard_idle.c): once every connection is proven and a check finds nothing
+ * taken from any since the previous one, each is polled for readability and the timer only
+ * runs this slowly, as a backstop: a poll can miss bytes that libzmq's I/O thread read before
+ * our epoll_wait looked (epoll reports level-triggered readiness only if it still holds). */
+#define GUARD_IDLE_CHECK_MS 1000
+/* After the polls could not be set up (EMFILE), the 20 ms checks go on for this long at least. */
+#define GUARD_SLEEP_RETRY_MS 5000
 
 /** The guard (zmq_guard.c): watch a connection kept at accept, forget it when it is gone; while
- *  any is watched, guard_timer checks each every GUARD_CHECK_MS (an idle collector does not
- *  wake for it). add: 0 or -ENOMEM (then it is not watched). */
+ *  any is watched, guard_timer checks each every GUARD_CHECK_MS, or sleeps in idle mode
+ *  (zmq_guard_idle.c) while nothing arrives: an idle collector does not wake for it. add: 0
+ *  or -ENOMEM (then it is not watched). */
 int pk_zmq_guard_add(struct zmq_transport *zt, int fd);
 void pk_zmq_guard_remove(struct zmq_transport *zt, int fd);
+/** Leaves idle mode (bytes arrived, a connection or a delivery): the polls are stopped and the
+ *  checks run every GUARD_CHECK_MS again, the first one GUARD_CHECK_MS from now. */
+void pk_zmq_guard_wake(struct zmq_transport *zt);
+
+/* zmq_guard_idle.c: the polls of idle mode. */
+/** Polls a dup of every watched connection's fd; on the first event pk_zmq_guard_wake. All or
+ *  none: 0, or -errno (EMFILE: too few descriptors left; then none is polled). */
+int pk_zmq_guard_sleep(struct zmq_transport *zt);
+/** Stops and closes every poll (each dup is closed in its handle's close callback). */
+void pk_zmq_guard_stop_polls(struct zmq_transport *zt);
+/** Stops c's poll, if any. */
+void pk_zmq_guard_unwatch(struct zmq_transport *zt, struct zmq_conn *c);
+/** Closing the transport: stops every poll; 1 when some handle is still to close, and then
+ *  closed(zt) is called once the last one is (after its close callback), 0 when none is. */
+int pk_zmq_guard_close(struct zmq_transport *zt, void (*closed)(struct zmq_transport *zt));
 
 /*
  * Like tcp-raw (docs/PROTOCOL.md): a connection that delivers no valid message within
