@@ -25,18 +25,18 @@ wakes_per_s() {
     echo $((b - a))
 }
 
-"$PK_SENDER" 127.0.0.1 "$udp" 64 100000 3 >"$W/fast.json" &
-sp=$!
-sleep 1
-fast=$(wakes_per_s)
-wait "$sp"
-sleep 0.5
-"$PK_SENDER" 127.0.0.1 "$udp" 64 1000 3 >"$W/slow.json" &
-sp=$!
-sleep 1
-slow=$(wakes_per_s)
-wait "$sp"
-sleep 0.5
+# phase RATE NAME: sends at RATE for 3 s (sender's report in $W/NAME.json); WAKES gets the
+# wake-ups of the second second.
+phase() {
+    "$PK_SENDER" 127.0.0.1 "$udp" 64 "$1" 3 >"$W/$2.json" &
+    local sp=$!
+    sleep 1
+    WAKES=$(wakes_per_s)
+    wait "$sp"
+    sleep 0.5
+}
+phase 100000 fast; fast=$WAKES
+phase 1000 slow; slow=$WAKES
 echo "wake-ups per second: $fast at 100 kpps, $slow at 1 kpps"
 # Unpaced, 100 kpps wakes the agent about once per block, ~1000/s (measured 925/s); paced,
 # about once per pace of up to 16 ms plus its sends (~130-200/s).
