@@ -47,8 +47,7 @@ struct pk_capture {
     pcap_t *pcap;
     uv_poll_t poll;
     uv_timer_t rearm; /* restarts polling while the device is down */
-    uv_timer_t pace;  /* reads the ring while pacing (then poll is stopped) */
-    int paced;
+    uv_timer_t pace;  /* reads the ring while pacing (poll is stopped meanwhile) */
     unsigned pace_ms;
     uint64_t pace_from_ms;             /* uv_now of the pace's start */
     uint64_t ring_blocks;              /* BUFFER_SIZE in blocks */
@@ -102,7 +101,6 @@ capture_error(struct pk_capture *cap, const char *msg)
 
     uv_poll_stop(&cap->poll);
     uv_timer_stop(&cap->pace);
-    cap->paced = 0;
     if (cap->ifindex != 0 && if_nametoindex(cap->device) == cap->ifindex) {
         if (!cap->down) {
             cap->down = 1;
@@ -178,7 +176,6 @@ on_readable(uv_poll_t *h, int status, int events)
     if ((pace = pace_for(cap, cap->drained_bytes, BLOCK_TIMEOUT_MS)) < PACE_MIN_MS)
         return;
     uv_poll_stop(&cap->poll);
-    cap->paced = 1;
     pace_start(cap, pace);
 }
 
@@ -193,7 +190,6 @@ on_pace(uv_timer_t *h)
         return;
     pace = pace_for(cap, cap->drained_bytes, took);
     if (cap->drained_n < (uint64_t)PACE_LEAVE_PER_MS * (took ? took : 1) || pace < PACE_MIN_MS) {
-        cap->paced = 0;
         uv_poll_start(&cap->poll, UV_READABLE, on_readable);
         return;
     }
