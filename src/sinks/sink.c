@@ -61,7 +61,6 @@ pk_sink_new_primary(struct pk_sink **out, uv_loop_t *loop, int fd,
         free(s);
         return -ENOMEM;
     }
-    s->lossless = 1;
     pk_writer_init(&s->w, opts->format, s->out, NULL);
     *out = s;
     return 0;

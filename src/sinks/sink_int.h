@@ -19,7 +19,6 @@ struct pk_sink {
     struct pk_filter *filter; /* NULL: every packet; owned until added, then its group's */
     struct pk_group *group;   /* a reader in a set */
     struct pk_sink *gprev, *gnext; /* the group's members */
-    int lossless;             /* the primary */
     size_t limit;
     struct pk_sink_consumer consumer;
     char kind[16], peer[96], endpoint[160];

@@ -43,7 +43,6 @@ pk_sinkset_add(struct pk_sinkset *set, struct pk_sink *s)
         g->next = set->groups;
         set->groups = g;
     }
-    s->w.reg = &set->reg;
     s->slot = set->n;
     set->v[set->n++] = s;
     set->added++;

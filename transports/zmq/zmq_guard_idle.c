@@ -71,8 +71,8 @@ pk_zmq_guard_unwatch(struct zmq_transport *zt, struct zmq_conn *c)
     c->watch = NULL;
 }
 
-static void
-unwatch_all(struct zmq_transport *zt)
+void
+pk_zmq_guard_stop_polls(struct zmq_transport *zt)
 {
     for (size_t i = 0; i < zt->nconns; i++)
         pk_zmq_guard_unwatch(zt, &zt->conns[i]);
@@ -132,7 +132,7 @@ pk_zmq_guard_sleep(struct zmq_transport *zt)
         rc = watch_conn(zt, &zt->conns[i], ceiling);
     if (rc == 0)
         return 0;
-    unwatch_all(zt); /* all or none: a connection not polled must stay checked */
+    pk_zmq_guard_stop_polls(zt); /* all or none: a connection not polled must stay checked */
     if (!zt->guard_idle_warned) {
         zt->guard_idle_warned = 1;
         pk_warn("guard: cannot poll the fds of the %zu idle connections (%s): checking them "
@@ -141,17 +141,11 @@ pk_zmq_guard_sleep(struct zmq_transport *zt)
     return rc;
 }
 
-void
-pk_zmq_guard_stop_polls(struct zmq_transport *zt)
-{
-    unwatch_all(zt);
-}
-
 int
 pk_zmq_guard_close(struct zmq_transport *zt, void (*closed)(struct zmq_transport *zt))
 {
     zt->guard_idle = 0;
-    unwatch_all(zt);
+    pk_zmq_guard_stop_polls(zt);
     if (zt->nwatches == 0) /* also counts those closed earlier whose callback is pending */
         return 0;
     zt->watches_closed = closed;
