@@ -42,16 +42,17 @@ def main():
         "peak RSS MB"))
     for size in sizes:
         rows = {}
-        for tool in ("socat", "nc", "tcpdump", "zmq", "tcp-raw", "kafka"):
+        for tool in ("socat", "zmq-copy", "nc", "tcpdump", "zmq", "tcp-raw", "kafka"):
             rs = [r for r in relay if r["size"] == size and r["tool"] == tool]
             if not rs:
                 continue
             pps = [r["packets"] / r["sink"]["seconds"] for r in rs if r["sink"]["seconds"] > 0]
             mbs = [r["sink"]["bytes"] / r["sink"]["seconds"] / 1e6 for r in rs if r["sink"]["seconds"] > 0]
             row = {"pps": med(pps), "mb_s": med(mbs), "runs": len(rs)}
-            if tool in ("zmq", "tcp-raw", "kafka"):
+            if all("agent" in r for r in rs):  # pcktr; the copies' sending and receiving processes
                 row["agent_cpu_s_per_mpkt"] = med([r["agent"]["cpu_s"] / (r["packets"] / 1e6) for r in rs])
                 row["collector_cpu_s_per_mpkt"] = med([r["collector"]["cpu_s"] / (r["packets"] / 1e6) for r in rs])
+            if tool in ("zmq", "tcp-raw", "kafka"):
                 row["peak_rss_mb"] = max(max(r["agent"]["rss_kb"], r["collector"]["rss_kb"]) for r in rs) / 1024
             rows[tool] = row
         for tool, row in rows.items():
@@ -67,6 +68,14 @@ def main():
                 fmt(row.get("agent_cpu_s_per_mpkt"), 1, 2), fmt(row.get("collector_cpu_s_per_mpkt"), 1, 2),
                 "%.0f" % row["peak_rss_mb"] if "peak_rss_mb" in row else ""))
         summary["relay"][size] = rows
+        zc, zm, tr, so = (rows.get(t) for t in ("zmq-copy", "zmq", "tcp-raw", "socat"))
+        if zc and zm and tr and so and "x_socat_bytes" in zc and "collector_cpu_s_per_mpkt" in so:
+            cpu = lambda row: row["collector_cpu_s_per_mpkt"]["median"]
+            print("%-6s libzmq alone (zmq-copy) moves %.2fx socat's bytes/s, pcktr's zmq relay %.2fx of "
+                  "that; receiving costs zmq-copy %.2f s/M against socat's %.2f (+%.2f), pcktr's zmq "
+                  "collector %.2f against tcp-raw's %.2f (+%.2f)" % (
+                      size, zc["x_socat_bytes"], zm["mb_s"]["median"] / zc["mb_s"]["median"], cpu(zc),
+                      cpu(so), cpu(zc) - cpu(so), cpu(zm), cpu(tr), cpu(zm) - cpu(tr)))
     # End to end (agent start to its goodbye at the collector), where the runs recorded it.
     walled = [r for r in relay if "wall_s" in r and r["wall_s"] > 0]
     if walled:

@@ -76,9 +76,12 @@ def main():
                     raise RuntimeError(m["error"])
                 return m["result"]
 
+    # A new target starts on about:blank, which is "complete" before the page's navigation
+    # commits: wait for the page itself (seen: the script ran on about:blank, under load).
+    loaded = "document.readyState === 'complete' && location.href !== 'about:blank'"
     deadline = time.time() + 30
-    while call("Runtime.evaluate", expression="document.readyState",
-               returnByValue=True)["result"].get("value") != "complete":
+    while call("Runtime.evaluate", expression=loaded,
+               returnByValue=True)["result"].get("value") is not True:
         if time.time() > deadline:
             raise RuntimeError("the page did not load")
         time.sleep(0.1)

@@ -27,7 +27,7 @@ on_replay_packet(void *data, const struct pk_packet *pkt)
 {
     struct agent *a = data;
 
-    if (a->batch_pending && pk_relay_flush(a) == -EAGAIN)
+    if ((a->batch_pending || pk_relay_would_overflow(a, pkt)) && pk_relay_flush(a) == -EAGAIN)
         return -EAGAIN;
     pk_relay_add(a, pkt);
     return 0;

@@ -281,6 +281,13 @@ pk_relay_flush(struct agent *a)
     return rc;
 }
 
+int
+pk_relay_would_overflow(const struct agent *a, const struct pk_packet *pkt)
+{
+    return a->batch_open && a->batch.count > 0 &&
+           a->batch.len + PK_RECORD_HEADER_LEN + pkt->caplen > a->cfg->batch_bytes;
+}
+
 void
 pk_relay_add(struct agent *a, const struct pk_packet *pkt)
 {
@@ -295,11 +302,16 @@ pk_relay_add(struct agent *a, const struct pk_packet *pkt)
         a->st.sampled_out++; /* by design: not a drop, and no gap in the packet index */
         return;
     }
+    /* A record that would take the open batch past BATCH_BYTES goes into the next one, so a
+     * message stays within BATCH_BYTES unless one record alone is larger (READ_FILE flushed
+     * before calling: on_replay_packet). The buffer holds BATCH_BYTES plus one largest record,
+     * so adding always fits. */
+    if (pk_relay_would_overflow(a, pkt))
+        pk_relay_flush(a);
     if (!a->batch_open) {
         pk_batch_begin(&a->batch, &a->src, a->hello.linktype, a->handed);
         a->batch_open = 1;
     }
-    /* The buffer holds BATCH_BYTES plus one largest record, so adding always fits. */
     pk_batch_add(&a->batch, pkt->ts_ns, pkt->caplen, pkt->origlen, pkt->data);
     if (a->batch.len >= a->cfg->batch_bytes)
         pk_relay_flush(a);

@@ -27,6 +27,10 @@ void pk_relay_set_rate(struct agent *a, uint64_t rate);
 /** Frees the batch buffers and the codec (after the loop ended). */
 void pk_relay_free(struct agent *a);
 
+/** Whether pkt's record would take the open batch past BATCH_BYTES: then it goes into the
+ *  next batch (pk_relay_add flushes first; READ_FILE flushes before, to wait when refused). */
+int pk_relay_would_overflow(const struct agent *a, const struct pk_packet *pkt);
+
 /** Adds a captured packet to the open batch (opening one), flushing it once it is full. */
 void pk_relay_add(struct agent *a, const struct pk_packet *pkt);
 

@@ -42,11 +42,13 @@ static const struct cfg_var vars[] = {
      "capture: put DEVICE in promiscuous mode"},
     {"BUFFER_SIZE", CFG_SIZE, F(buffer_size), "16M", NULL, 65536, 1ULL << 31,
      "capture: kernel capture buffer in bytes (K/M/G suffixes)"},
-    {"BATCH_BYTES", CFG_SIZE, F(batch_bytes), "64K", NULL, 1024, 16ULL << 20,
-     "capture: largest relay message; a batch is sent when full or after each wake-up"},
-    {"RELAY_QUEUE", CFG_UINT, F(relay_queue), "256", NULL, 1, 1000000,
-     "capture: relay messages queued while the collector is slow or away; then packets are "
-     "dropped and counted (READ_FILE waits instead)"},
+    {"BATCH_BYTES", CFG_SIZE, F(batch_bytes), "192K", NULL, 1024, 16ULL << 20,
+     "capture: largest relay message (a packet larger than it goes alone); a batch is sent "
+     "when full or after each wake-up"},
+    {"RELAY_QUEUE", CFG_UINT, F(relay_queue), "64", NULL, 1, 1000000,
+     "capture: relay messages queued while the collector is slow or away (at most RELAY_QUEUE "
+     "x BATCH_BYTES: 12M by default); then packets are dropped and counted (READ_FILE waits "
+     "instead)"},
     /* Thin links: compression, a rate cap and flow sampling at the agent (thin.c parses). */
     {"RELAY_COMPRESSION", CFG_STRING, F(relay_compression), "none", NULL, 0, 0,
      "capture: none, lz4 or zstd[:LEVEL] (1-19, default 3): each batch compressed on its own"},

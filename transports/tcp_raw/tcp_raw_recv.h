@@ -45,7 +45,8 @@
  */
 #define SILENT_MS 10000
 /*
- * Receive buffers: each connection may grow its own to CONN_FREE_BUFFER without asking; a
+ * Receive buffers: each connection may grow its own to CONN_FREE_BUFFER without asking (an
+ * agent's batch of the default BATCH_BYTES, 192K, with its length prefix); a
  * larger message (its length prefix says how large) reserves its whole size beyond that from
  * one budget shared by all connections before it is read further, so that every message that
  * got budget can complete; capture streams, whose records have no prefix, grow with what arrives.
@@ -53,7 +54,7 @@
  * message queues behind those already waiting). Worst case in total:
  * MAX_CONNECTIONS * CONN_FREE_BUFFER + RECEIVE_BUDGET (docs/SECURITY.md).
  */
-#define CONN_FREE_BUFFER (192u << 10)
+#define CONN_FREE_BUFFER ((192u << 10) + LEN_PREFIX)
 #define READ_CHUNK (64u << 10)
 #define RECEIVE_BUDGET (64u << 20)
 /* Control messages (the return path) pending in writes on one connection: past it, -EAGAIN (the

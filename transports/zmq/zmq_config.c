@@ -24,8 +24,8 @@ const struct pk_setting pk_zmq_settings[ZMQ_NSETTINGS] = {
     {"COLLECT_MAX_MESSAGE", PK_SETTING_SIZE, S(max_message), "384K", PK_FRAME_BATCH_CAP(0),
      16ULL << 20,
      "collect (zmq): largest relay message taken; larger ones are dropped and counted as "
-     "oversized. An agent sends up to BATCH_BYTES + 256K + 327 bytes: raise it for BATCH_BYTES "
-     "over 120K", NULL, PK_TRANSPORT_RECEIVER},
+     "oversized. An agent's message is at most BATCH_BYTES, or one packet alone, at most 256K + "
+     "327 bytes: raise it for BATCH_BYTES over 384K", NULL, PK_TRANSPORT_RECEIVER},
     {"COLLECT_MAX_PEERS", PK_SETTING_UINT, S(max_peers), "64", 1, 65536,
      "collect (zmq): connections at once; more are closed at accept and counted "
      "(refused peer_limit). With COLLECT_MAX_MESSAGE it bounds the collector's memory", NULL,
