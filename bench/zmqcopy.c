@@ -131,7 +131,8 @@ main(int argc, char **argv)
     else if ((argc == 3 || argc == 4) && strcmp(argv[1], "recv") == 0)
         rc = do_recv(ctx, argv[2], argc > 3 ? atoi(argv[3]) : RCVHWM);
     else {
-        fprintf(stderr, "usage: zmqcopy send FILE ENDPOINT [BLOCK] | zmqcopy recv ENDPOINT [RCVHWM]\n");
+        fprintf(stderr,
+                "usage: zmqcopy send FILE ENDPOINT [BLOCK] | zmqcopy recv ENDPOINT [RCVHWM]\n");
         return 2;
     }
     zmq_ctx_term(ctx);

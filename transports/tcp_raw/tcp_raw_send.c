@@ -1,12 +1,13 @@
 /*
  * tcp-raw, the agent's side: a bounded queue of messages (RELAY_QUEUE), written in batches with
  * TCP_NODELAY, each preceded by its length (u32, little-endian), on the connection that
- * tcp_raw_conn.c keeps (and closes).
+ * tcp_raw_conn.c keeps (and closes). While nothing is queued, a message is written straight
+ * from the caller's buffer, and only what the socket does not take is copied into the queue.
  */
+#include "tcp_raw_send.h"
 #include "bytes.h"
 #include "endpoint.h"
 #include "pcktr.h"
-#include "tcp_raw_send.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,22 +73,56 @@ pk_tcp_raw_start_write(struct tcp_sender *ts)
     ts->in_flight = n;
 }
 
+/* Writes what the idle connection takes now, without waiting: the bytes written (0: none). */
+static size_t
+write_now(struct tcp_sender *ts, const uint8_t *prefix, const void *buf, size_t len)
+{
+    uv_buf_t bufs[2] = {uv_buf_init((char *)prefix, LEN_PREFIX),
+                        uv_buf_init((char *)buf, (unsigned)len)};
+    int n;
+
+    if (!ts->connected || ts->writing || ts->head != NULL)
+        return 0; /* order: queued messages go first */
+    n = uv_try_write((uv_stream_t *)ts->sock, bufs, 2);
+    return n > 0 ? (size_t)n : 0; /* an error shows in the queued write of the rest */
+}
+
 int
 pk_tcp_raw_sender_send(struct pk_transport *t, const void *buf, size_t len)
 {
     struct tcp_sender *ts = (struct tcp_sender *)t;
+    uint8_t prefix[LEN_PREFIX];
     struct message *m;
+    size_t done;
 
     if (ts->queued >= ts->queue_limit) {
         ts->want_writable = 1;
         return -EAGAIN;
     }
-    if (len > UINT32_MAX || (m = malloc(sizeof(*m) + LEN_PREFIX + len)) == NULL)
+    if (len > UINT32_MAX)
         return -ENOMEM;
+    pk_put_le32(prefix, (uint32_t)len);
+    done = write_now(ts, prefix, buf, len);
+    if (done == LEN_PREFIX + len) {
+        ts->written++;
+        t->counters.messages_sent++;
+        t->counters.bytes_sent += len;
+        return 0;
+    }
+    /* The rest waits in the queue, a copy of it: the caller reuses its buffer. */
+    if ((m = malloc(sizeof(*m) + LEN_PREFIX + len - done)) == NULL) {
+        if (done > 0) /* part of it went out: the framing is broken (the caller counts the drop) */
+            pk_tcp_raw_disconnect(ts);
+        return -ENOMEM;
+    }
     m->next = NULL;
-    m->len = LEN_PREFIX + len;
-    pk_put_le32(m->data, (uint32_t)len);
-    memcpy(m->data + LEN_PREFIX, buf, len);
+    m->len = LEN_PREFIX + len - done;
+    if (done < LEN_PREFIX) {
+        memcpy(m->data, prefix + done, LEN_PREFIX - done);
+        memcpy(m->data + LEN_PREFIX - done, buf, len);
+    } else {
+        memcpy(m->data, (const uint8_t *)buf + (done - LEN_PREFIX), m->len);
+    }
     if (ts->tail)
         ts->tail->next = m;
     else
