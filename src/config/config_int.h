@@ -1,7 +1,7 @@
 /*
- * Private to the configuration module: the row type of the table (config.c), which the rows of
- * each transport are turned into (config_transport.c), the parser both use, and the checks
- * config.c runs after parsing that live in files of their own (config_rotate.c).
+ * Private to the configuration module: the row type of the table (config_vars.c), which the
+ * rows of each transport are turned into (config_transport.c), the parser both use (config.c),
+ * and the checks config.c runs after parsing that live in files of their own (config_rotate.c).
  */
 #ifndef PK_CONFIG_INT_H
 #define PK_CONFIG_INT_H
@@ -23,6 +23,10 @@ struct cfg_var {
     uint64_t min, max;  /* numeric bounds, inclusive */
     const char *help;
 };
+
+/** config_vars.c: the core variables, in --help order. */
+extern const struct cfg_var pk_config_vars[];
+extern const size_t pk_config_nvars;
 
 /** Parses value into the field of v in the block at base (struct pk_config or a settings
  *  block): 0, or -EINVAL with the exit-2 line in errbuf. */

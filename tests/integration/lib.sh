@@ -67,7 +67,7 @@ free_port() {
     local p
     while :; do
         p=$(shuf -i 20000-60000 -n 1)
-        ss -Htanu "( sport = :$p )" | grep -q . || { echo "$p"; return; }
+        ss -Htanu "( sport = :$p )" | grep . >/dev/null || { echo "$p"; return; }
     done
 }
 

@@ -156,6 +156,6 @@ f = s["capture"]["filter"]
 assert f.startswith("(udp port %s or udp port %d) and (udp port %s) and not " % (
     sys.argv[2], int(sys.argv[2]) + 2, sys.argv[2])), f
 PY
-curl -sf --max-time 2 "http://127.0.0.1:$mport/metrics" | grep -qx 'packeteur_control_generation 8' ||
+curl -sf --max-time 2 "http://127.0.0.1:$mport/metrics" | grep -x 'packeteur_control_generation 8' >/dev/null ||
     fail "/metrics: packeteur_control_generation"
 pass "control on the agent: rejected, refused, applied with pause, acknowledged again, resumed, narrowed, kept over SIGHUP"

@@ -119,7 +119,7 @@ pass "CONTROL_STATE across a restart"
 start allow CONTROL_TOKEN_FILE="$W/token" CONTROL_ALLOW=10.0.0.0/8
 expect_eq "$(code GET /control "${AUTH[@]}")" 403 "outside CONTROL_ALLOW, with the token"
 expect_eq "$(code GET /control)" 403 "outside CONTROL_ALLOW, without a token"
-curl -sf "$U/metrics" | grep -qx 'packeteur_control_requests_total{result="forbidden"} 2' ||
+curl -sf "$U/metrics" | grep -x 'packeteur_control_requests_total{result="forbidden"} 2' >/dev/null ||
     fail "forbidden counted"
 [ "$(grep -c 'control_refused\|request(s) refused' "$W/allow.log")" -eq 1 ] ||
     fail "refusals: one line per interval"

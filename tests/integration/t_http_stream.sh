@@ -52,8 +52,14 @@ for f in "$W"/parts/part*.pcap; do
         "$PCKTR" 2>>"$W/agent.log" || fail "agent exit $?"
     sleep 0.15
 done
-sleep 0.5
-curl -sf "http://127.0.0.1:$mport/status" >"$W/status.json" || fail "no /status"
+# Every packet is accounted for at each reader (sent, filtered or dropped) once the merge has
+# passed it on; on a loaded machine that can take a while, so wait for it rather than guess.
+settled() { curl -sf "http://127.0.0.1:$mport/status" >"$W/status.json" && python3 -c '
+import json, sys
+rs = [r for r in json.load(open(sys.argv[1]))["readers"] if r["kind"] == "stream"]
+sys.exit(0 if all(r["packets"] + r["filtered"] + sum(r["dropped"].values()) == int(sys.argv[2])
+                  for r in rs) else 1)' "$W/status.json" "$N"; }
+for ((i = 0; i < 200; i++)); do settled && break; sleep 0.05; done
 python3 - "$W/status.json" "$N" >"$W/frozen.expect" <<'PY' || fail "/status readers: $(cat "$W/status.json")"
 import json, sys
 rs = [r for r in json.load(open(sys.argv[1]))["readers"] if r["kind"] == "stream"]
@@ -72,7 +78,12 @@ assert f["queue_limit_bytes"] == 1 << 20 and f["queue_bytes"] <= 1 << 20, f
 print(f["packets"])
 PY
 kill -CONT "$frozen"
-sleep 0.5
+# Stopping gives a stream reader 1 s to take the rest of its queue; let the thawed one take it now.
+drained() { curl -sf "http://127.0.0.1:$mport/status" >"$W/status.json" && python3 -c '
+import json, sys
+sys.exit(0 if all(r["queue_bytes"] == 0 for r in json.load(open(sys.argv[1]))["readers"]
+                  if r["kind"] == "stream") else 1)' "$W/status.json"; }
+for ((i = 0; i < 200; i++)); do drained && break; sleep 0.05; done
 kill -TERM "$col"; wait_exit "$col"; expect_eq "$EXIT_CODE" 0 "collector exit code"
 wait_exit "$ng"; wait_exit "$pc"; wait_exit "$frozen"
 expect_eq "$EXIT_CODE" 0 "curl exit status of the frozen reader (a clean end)"

@@ -81,7 +81,7 @@ expect_eq "$(metric "$c" 'packeteur_output_packets_total')" 65 "collector: outpu
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mcol/nope")" 404 "unknown path"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mcol/metrics/x")" 404 "sub-path"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$mcol/status")" 405 "POST"
-curl -s -D - -o /dev/null -X DELETE "http://127.0.0.1:$mcol/metrics" | grep -qi '^allow: GET, HEAD' || fail "no Allow header"
+curl -s -D - -o /dev/null -X DELETE "http://127.0.0.1:$mcol/metrics" | grep -i '^allow: GET, HEAD' >/dev/null || fail "no Allow header"
 head_out=$(curl -s -I "http://127.0.0.1:$mcol/status")
 grep -q '^HTTP/1.1 200' <<<"$head_out" || fail "HEAD status"
 grep -qi '^content-type: application/json' <<<"$head_out" || fail "HEAD content type"

@@ -71,7 +71,7 @@ for ((i = 0; i < N; i++)); do echo "$MARKER" >"/dev/udp/127.0.0.1/$ua"; done
 udp_burst "$us" 50 # captured by the refused agents, which must not deliver it
 # The refused agent keeps trying (a key allowed later must get in): wait for its second try.
 for ((i = 0; i < 100; i++)); do
-    curl -sf "http://127.0.0.1:$mcol/metrics" | grep -q 'refused_total{reason="key"} [2-9]' && break
+    curl -sf "http://127.0.0.1:$mcol/metrics" | grep 'refused_total{reason="key"} [2-9]' >/dev/null && break
     sleep 0.1
 done
 curl -sf "http://127.0.0.1:$mcol/status" >"$W/status.json" || fail "/status"

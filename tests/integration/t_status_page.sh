@@ -106,7 +106,7 @@ PY
 PIDS+=($!)
 # /status, not the log: the log writes 20 source_new lines per 10 s, then a count.
 for ((i = 0; i < 100; i++)); do
-    curl -sf "http://127.0.0.1:$mcol2/status" | grep -q 'host-199' && break
+    curl -sf "http://127.0.0.1:$mcol2/status" | grep 'host-199' >/dev/null && break
     sleep 0.1
 done
 browse --window-size=1400,900 --dump-dom "http://127.0.0.1:$mcol2/" >"$W/c200.html" ||
