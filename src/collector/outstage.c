@@ -104,14 +104,23 @@ void
 pk_outstage_packets(struct pk_outstage *o, struct pk_source *s, const struct pk_packets *p,
                     uint64_t now_ns)
 {
+    struct pk_output *out = o->primary != NULL ? pk_sink_output(o->primary) : NULL;
     struct pk_record rec;
     size_t off = 0;
 
+    /*
+     * Not merging, every record is written from p, which stays as it is until we return: the
+     * output may write the packets from there, one copy fewer (output.h, lending).
+     */
+    if (!o->merging && out != NULL)
+        pk_output_lend_begin(out);
     while (pk_packets_next(p, &off, &rec))
         if (!o->merging || pk_merge_add(&o->merge, s, p->linktype, &rec, now_ns) != 0)
             write_record(o, s, p->linktype, &rec); /* in order, or when holding it failed */
     if (o->merging)
         release_merged(o, 0);
+    else if (o->primary != NULL) /* the output a rotation put in place does not lend */
+        pk_output_lend_end(pk_sink_output(o->primary));
 }
 
 /* pcapng: interface statistics blocks now and then, so a reader sees drops as they happen. */

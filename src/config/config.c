@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "config_int.h"
+#include "text.h"
 #include "frame.h"
 #include "log.h"
 #include "pcktr.h"
@@ -249,8 +250,8 @@ check_source_name(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
     return 0;
 }
 
-int
-pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+static int
+load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
 {
     const char *value;
     int rc;
@@ -319,4 +320,22 @@ pk_config_print_help(FILE *out)
     }
     fprintf(out, "\nExit status: 0 clean exit, 1 runtime failure, 2 invalid configuration.\n"
                  "Signals: SIGINT/SIGTERM flush queued data (up to LINGER) and exit 0.\n");
+}
+
+int
+pk_config_load(struct pk_config *cfg, pk_getenv_fn getenv_fn, char *errbuf)
+{
+    int rc = load(cfg, getenv_fn, errbuf);
+
+    /*
+     * A refusal is one line. Messages quote values, and some values are decoded first (a
+     * SERVE_CONNECT filter's %0a is a newline; the fuzzer found it): control characters in
+     * the message become '?', wherever they came from.
+     */
+    if (rc != 0) {
+        char clean[PK_ERRBUF_SIZE];
+        pk_text_copy_clean(clean, sizeof(clean), errbuf, strlen(errbuf));
+        memcpy(errbuf, clean, strlen(clean) + 1);
+    }
+    return rc;
 }

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "output.h"
+#include "output_int.h"
 #include "pcktr.h"
 
 #include <errno.h>
@@ -16,40 +17,6 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
-#define PIPE_BYTES (1u << 20) /* stdout pipe size asked for */
-
-#define CHUNK_SIZE (256u * 1024u)
-#define MAX_IOV 32
-#define MAX_MARKS 4096 /* block ends remembered per flush; thinned beyond (32 KiB) */
-
-struct chunk {
-    struct chunk *next;
-    size_t start, end; /* unwritten bytes are data[start..end) */
-    uint8_t data[CHUNK_SIZE];
-};
-
-struct pk_output {
-    int fd;
-    int pollable; /* pipe or socket: non-blocking with a writable watcher */
-    int polling;
-    int failed;
-    size_t limit, queued;
-    uint64_t written;
-    /*
-     * Regular files: where whole blocks end, so that a failed write (a full disk) can cut the
-     * file back to its last whole block. Offsets in the stream (base: the file offset it
-     * started at); marks[] holds those not yet known written, thinned when full.
-     */
-    int regular;
-    off_t base;
-    uint64_t whole, kept;
-    uint64_t marks[MAX_MARKS];
-    size_t nmarks;
-    struct chunk *head, *tail, *spare;
-    uv_poll_t poll;
-    struct pk_output_callbacks cbs;
-};
 
 static void on_writable(uv_poll_t *h, int status, int events);
 
@@ -132,6 +99,24 @@ new_chunk(struct pk_output *o)
 
 void
 pk_output_append(struct pk_output *o, const void *buf, size_t len)
+{
+    if (pk_output_lending(o))
+        pk_output_lend_put(o, buf, len, 0);
+    else
+        pk_output_copy_in(o, buf, len);
+}
+
+void
+pk_output_append_lent(struct pk_output *o, const void *buf, size_t len)
+{
+    if (pk_output_lending(o))
+        pk_output_lend_put(o, buf, len, 1);
+    else
+        pk_output_copy_in(o, buf, len);
+}
+
+void
+pk_output_copy_in(struct pk_output *o, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
 
@@ -273,6 +258,8 @@ pk_output_flush(struct pk_output *o)
 {
     int was_full = pk_output_full(o);
 
+    if (pk_output_lending(o))
+        pk_output_lend_write(o); /* what was lent leaves first, or joins the queue */
     while (o->queued > 0 && !o->failed && o->fd >= 0) {
         struct iovec iov[MAX_IOV];
         ssize_t w = writev(o->fd, iov, pk_output_peek(o, iov, MAX_IOV));
@@ -343,6 +330,7 @@ pk_output_close(struct pk_output *o)
         release_head(o);
     free(o->spare);
     o->spare = NULL;
+    pk_output_lend_free(o);
     if (o->pollable)
         uv_close((uv_handle_t *)&o->poll, on_poll_closed);
     else

@@ -63,6 +63,27 @@ void pk_output_consume(struct pk_output *o, size_t n);
 void pk_output_append(struct pk_output *o, const void *buf, size_t len);
 
 /**
+ * As pk_output_append, but between pk_output_lend_begin and pk_output_lend_end the output may
+ * keep a pointer to buf instead of copying it (a large piece): buf must stay unchanged until
+ * lend_end. Outside of that, it copies.
+ */
+void pk_output_append_lent(struct pk_output *o, const void *buf, size_t len);
+
+/**
+ * Lending, to save a copy of one input message's packet data (which the caller keeps until
+ * lend_end): from pk_output_lend_begin to pk_output_lend_end, the output takes the large pieces
+ * given to pk_output_append_lent by pointer, and copies the rest, in order. lend_end writes
+ * all of it (writev) and copies into the queue what the fd does not take (a full pipe, an
+ * error): after lend_end the output holds no pointer to the caller's memory and behaves as if
+ * every append had copied. Only a pipe or a socket with nothing queued lends; a regular file, a
+ * queue without an fd or a backlog copy as before. Errors are not reported here: the next flush
+ * meets them again and reports them as always. The bytes lent and not yet written are not in
+ * pk_output_queued (nothing else runs between the two calls).
+ */
+void pk_output_lend_begin(struct pk_output *o);
+void pk_output_lend_end(struct pk_output *o);
+
+/**
  * Says that a whole block (a pcap record, a pcapng block) ends at the end of what is queued.
  * A write to a regular file that fails (a full disk) cuts the file back to the last such end,
  * so that it reads cleanly to its last whole block.

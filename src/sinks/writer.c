@@ -43,6 +43,16 @@ put(struct pk_writer *w, const void *buf, size_t len)
         pk_output_append(w->out, buf, len);
 }
 
+/* A packet's data: the stdout queue may write it from where it is (pk_output_append_lent). */
+static void
+put_data(struct pk_writer *w, const void *buf, size_t len)
+{
+    if (w->chunk != NULL)
+        pk_chunk_append(w->chunk, buf, len);
+    else
+        pk_output_append_lent(w->out, buf, len);
+}
+
 /* A whole block ends here (only a file queue cares: a full disk cuts back to it). */
 static void
 end_block(struct pk_writer *w)
@@ -103,12 +113,12 @@ pk_writer_record(struct pk_writer *w, uint32_t linktype, uint32_t if_id,
         else
             pk_pcap_record_header(head, rec->ts_ns, rec->caplen, rec->origlen);
         put(w, head, PK_PCAP_RECORD_HEADER_LEN);
-        put(w, rec->data, rec->caplen);
+        put_data(w, rec->data, rec->caplen);
     } else {
         uint8_t tail[8];
         pk_pcapng_epb_head(head, if_id, rec->ts_ns, rec->caplen, rec->origlen);
         put(w, head, sizeof(head));
-        put(w, rec->data, rec->caplen);
+        put_data(w, rec->data, rec->caplen);
         put(w, tail, pk_pcapng_epb_tail(tail, rec->caplen));
     }
     end_block(w); /* a full disk cuts the file back to here at most */

@@ -165,6 +165,33 @@ test_errors(void **state)
     }
 }
 
+/*
+ * A value decoded before it is checked (a SERVE_CONNECT filter, percent-encoded) can hold a
+ * newline or another control character; the refusal quoting it stays one line (fuzz_config
+ * found this one).
+ */
+static void
+test_error_is_one_line_after_decoding(void **state)
+{
+    static const char *const values[] = {
+        "127.0.0.1:6?filter=tcp%0aport",
+        "127.0.0.1:6?filter=%0d%0a%1b[2J",
+        "127.0.0.1:6?format=pcap%0anot",
+    };
+    struct pk_config cfg;
+    char err[PK_ERRBUF_SIZE];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        const char *const vars[] = {"SERVE_CONNECT", values[i], NULL};
+        assert_int_equal(load(&cfg, err, vars), -EINVAL);
+        assert_non_null(strstr(err, "SERVE_CONNECT"));
+        for (const char *c = err; *c != '\0'; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                fail_msg("case %zu: a control character in: %s", i, err);
+    }
+}
+
 static void
 test_conflicts(void **state)
 {
@@ -198,6 +225,7 @@ main(void)
         cmocka_unit_test(test_empty_metrics_disables),
         cmocka_unit_test(test_read_file_source_name),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_error_is_one_line_after_decoding),
         cmocka_unit_test(test_conflicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
