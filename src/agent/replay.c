@@ -3,6 +3,7 @@
  * call, which is what lets a refused packet be offered again without copying it.
  */
 #include "replay.h"
+#include "replay_map.h"
 #include "pcktr.h"
 
 #include <errno.h>
@@ -19,31 +20,54 @@ struct pk_replay {
     uv_idle_t idle;
     struct pk_replay_sink sink;
     char *buf;             /* the FILE's stdio buffer, freed after pcap_close */
+    struct pk_replay_map *map; /* the fast path, until it hands the file back (replay_map.h) */
+    struct bpf_program prog;   /* FILTER, applied here to what the map reads */
+    int filtering;
     struct pk_packet held; /* a packet the sink refused, offered again on resume */
     int holding, ended;
 };
+
+/* 1: r->held is the next packet FILTER takes. 0: the end (rc: pcap_next_ex's). */
+static int
+next_packet(struct pk_replay *r, int *rc)
+{
+    struct pcap_pkthdr *hdr;
+    const u_char *bytes;
+
+    while (r->map != NULL) {
+        if (pk_replay_map_next(r->map, &r->held) == 0) {
+            pk_replay_map_close(r->map);
+            r->map = NULL;
+            break;
+        }
+        struct pcap_pkthdr h = {.caplen = r->held.caplen, .len = r->held.origlen};
+        if (!r->filtering || pcap_offline_filter(&r->prog, &h, r->held.data))
+            return 1;
+    }
+    if ((*rc = pcap_next_ex(r->pcap, &hdr, &bytes)) != 1)
+        return 0;
+    r->held.ts_ns = (uint64_t)hdr->ts.tv_sec * 1000000000u + (uint64_t)hdr->ts.tv_usec;
+    r->held.caplen = hdr->caplen;
+    r->held.origlen = hdr->len;
+    r->held.data = bytes;
+    return 1;
+}
 
 static void
 on_idle(uv_idle_t *h)
 {
     struct pk_replay *r = container_of(h, struct pk_replay, idle);
-    struct pcap_pkthdr *hdr;
-    const u_char *bytes;
+    int rc;
 
     for (int i = 0; i < PACKETS_PER_ROUND; i++) {
         if (!r->holding) {
-            int rc = pcap_next_ex(r->pcap, &hdr, &bytes);
-            if (rc != 1) {
+            if (!next_packet(r, &rc)) {
                 r->ended = 1;
                 uv_idle_stop(&r->idle);
                 r->sink.on_burst_end(r->sink.data);
                 r->sink.on_end(r->sink.data, rc == PCAP_ERROR_BREAK ? NULL : pcap_geterr(r->pcap));
                 return;
             }
-            r->held.ts_ns = (uint64_t)hdr->ts.tv_sec * 1000000000u + (uint64_t)hdr->ts.tv_usec;
-            r->held.caplen = hdr->caplen;
-            r->held.origlen = hdr->len;
-            r->held.data = bytes;
             r->holding = 1;
         }
         if (r->sink.on_packet(r->sink.data, &r->held) == -EAGAIN) {
@@ -55,6 +79,17 @@ on_idle(uv_idle_t *h)
     r->sink.on_burst_end(r->sink.data);
 }
 
+static void
+close_replay(struct pk_replay *r)
+{
+    pk_replay_map_close(r->map);
+    if (r->filtering)
+        pcap_freecode(&r->prog);
+    pcap_close(r->pcap);
+    free(r->buf);
+    free(r);
+}
+
 int
 pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const char *filter,
                const struct pk_replay_sink *sink, char *errbuf)
@@ -62,6 +97,7 @@ pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const 
     char pcap_err[PCAP_ERRBUF_SIZE];
     struct pk_replay *r = calloc(1, sizeof(*r));
     struct bpf_program prog;
+    int rc;
 
     if (r == NULL)
         return pk_seterr(errbuf, -ENOMEM, "out of memory");
@@ -98,8 +134,14 @@ pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const 
             free(r);
             return -EINVAL;
         }
-        pcap_setfilter(r->pcap, &prog);
-        pcap_freecode(&prog);
+        pcap_setfilter(r->pcap, &prog); /* for what libpcap reads */
+        r->prog = prog;                 /* for what the map reads */
+        r->filtering = 1;
+    }
+    if ((rc = pk_replay_map_open(&r->map, fp)) != 0) {
+        pk_seterr(errbuf, rc, "READ_FILE=\"%s\": cannot map: %s", path, strerror(-rc));
+        close_replay(r);
+        return rc;
     }
     uv_idle_init(loop, &r->idle);
     *out = r;
@@ -130,9 +172,7 @@ on_idle_closed(uv_handle_t *h)
 {
     struct pk_replay *r = container_of(h, struct pk_replay, idle);
 
-    pcap_close(r->pcap);
-    free(r->buf);
-    free(r);
+    close_replay(r);
 }
 
 void
