@@ -96,7 +96,6 @@ pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const 
 {
     char pcap_err[PCAP_ERRBUF_SIZE];
     struct pk_replay *r = calloc(1, sizeof(*r));
-    struct bpf_program prog;
     int rc;
 
     if (r == NULL)
@@ -127,16 +126,13 @@ pk_replay_open(struct pk_replay **out, uv_loop_t *loop, const char *path, const 
         return pk_seterr(errbuf, -ENOENT, "READ_FILE=\"%s\": %s", path, pcap_err);
     }
     if (filter[0] != '\0') {
-        if (pcap_compile(r->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        if (pcap_compile(r->pcap, &r->prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             pk_seterr(errbuf, -EINVAL, "FILTER=\"%s\" is invalid: %s", filter, pcap_geterr(r->pcap));
-            pcap_close(r->pcap);
-            free(r->buf);
-            free(r);
+            close_replay(r);
             return -EINVAL;
         }
-        pcap_setfilter(r->pcap, &prog); /* for what libpcap reads */
-        r->prog = prog;                 /* for what the map reads */
-        r->filtering = 1;
+        r->filtering = 1;                  /* r->prog for what the map reads, freed on close */
+        pcap_setfilter(r->pcap, &r->prog); /* a copy of it for what libpcap reads */
     }
     if ((rc = pk_replay_map_open(&r->map, fp)) != 0) {
         pk_seterr(errbuf, rc, "READ_FILE=\"%s\": cannot map: %s", path, strerror(-rc));

@@ -1,8 +1,9 @@
 # READ_FILE's fast path (src/agent/replay_map.c reads classic pcap in place) must give what
 # libpcap gives, record for record, and hand anything unusual to libpcap: the oracle is tcpdump
 # reading the same file. Files: nanosecond and microsecond magic, the other byte order (libpcap
-# reads it all), records longer than the header's snaplen, records across the map's windows, a last record cut short, FILTER on
-# what the map reads, and a file that shrinks while it is mapped (a clear error, exit 1).
+# reads it all), records longer than the header's snaplen, records across the map's windows,
+# a last record cut short, FILTER on what the map reads, and a file that shrinks while it is
+# mapped (a clear error, exit 1).
 source "$(dirname "$0")/lib.sh"
 
 python3 "$TESTS_DIR/gen_pcap.py" "$W/in.pcap" 3000
